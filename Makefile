@@ -1,0 +1,31 @@
+# raygitops: entry points. `make help` lists them.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+PYTHON ?= python3.11
+VENV ?= .venv
+BIN := $(VENV)/bin
+# Where `raygitops schemas fetch` reads the pinned CRDs from instead of downloading them
+# (CI sets it to ../shared/crds). Empty: download from upstream and check each sha256.
+RAYGITOPS_CRD_MIRROR ?=
+export RAYGITOPS_CRD_MIRROR
+
+.PHONY: help
+help: ## List every target
+	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-16s %s\n", $$1, $$2}'
+
+.PHONY: setup
+setup: ## Create .venv, install everything pinned (jobs and tests too), fill the schema store
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip==26.3
+	$(BIN)/python -m pip install --quiet -c requirements.lock -e '.[jobs,test]'
+	$(BIN)/raygitops schemas fetch
+
+.PHONY: lock
+lock: ## Re-pin requirements.lock from the current .venv (after editing pyproject.toml)
+	{ sed -n '1,2p' requirements.lock; $(BIN)/python -m pip freeze --exclude-editable | sed 's/+cpu$$//'; } > requirements.lock.new
+	mv requirements.lock.new requirements.lock
+
+.PHONY: test
+test: ## Run the whole test suite (validator, rules, manifests, jobs on a local Ray)
+	$(BIN)/python -m pytest

@@ -1,0 +1,74 @@
+"""Findings: the one result type every stage of the validator produces.
+
+A finding is what a user acts on, so it carries everything needed to find the
+problem without re-running anything: where (source, document index, resource
+identity, JSON pointer) and what (rule id, severity, message).
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import asdict, dataclass, replace
+from typing import Any
+
+
+class Severity(str, enum.Enum):
+    ERROR = "error"
+    WARNING = "warning"
+
+    def __str__(self) -> str:  # so f-strings print "error", not "Severity.ERROR"
+        return self.value
+
+
+@dataclass(frozen=True)
+class Finding:
+    severity: Severity
+    rule: str
+    message: str
+    source: str = ""  # the file or overlay the document came from ("-" for stdin)
+    index: int | None = None  # 0-based position of the document in that source
+    api_version: str = ""
+    kind: str = ""
+    namespace: str = ""
+    name: str = ""
+    path: str = ""  # RFC 6901 JSON pointer to the field, "" for the whole document
+    line: int | None = None  # 1-based line, where known (YAML errors, document starts)
+
+    def with_severity(self, severity: Severity) -> Finding:
+        return replace(self, severity=severity)
+
+    def to_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["severity"] = self.severity.value
+        data["apiVersion"] = data.pop("api_version")
+        return data
+
+    @property
+    def location(self) -> str:
+        """`source#index` (or `source:line`), the way a user opens the file."""
+        where = self.source or "<input>"
+        if self.line is not None:
+            where += f":{self.line}"
+        if self.index is not None:
+            where += f"#{self.index}"
+        return where
+
+    @property
+    def resource(self) -> str:
+        """`Kind/namespace/name`, or what of it is known."""
+        parts = [p for p in (self.kind, self.namespace, self.name) if p]
+        return "/".join(parts)
+
+
+def json_pointer(*parts: str | int) -> str:
+    """Build an RFC 6901 pointer: ("metadata", "labels", "a/b") -> /metadata/labels/a~1b."""
+    escaped = (str(p).replace("~", "~0").replace("/", "~1") for p in parts)
+    return "".join("/" + p for p in escaped)
+
+
+def errors(findings: list[Finding]) -> int:
+    return sum(1 for f in findings if f.severity is Severity.ERROR)
+
+
+def warnings(findings: list[Finding]) -> int:
+    return sum(1 for f in findings if f.severity is Severity.WARNING)
