@@ -1,0 +1,267 @@
+"""Ray Serve application for the diabetes regressor trained by ``train.py``.
+
+``POST /predict`` takes ``{"features": [10 numbers]}`` and answers ``{"prediction": y}``, or takes
+``{"rows": [[10 numbers], ...]}`` and answers ``{"predictions": [y, ...]}``. Bad input (not JSON, wrong
+feature count, anything that is not a finite number) gets a 4xx with ``{"detail": "<what is wrong>"}``,
+never a 500. Health and routes are Serve's own: ``GET /-/healthz`` and ``GET /-/routes`` on the proxy.
+
+On the cluster a RayService imports ``serve_app:app_builder`` with ``args`` (see ``ServeArgs``). Locally:
+
+    python serve_app.py --model-uri .ray-results/diabetes-train/model --port 8000
+"""
+
+import argparse
+import json
+import math
+import os
+import sys
+import time
+from pathlib import Path
+from typing import Any, Optional, Sequence
+
+try:  # On the cluster every job file sits in one mounted directory that is on PYTHONPATH.
+    import train as training
+except ModuleNotFoundError:  # In the repository train.py lives in ../train: put it on the path for replicas too.
+    _TRAIN_DIR = str(Path(__file__).resolve().parent.parent / "train")
+    sys.path.insert(0, _TRAIN_DIR)
+    os.environ["PYTHONPATH"] = os.pathsep.join(p for p in (_TRAIN_DIR, os.environ.get("PYTHONPATH")) if p)
+    import train as training
+
+import numpy as np
+import torch
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, ConfigDict, Field
+from ray import serve
+
+MAX_ROWS = 1024  # one request may carry at most this many rows; more is a 413
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Model and request parsing: plain Python, shared by the Serve app and the benchmark's plain FastAPI app
+# ---------------------------------------------------------------------------------------------------------
+
+
+class Predictor:
+    """The trained network plus the scaling it was trained with; predicts in the target's units."""
+
+    def __init__(self, model: torch.nn.Module, scaling: "training.Scaling"):
+        self.model = model
+        self.scaling = scaling
+
+    @classmethod
+    def load(cls, model_uri: str) -> "Predictor":
+        """``model_uri``: a checkpoint or exported model directory, local or on an object store."""
+        from ray.train import Checkpoint
+
+        with Checkpoint(model_uri).as_directory() as directory:
+            model, scaling = training.load_model(directory)
+        return cls(model, scaling)
+
+    @torch.no_grad()
+    def predict(self, rows: np.ndarray) -> np.ndarray:
+        features = torch.from_numpy(self.scaling.features(rows).astype(np.float32))
+        return self.scaling.target_back(self.model(features).squeeze(1).numpy().astype(np.float64))
+
+
+class InputError(Exception):
+    """A request the client must fix; ``status`` is the HTTP status to answer with."""
+
+    def __init__(self, status: int, message: str):
+        super().__init__(message)
+        self.status = status
+        self.message = message
+
+
+def _row(values: Any, where: str) -> list[float]:
+    if not isinstance(values, list):
+        raise InputError(422, f"{where} must be a list of {training.NUM_FEATURES} numbers, got {type(values).__name__}")
+    if len(values) != training.NUM_FEATURES:
+        raise InputError(
+            422,
+            f"{where} has {len(values)} values; expected {training.NUM_FEATURES} "
+            f"({', '.join(training.FEATURE_NAMES)})",
+        )
+    for index, value in enumerate(values):
+        # bool is an int subclass in Python; true/false is not a measurement.
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise InputError(422, f"{where}[{index}] must be a number, got {json.dumps(value)}")
+        if not math.isfinite(value):
+            raise InputError(422, f"{where}[{index}] must be a finite number, got {value}")
+    return [float(value) for value in values]
+
+
+def parse_request(body: bytes) -> tuple[np.ndarray, bool]:
+    """Return the rows to predict and whether the client sent a single row (``features``)."""
+    try:
+        payload = json.loads(body)
+    except (ValueError, UnicodeDecodeError) as error:
+        raise InputError(400, f"request body is not valid JSON: {error}") from None
+    if not isinstance(payload, dict) or ("features" in payload) == ("rows" in payload):
+        raise InputError(
+            422, 'send a JSON object with either "features": [10 numbers] or "rows": [[10 numbers], ...]'
+        )
+    if "features" in payload:
+        return np.array([_row(payload["features"], "features")]), True
+    rows = payload["rows"]
+    if not isinstance(rows, list) or not rows:
+        raise InputError(422, '"rows" must be a non-empty list of rows')
+    if len(rows) > MAX_ROWS:
+        raise InputError(413, f'"rows" has {len(rows)} rows; at most {MAX_ROWS} per request')
+    return np.array([_row(row, f"rows[{index}]") for index, row in enumerate(rows)]), False
+
+
+def response_body(predictions: np.ndarray, single: bool) -> dict[str, Any]:
+    values = [float(value) for value in predictions]
+    return {"prediction": values[0]} if single else {"predictions": values}
+
+
+def error_response(error: InputError) -> JSONResponse:
+    return JSONResponse(status_code=error.status, content={"detail": error.message})
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Ray Serve deployment
+# ---------------------------------------------------------------------------------------------------------
+
+api = FastAPI(title="diabetes regressor", description="Ray Serve app for the model trained by jobs/train")
+
+
+@serve.deployment
+@serve.ingress(api)
+class DiabetesRegressor:
+    def __init__(self, model_uri: str, use_batching: bool, max_batch_size: int, batch_wait_timeout_s: float):
+        self.predictor = Predictor.load(model_uri)
+        self.model_uri = model_uri
+        self.use_batching = use_batching
+        self.predict_batch.set_max_batch_size(max_batch_size)
+        self.predict_batch.set_batch_wait_timeout_s(batch_wait_timeout_s)
+
+    @serve.batch(max_batch_size=32, batch_wait_timeout_s=0.005)
+    async def predict_batch(self, requests: list[np.ndarray]) -> list[np.ndarray]:
+        """Concurrent requests run through the network as one matrix, then split back per request."""
+        sizes = [len(rows) for rows in requests]
+        predictions = self.predictor.predict(np.concatenate(requests))
+        return np.split(predictions, np.cumsum(sizes)[:-1])
+
+    @api.post("/predict")
+    async def predict(self, request: Request) -> JSONResponse:
+        try:
+            rows, single = parse_request(await request.body())
+        except InputError as error:
+            return error_response(error)
+        if self.use_batching:
+            predictions = await self.predict_batch(rows)
+        else:
+            predictions = self.predictor.predict(rows)
+        return JSONResponse(response_body(predictions, single))
+
+    @api.get("/")
+    async def describe(self) -> dict[str, Any]:
+        return {"model_uri": self.model_uri, "features": list(training.FEATURE_NAMES),
+                "batching": self.use_batching}
+
+
+class ServeArgs(BaseModel):
+    """Arguments of ``app_builder`` (RayService ``serveConfigV2.applications[].args``)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    model_uri: str = Field(description="exported model directory written by train.py (path or URI)")
+    use_batching: bool = True
+    max_batch_size: int = Field(default=32, gt=0)
+    batch_wait_timeout_s: float = Field(default=0.005, ge=0)
+    min_replicas: int = Field(default=1, ge=0)
+    max_replicas: int = Field(default=2, gt=0)
+    target_ongoing_requests: float = Field(default=16, gt=0)
+    max_ongoing_requests: int = Field(default=128, gt=0)
+    num_cpus: float = Field(default=1, ge=0)
+
+
+def app_builder(args: dict[str, Any]) -> serve.Application:
+    """Application builder: Serve calls this with the ``args`` of the config (or pass a dict yourself)."""
+    options = ServeArgs.model_validate(args)
+    if options.min_replicas > options.max_replicas:
+        raise ValueError(f"min_replicas ({options.min_replicas}) exceeds max_replicas ({options.max_replicas})")
+    deployment = DiabetesRegressor.options(
+        autoscaling_config={
+            "min_replicas": options.min_replicas,
+            "max_replicas": options.max_replicas,
+            "target_ongoing_requests": options.target_ongoing_requests,
+        },
+        max_ongoing_requests=options.max_ongoing_requests,
+        ray_actor_options={"num_cpus": options.num_cpus},
+    )
+    return deployment.bind(
+        options.model_uri, options.use_batching, options.max_batch_size, options.batch_wait_timeout_s
+    )
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Local run
+# ---------------------------------------------------------------------------------------------------------
+
+SAMPLE_ROW = [59.0, 2.0, 32.1, 101.0, 157.0, 93.2, 38.0, 4.0, 4.8598, 87.0]  # first row of the data set
+
+
+def start(model_uri: str, host: str = "127.0.0.1", port: int = 8000, **options: Any) -> str:
+    """Run the app on the current Ray (Serve proxy on host:port); returns the base URL."""
+    serve.start(http_options={"host": host, "port": port})
+    serve.run(app_builder({"model_uri": model_uri, **options}), name="diabetes", route_prefix="/")
+    return f"http://{host}:{port}"
+
+
+def post_sample(base_url: str) -> tuple[int, Any]:
+    import httpx
+
+    response = httpx.post(f"{base_url}/predict", json={"features": SAMPLE_ROW}, timeout=30)
+    return response.status_code, response.json()
+
+
+def parse_args(argv: Optional[Sequence[str]]) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--model-uri", required=True, help="model directory exported by train.py")
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=8000)
+    parser.add_argument("--max-replicas", type=int, default=1)
+    parser.add_argument("--no-batching", action="store_true")
+    parser.add_argument("--check", action="store_true", help="send one request, print it, shut down")
+    parser.add_argument("--num-cpus", type=int, default=None, help="CPUs of a local Ray started here")
+    return parser.parse_args(argv)
+
+
+def main(argv: Optional[Sequence[str]] = None) -> int:
+    args = parse_args(argv)
+    import ray
+
+    if "://" not in args.model_uri and not os.path.isfile(os.path.join(args.model_uri, training.SCALING_FILE)):
+        print(f"serve: no model at {args.model_uri} (run train.py first; it exports <storage>/<name>/model)",
+              file=sys.stderr)
+        return 2
+    model_uri = args.model_uri if "://" in args.model_uri else os.path.abspath(args.model_uri)
+    started_ray = training.ensure_ray(None, args.num_cpus)
+    try:
+        url = start(model_uri, args.host, args.port, max_replicas=args.max_replicas,
+                    use_batching=not args.no_batching)
+        status, body = post_sample(url)
+        print(f"serve: {url}/predict is up; sample request -> {status} {json.dumps(body)}", flush=True)
+        if status != 200:
+            return 1
+        if not args.check:
+            print("serve: Ctrl-C to stop", flush=True)
+            while True:
+                time.sleep(3600)
+    except KeyboardInterrupt:
+        pass
+    except Exception as error:
+        print(f"serve: failed: {type(error).__name__}: {error}", file=sys.stderr)
+        return 1
+    finally:
+        serve.shutdown()
+        if started_ray:
+            ray.shutdown()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
