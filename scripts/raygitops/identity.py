@@ -99,12 +99,14 @@ def _unknown_group(
 def _unknown_kind_message(store: KindCatalogue, group: str, api_version: str, kind: str, kinds: set[str]) -> str:
     shown = f"group {group}" if group else "the core group (apiVersion v1)"
     message = f"kind '{kind}' does not exist in {shown}"
+    served = _api_versions_by_kind(store)
     suggestion = _closest(kind, kinds)
-    elsewhere = _groups_serving(store, kind)
     if suggestion:
         message += f"; did you mean {suggestion}?"
-    elif elsewhere:
-        message += f"; {kind} is served as apiVersion {' or '.join(sorted(elsewhere))}"
+    elif kind in served:  # right kind, wrong group: `apiVersion: v1, kind: Deployment`
+        message += f"; {kind} is served as apiVersion {' or '.join(sorted(served[kind]))}"
+    elif (elsewhere := _closest(kind, set(served))) is not None:
+        message += f"; did you mean {elsewhere} (apiVersion {' or '.join(sorted(served[elsewhere]))})?"
     if len(kinds) <= 12:
         message += f" (kinds in {group or 'v1'}: {', '.join(sorted(kinds))})"
     return message
@@ -118,9 +120,12 @@ def _closest(kind: str, kinds: set[str]) -> str | None:
     return close[0] if close else None
 
 
-def _groups_serving(store: KindCatalogue, kind: str) -> set[str]:
-    """apiVersions (group/version) under which the store has `kind`, for "Deployment is in apps/v1"."""
-    return {_join(schema.group, schema.version) for schema in store.all_schemas() if schema.kind == kind}
+def _api_versions_by_kind(store: KindCatalogue) -> dict[str, set[str]]:
+    """Every kind of the store and the apiVersions serving it, for "Deployment is in apps/v1"."""
+    served: dict[str, set[str]] = {}
+    for schema in store.all_schemas():
+        served.setdefault(schema.kind, set()).add(_join(schema.group, schema.version))
+    return served
 
 
 def _join(group: str, version: str) -> str:

@@ -125,14 +125,20 @@ def default_schema_dir(store: Any) -> Path:
     return target
 
 
+# Bump when `to_standalone` changes what it writes, so cached folders are rewritten.
+CONVERTER_VERSION = 1
+
+
 def store_fingerprint(store: Any) -> str:
-    """Identifies the store's content: its own fingerprint if it has one, else its kinds and version."""
-    own = getattr(store, "fingerprint", None)
-    if isinstance(own, str) and own:
-        return own
+    """Identifies what the schemas were written from: the store's kinds, its Kubernetes
+    version, the lock file it was fetched with, and this converter's version."""
+    from .schemastore import LOCK_FILE, STORE_FORMAT  # an open store was built from this lock
+
     kinds = sorted(f"{r.group}/{r.version}/{r.kind}" for r in store.all_schemas())
+    lock = hashlib.sha256(LOCK_FILE.read_bytes()).hexdigest()
     version = str(getattr(store, "kubernetes_version", ""))
-    return hashlib.sha256("\n".join([version, *kinds]).encode()).hexdigest()
+    header = f"{CONVERTER_VERSION} {STORE_FORMAT} {lock} {version}"
+    return hashlib.sha256("\n".join([header, *kinds]).encode()).hexdigest()
 
 
 def to_standalone(schema: dict[str, Any], resolve: Callable[[str], dict[str, Any] | None]) -> dict[str, Any]:
@@ -180,6 +186,9 @@ def _convert(node: Any, resolve: Callable[[str], dict[str, Any] | None], seen: f
         else:
             out[key] = copy.deepcopy(value)
 
+    if out.get("format") == "quantity" and "type" not in out:  # the store's dialect for string-or-number
+        out.pop("format")
+        out["type"] = ["string", "number"]
     if node.get("x-kubernetes-int-or-string"):
         out.pop("type", None)
         out.pop("format", None)
@@ -239,7 +248,8 @@ def run_kubeconform(
             # JSON is YAML, and keeps every scalar's type exactly as we hold it.
             (Path(work) / _document_file_name(position)).write_text(json.dumps(document.body, default=str))
         command = [
-            executable, "-strict", "-summary", "-output", "json", "-n", str(max(1, jobs)),
+            # Missing schemas are skipped: the identity stage already reported those kinds.
+            executable, "-strict", "-ignore-missing-schemas", "-summary", "-output", "json", "-n", str(max(1, jobs)),
             "-schema-location", location_template(Path(schema_dir)), work,
         ]
         try:
