@@ -27,6 +27,9 @@ CATEGORIES = (OPERATOR, REFERENCE, CONSISTENCY, SAFETY)
 
 PROFILES = ("default", "prod")
 
+ANY_KIND = "*"  # in `kinds`: the rule looks at every document
+RULE_CRASHED = "rule-crashed"  # reported instead of a traceback when a rule has a bug
+
 
 @dataclass(frozen=True)
 class Problem:
@@ -114,16 +117,26 @@ def all_rules() -> list[Rule]:
 
 def run_rules(bundle: Bundle, profile: str = "default", only: Iterable[str] | None = None) -> list[Finding]:
     """Run every rule (or the ids in `only`) over the bundle; findings in document order."""
-    selected = [r for r in all_rules() if only is None or r.id in set(only)]
+    wanted = None if only is None else set(only)
+    selected = [r for r in all_rules() if wanted is None or r.id in wanted]
     findings: list[Finding] = []
     for document in bundle.documents:
         for current in selected:
-            if document.kind not in current.kinds:
+            if ANY_KIND not in current.kinds and document.kind not in current.kinds:
                 continue
             severity = current.severity_for(profile)
-            for problem in current.check(document, bundle):
-                target = problem.document or document
-                findings.append(target.finding(current.id, severity, problem.path, problem.message))
+            try:
+                for problem in current.check(document, bundle):
+                    target = problem.document or document
+                    findings.append(target.finding(current.id, severity, problem.path, problem.message))
+            except Exception as exc:  # a bug in a rule must not hide the other findings
+                findings.append(
+                    document.finding(
+                        RULE_CRASHED, Severity.ERROR, "",
+                        f"rule {current.id} failed on this resource ({type(exc).__name__}: {exc}); "
+                        "this is a raygitops bug, please report it with this resource",
+                    )
+                )
     return findings
 
 
@@ -134,6 +147,6 @@ def _load_rule_modules() -> None:
 
 
 __all__ = [
-    "Bundle", "CATEGORIES", "CONSISTENCY", "OPERATOR", "PROFILES", "Problem", "REFERENCE",
+    "ANY_KIND", "Bundle", "RULE_CRASHED", "CATEGORIES", "CONSISTENCY", "OPERATOR", "PROFILES", "Problem", "REFERENCE",
     "REGISTRY", "Rule", "SAFETY", "all_rules", "rule", "run_rules",
 ]
