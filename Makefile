@@ -46,3 +46,19 @@ schemas: ## Re-fill the schema store (pinned CRDs, checked by sha256)
 .PHONY: bench-validate
 bench-validate: ## Benchmark the validator: overlays and a 2,000-resource bundle (vs kubeconform if on PATH)
 	$(BIN)/python benchmarks/bench_validate.py
+
+# rendered/ holds the output of each of these, committed so a reviewer sees the exact change per environment.
+RENDER_TARGETS := $(VALIDATE_TARGETS) $(PROD_TARGETS)
+
+.PHONY: render
+render: ## Write rendered/<overlay>.yaml and rendered/argocd.yaml (kustomize build, else kubectl kustomize)
+	@mkdir -p rendered
+	@set -e; for target in $(RENDER_TARGETS); do \
+	  $(BIN)/raygitops render $$target > rendered/$$(basename $$target).yaml.tmp; \
+	  mv rendered/$$(basename $$target).yaml.tmp rendered/$$(basename $$target).yaml; \
+	  echo "rendered/$$(basename $$target).yaml"; \
+	done
+
+.PHONY: test-manifests
+test-manifests: ## Render every overlay and argocd/ and check what they deploy (incl. the Lua health checks)
+	$(BIN)/python -m pytest tests/manifests -q

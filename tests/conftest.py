@@ -1,4 +1,4 @@
-"""Shared fixtures: where the repository and the pinned CRD mirror are."""
+"""Shared fixtures: where the repository is, and one schema store per test session."""
 
 from __future__ import annotations
 
@@ -6,6 +6,8 @@ import os
 from pathlib import Path
 
 import pytest
+
+from raygitops.schemastore import SchemaStore, fetch
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 
@@ -19,3 +21,19 @@ def crd_mirror() -> Path:
 @pytest.fixture(scope="session")
 def repo_root() -> Path:
     return REPO_ROOT
+
+
+@pytest.fixture(scope="session")
+def schema_cache_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A store fetched from the mirror into a temporary folder, once per session (no network)."""
+    mirror = crd_mirror()
+    if not mirror.is_dir():
+        pytest.fail(f"the pinned CRD mirror is missing at {mirror}; set RAYGITOPS_CRD_MIRROR")
+    cache = tmp_path_factory.mktemp("schema-store")
+    fetch(cache_dir=cache, mirror=mirror)
+    return cache
+
+
+@pytest.fixture(scope="session")
+def schema_store(schema_cache_dir: Path) -> SchemaStore:
+    return SchemaStore.open(schema_cache_dir)
