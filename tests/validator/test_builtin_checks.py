@@ -376,3 +376,36 @@ def test_pod_spec_problems_never_raises_on_wrong_types(garbage):
 
 def test_every_rule_used_is_documented():
     assert all(doc_line and "\n" not in doc_line for doc_line in BUILTIN_RULES.values())
+
+
+# ---------------------------------------------------------------- robustness
+
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+from raygitops.builtin_checks import POD_SPEC_PATHS  # noqa: E402
+
+_KEYS = st.sampled_from([
+    "spec", "template", "jobTemplate", "containers", "initContainers", "ports", "port", "containerPort",
+    "hostPort", "name", "resources", "limits", "requests", "nvidia.com/gpu", "cpu", "memory", "volumes",
+    "volumeMounts", "mountPath", "livenessProbe", "httpGet", "tcpSocket", "grpc", "successThreshold",
+    "selector", "matchLabels", "matchExpressions", "metadata", "labels", "rules", "http", "paths", "path",
+    "pathType", "backend", "service", "number", "targetPort", "nodePort", "type", "clusterIP", "host",
+    "defaultBackend", "restartPolicy", "image", "externalName", "key", "operator", "values",
+])
+_SCALARS = st.one_of(st.none(), st.booleans(), st.integers(-2**70, 2**70), st.floats(allow_nan=True),
+                     st.text(max_size=12), st.sampled_from(["500m", "1e999999999", "Prefix", "None", "1"]))
+_VALUES = st.recursive(_SCALARS, lambda inner: st.one_of(
+    st.lists(inner, max_size=4), st.dictionaries(_KEYS, inner, max_size=5)), max_leaves=40)
+_KINDS = st.sampled_from([*POD_SPEC_PATHS, ("", "Service"), ("networking.k8s.io", "Ingress")])
+
+
+@settings(max_examples=150, deadline=None)
+@given(kind=_KINDS, spec=st.dictionaries(_KEYS, _VALUES, max_size=6))
+def test_check_builtin_never_raises_on_any_shape(kind, spec):
+    group, name = kind
+    body = {"apiVersion": f"{group}/v1" if group else "v1", "kind": name, "metadata": {"name": "x"}, "spec": spec,
+            "template": spec}
+    for finding in check_builtin(Document("f.yaml", 0, body)):
+        assert finding.rule in BUILTIN_RULES or finding.rule == "metadata-label"
+        assert finding.path.startswith("/") and finding.message

@@ -195,3 +195,29 @@ def test_every_rule_is_documented_in_one_line():
     assert {"missing-api-version", "missing-kind", "unknown-api-version", "unknown-kind", "unknown-group",
             "metadata-name", "metadata-namespace", "metadata-label", "metadata-annotation"} <= set(IDENTITY_RULES)
     assert all(line and "\n" not in line for line in IDENTITY_RULES.values())
+
+
+# ---------------------------------------------------------------- robustness
+
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+_ANY = st.recursive(
+    st.one_of(st.none(), st.booleans(), st.integers(), st.floats(), st.text(max_size=70)),
+    lambda inner: st.one_of(st.lists(inner, max_size=3), st.dictionaries(st.text(max_size=20), inner, max_size=3)),
+    max_leaves=15,
+)
+_METADATA = st.dictionaries(
+    st.sampled_from(["name", "generateName", "namespace", "labels", "annotations"]),
+    st.one_of(_ANY, st.dictionaries(st.one_of(st.text(max_size=80), st.integers()), _ANY, max_size=4)),
+)
+
+
+@settings(max_examples=150, deadline=None)
+@given(api_version=st.one_of(_ANY, st.sampled_from(["v1", "apps/v1", "ray.io/v1", "x.io/v1"])),
+       kind=st.one_of(_ANY, st.sampled_from(["Service", "Namespace", "RayCluster", "ClusterRole", "CronJob"])),
+       metadata=st.one_of(_ANY, _METADATA))
+def test_identity_and_metadata_never_raise(schema_store, api_version, kind, metadata):
+    document = Document("f.yaml", 0, {"apiVersion": api_version, "kind": kind, "metadata": metadata})
+    for finding in check_identity(document, schema_store) + check_metadata(document, schema_store):
+        assert finding.rule in IDENTITY_RULES and finding.message
