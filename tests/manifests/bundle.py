@@ -43,13 +43,14 @@ class Bundle:
         return found[0]
 
     def ray_cluster_specs(self) -> Iterator[tuple[str, Doc]]:
-        """Every RayCluster spec: RayClusters themselves and those embedded in RayJobs and RayServices."""
+        """Every RayCluster spec: RayClusters themselves, a RayJob's rayClusterSpec, a RayService's rayClusterConfig."""
+        embedded = {"RayCluster": None, "RayJob": "rayClusterSpec", "RayService": "rayClusterConfig"}
         for doc in self.of_kind(*RAY_KINDS):
             label = f"{doc['kind']}/{doc['metadata']['name']}"
-            if doc["kind"] == "RayCluster":
-                yield label, doc["spec"]
-            elif doc["spec"].get("rayClusterSpec"):
-                yield label, doc["spec"]["rayClusterSpec"]
+            field = embedded[doc["kind"]]
+            spec = doc["spec"] if field is None else doc["spec"].get(field)
+            if spec:
+                yield label, spec
 
     def pod_templates(self) -> Iterator[PodTemplate]:
         for label, spec in self.ray_cluster_specs():
