@@ -48,7 +48,7 @@ BUILTIN_RULES: dict[str, str] = {
     "workload-selector": "workload selector missing or not matching the pod template's labels",
     "ingress-path-type": "Ingress path without pathType, or pathType not Exact, Prefix or ImplementationSpecific",
     "ingress-path": "Ingress path not absolute or containing '//', '/./', '/../' for Exact/Prefix, or rule without paths",
-    "ingress-backend": "Ingress backend without exactly one of service/resource, or a service port out of range or badly named",
+    "ingress-backend-spec": "Ingress backend without exactly one of service/resource, or a service port out of range or badly named",
     "ingress-host": "Ingress rule host that is not a lowercase DNS name (a leading '*.' wildcard allowed)",
 }
 
@@ -581,33 +581,33 @@ def _ingress_path_problems(entry: dict[str, Any], where: Path) -> Iterator[Probl
 def _backend_problems(backend: dict[str, Any], where: Path) -> Iterator[Problem]:
     service, resource = backend.get("service"), backend.get("resource")
     if (service is None) == (resource is None):
-        yield where, "ingress-backend", f"{dotted_path(where)} must have exactly one of service or resource"
+        yield where, "ingress-backend-spec", f"{dotted_path(where)} must have exactly one of service or resource"
     if not isinstance(service, dict):
         return
     name = service.get("name")
     if isinstance(name, str):
         problem = fmt.dns1035_label_problem(name)
         if problem:
-            yield (*where, "service", "name"), "ingress-backend", (
+            yield (*where, "service", "name"), "ingress-backend-spec", (
                 f"{dotted_path((*where, 'service', 'name'))} '{name}' is not a valid Service name: it {problem}")
     port = service.get("port")
     port_path = (*where, "service", "port")
     if not isinstance(port, dict):
         if port is None:
-            yield port_path, "ingress-backend", f"{dotted_path(port_path)} is missing; set number or name"
+            yield port_path, "ingress-backend-spec", f"{dotted_path(port_path)} is missing; set number or name"
         return
     number, port_name = port.get("number"), port.get("name")
     has_number = number is not None and number != 0
     has_name = port_name is not None and port_name != ""
     if has_number == has_name:
-        yield port_path, "ingress-backend", f"{dotted_path(port_path)} must have exactly one of number or name"
+        yield port_path, "ingress-backend-spec", f"{dotted_path(port_path)} must have exactly one of number or name"
     if has_number and _is_int(number) and fmt.port_number_problem(number):
-        yield (*port_path, "number"), "ingress-backend", (
+        yield (*port_path, "number"), "ingress-backend-spec", (
             f"{dotted_path((*port_path, 'number'))} is {number}; it must be between 1 and 65535, inclusive")
     if has_name and isinstance(port_name, str):
         problem = fmt.port_name_problem(port_name)
         if problem:
-            yield (*port_path, "name"), "ingress-backend", (
+            yield (*port_path, "name"), "ingress-backend-spec", (
                 f"{dotted_path((*port_path, 'name'))} '{port_name}' is not a valid port name: it {problem}")
 
 

@@ -340,9 +340,9 @@ def test_ingress_backend_port_range_and_path_form():
         - {path: /a//b, pathType: Prefix, backend: {service: {name: ray-head-svc, port: {number: 80, name: http}}}}
     """))
     assert sorted((f.path, f.rule) for f in findings) == [
-        ("/spec/rules/0/http/paths/0/backend/service/port/number", "ingress-backend"),
+        ("/spec/rules/0/http/paths/0/backend/service/port/number", "ingress-backend-spec"),
         ("/spec/rules/0/http/paths/0/path", "ingress-path"),
-        ("/spec/rules/0/http/paths/1/backend/service/port", "ingress-backend"),
+        ("/spec/rules/0/http/paths/1/backend/service/port", "ingress-backend-spec"),
         ("/spec/rules/0/http/paths/1/path", "ingress-path"),
     ]
 
