@@ -129,7 +129,7 @@ def parse_quantity(value: object) -> Decimal | None:
         if suffix[:1] in ("e", "E") and len(suffix) > 1:
             return number * (Decimal(10) ** int(suffix[1:]))
         return number * _SUFFIX_FACTORS[suffix]
-    except (InvalidOperation, OverflowError, ValueError):
+    except (ArithmeticError, ValueError):  # decimal.Overflow on "1e999999999", too long exponents
         return None
 
 

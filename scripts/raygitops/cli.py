@@ -1,0 +1,151 @@
+"""The `raygitops` command line.
+
+    raygitops validate [PATH...]      render and validate (exit 0 clean, 1 errors, 2 could not run)
+    raygitops render DIR              print what `kubectl apply -k DIR` would send
+    raygitops schemas fetch           fill the pinned schema store (upstream or a mirror folder)
+    raygitops rules                   list every check with its id, severity and doc
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from pathlib import Path
+
+from . import __version__
+
+EXIT_CLEAN, EXIT_FINDINGS, EXIT_CANNOT_RUN = 0, 1, 2
+DEFAULT_KUBERNETES_VERSION = "1.33"
+
+
+class UsageError(Exception):
+    """The run cannot start: the message says what to do (exit 2)."""
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="raygitops",
+        description="Render KubeRay GitOps overlays and validate them as the API server and the KubeRay operator would.",
+    )
+    parser.add_argument("--version", action="version", version=f"raygitops {__version__}")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    validate = commands.add_parser("validate", help="validate kustomizations, YAML files or stdin")
+    validate.add_argument(
+        "paths", nargs="*", metavar="PATH",
+        help="kustomization folder, YAML file, folder of YAML files, or - for stdin "
+        "(default: every overlay and argocd/ of the repository)",
+    )
+    validate.add_argument("-o", "--output", choices=("text", "json", "junit", "sarif"), default="text")
+    validate.add_argument("--engine", choices=("builtin", "kubeconform"), default="builtin",
+                          help="schema engine (kubeconform must be on PATH); the other checks always run")
+    validate.add_argument("--profile", choices=("default", "prod"), default="default",
+                          help="prod turns the safety warnings into errors")
+    validate.add_argument("--kubernetes-version", default=DEFAULT_KUBERNETES_VERSION, metavar="X.Y",
+                          help="schemas of built-in kinds (default %(default)s)")
+    validate.add_argument("--reject-unknown-kinds", action="store_true",
+                          help="a kind whose group has no schema is an error, not a 'not validated' warning")
+    validate.add_argument("--cache-dir", type=Path, help="schema store (default: $RAYGITOPS_CACHE_DIR or .cache/raygitops)")
+
+    render = commands.add_parser("render", help="print the rendered output of a kustomization")
+    render.add_argument("path", metavar="DIR")
+
+    schemas = commands.add_parser("schemas", help="manage the pinned schema store")
+    schema_commands = schemas.add_subparsers(dest="schemas_command", required=True, metavar="ACTION")
+    fetch = schema_commands.add_parser("fetch", help="download (or copy from a mirror) the pinned CRDs, check their sha256, convert them")
+    fetch.add_argument("--mirror", type=Path, help="folder with the upstream files (default: $RAYGITOPS_CRD_MIRROR)")
+    fetch.add_argument("--cache-dir", type=Path)
+    fetch.add_argument("--kubernetes-version", default=DEFAULT_KUBERNETES_VERSION, metavar="X.Y")
+
+    rules = commands.add_parser("rules", help="list every check: id, severity, category and doc")
+    rules.add_argument("-o", "--output", choices=("text", "json"), default="text")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    handlers = {"validate": _validate, "render": _render, "schemas": _schemas, "rules": _rules}
+    try:
+        return handlers[args.command](args)
+    except UsageError as exc:
+        print(f"raygitops: {exc}", file=sys.stderr)
+        return EXIT_CANNOT_RUN
+    except KeyboardInterrupt:
+        return 130
+    except BrokenPipeError:  # `raygitops validate | head`
+        return EXIT_CLEAN
+    except Exception as exc:  # a bug of ours; say so in one line rather than a traceback
+        print(f"raygitops: internal error: {type(exc).__name__}: {exc}", file=sys.stderr)
+        if os.environ.get("RAYGITOPS_DEBUG"):
+            raise
+        return EXIT_CANNOT_RUN
+
+
+def _validate(args: argparse.Namespace) -> int:
+    from .engine import Options, validate
+    from .kubeconform import KubeconformError
+    from .output import format_report
+    from .schemastore import SchemaStore, SchemaStoreError
+    from .sources import SourceError, default_targets, find_repo_root, load_paths
+
+    paths = args.paths
+    if not paths:
+        targets = default_targets(find_repo_root(Path.cwd()))
+        if not targets:
+            raise UsageError("no PATH given and no overlays/*/kustomization.yaml found here: name what to validate")
+        paths = [str(t) for t in targets]
+    try:
+        store = SchemaStore.open(args.cache_dir, args.kubernetes_version)
+        sources = load_paths(paths)
+        options = Options(engine=args.engine, profile=args.profile, unknown_group_is_error=args.reject_unknown_kinds)
+        report = validate(sources, store, options)
+    except (SchemaStoreError, SourceError, KubeconformError) as exc:
+        raise UsageError(str(exc)) from exc
+    sys.stdout.write(format_report(report, args.output, _rule_docs()))
+    return EXIT_FINDINGS if report.errors else EXIT_CLEAN
+
+
+def _render(args: argparse.Namespace) -> int:
+    from .render import RenderError, is_kustomization, render
+
+    path = Path(args.path)
+    if not is_kustomization(path):
+        raise UsageError(f"{path}: not a kustomization folder (no kustomization.yaml)")
+    try:
+        sys.stdout.write(render(path))
+    except RenderError as exc:
+        raise UsageError(str(exc)) from exc
+    return EXIT_CLEAN
+
+
+def _schemas(args: argparse.Namespace) -> int:
+    from .schemastore import SchemaFetchError, fetch
+
+    mirror = args.mirror or (Path(m) if (m := os.environ.get("RAYGITOPS_CRD_MIRROR")) else None)
+    try:
+        report = fetch(args.cache_dir, mirror, args.kubernetes_version)
+    except SchemaFetchError as exc:
+        raise UsageError(str(exc)) from exc
+    print(report)
+    return EXIT_CLEAN
+
+
+def _rules(args: argparse.Namespace) -> int:
+    from .catalog import all_checks
+    from .output import rules_table
+
+    checks = all_checks()
+    if args.output == "json":
+        rows = [{"id": c.id, "severity": c.severity, "category": c.category, "doc": c.doc} for c in checks]
+        print(json.dumps(rows, indent=2))
+    else:
+        sys.stdout.write(rules_table((c.id, c.severity, c.category, c.doc) for c in checks))
+    return EXIT_CLEAN
+
+
+def _rule_docs() -> dict[str, str]:
+    from .catalog import all_checks
+
+    return {c.id: c.doc for c in all_checks()}
