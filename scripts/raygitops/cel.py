@@ -96,15 +96,15 @@ def evaluate(rule: CelRule, value: Any) -> RuleOutcome | None:
     if rule.program is None:
         return RuleOutcome("unsupported", f"rule does not compile here: {rule.compile_error}", rule.field_path)
     context = _shared_context()
-    context.add_variable("self", value)
     try:
+        context.add_variable("self", value)  # may fail too: a YAML key that is not a string
         result = rule.program.execute(context)
     except RuntimeError as exc:
         text = _first_line(str(exc))
         if "Undefined variable or function" in text:
             return RuleOutcome("unsupported", f"uses a function this CEL library lacks: {text}", rule.field_path)
         return RuleOutcome("error", f"evaluation error: {text}", rule.field_path)
-    except (KeyError, TypeError, ValueError, OverflowError) as exc:
+    except Exception as exc:  # noqa: BLE001 - the library's errors are not typed; none may escape as a traceback
         # cel-go reports e.g. "no such key: x"; the API server rejects the object for it.
         detail = f"no such key: {exc.args[0]}" if isinstance(exc, KeyError) and exc.args else _first_line(str(exc))
         return RuleOutcome("error", f"evaluation error: {detail}", rule.field_path)
@@ -121,8 +121,8 @@ def _failure_message(rule: CelRule, context: Any) -> str:
             text = rule.message_program.execute(context)
             if isinstance(text, str) and text.strip():
                 return text
-        except (RuntimeError, KeyError, TypeError, ValueError, OverflowError):
-            pass  # the API server falls back to `message` too
+        except Exception:  # noqa: BLE001 - the API server falls back to `message` too
+            pass
     if rule.message:
         return rule.message
     return f"failed rule: {rule.rule}"

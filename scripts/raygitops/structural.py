@@ -338,10 +338,10 @@ class _Walker:
         for index, item in enumerate(value):
             if node.list_type == "map" and node.list_keys and isinstance(item, dict):
                 key_values = {k: item.get(k) for k in node.list_keys}
-                identity = json.dumps(key_values, sort_keys=True, default=str)
+                identity = _identity(key_values)
                 what = ", ".join(f"{k}={_show_plain(v)}" for k, v in key_values.items())
             else:
-                identity = json.dumps(item, sort_keys=True, default=str)
+                identity = _identity(item)
                 what = _show_plain(item)
             first = seen.setdefault(identity, index)
             if first != index:
@@ -539,16 +539,19 @@ _FORMAT_CHECKS: dict[str, Any] = {
 }
 
 
+_PLAIN_KEY = re.compile(r"[A-Za-z_$][\w$-]*")
+
+
 def _display(path: list[str | int]) -> str:
     """("spec", "workerGroupSpecs", 0, "replicas") -> spec.workerGroupSpecs[0].replicas"""
     out = []
     for part in path:
         if type(part) is int:
             out.append(f"[{part}]")
-        elif re.fullmatch(r"[A-Za-z_$][\w$-]*", part):
+        elif type(part) is str and _PLAIN_KEY.fullmatch(part):
             out.append(f".{part}" if out else part)
-        else:
-            out.append(f"[{json.dumps(part)}]")
+        else:  # keys with dots or slashes (label keys), or YAML keys that are not strings
+            out.append(f"[{json.dumps(str(part))}]")
     return "".join(out)
 
 
@@ -572,11 +575,19 @@ def _show(value: Any) -> str:
     return repr(value)
 
 
+def _identity(value: Any) -> str:
+    """A canonical text of a list item, to find duplicates (type-aware: 1 and "1" differ)."""
+    try:
+        return json.dumps(value, sort_keys=True, default=str)
+    except (TypeError, ValueError, RecursionError):  # mixed-type or absurdly deep keys
+        return repr(value)
+
+
 def _show_plain(value: Any) -> str:
     try:
         text = json.dumps(value, sort_keys=True, default=str)
-    except (TypeError, ValueError):
-        text = repr(value)
+    except (TypeError, ValueError, RecursionError):
+        text = repr(value)[:80]
     return text if len(text) <= 80 else text[:77] + "..."
 
 

@@ -6,10 +6,12 @@ from __future__ import annotations
 import textwrap
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from raygitops.documents import Document, load_stream
 from raygitops.findings import Finding, Severity
-from raygitops.schemastore import SchemaStore
+from raygitops.schemastore import ResourceSchema, SchemaStore
 from raygitops.structural import SCHEMA_RULES, prepare_object, validate_object
 
 RAYCLUSTER = """
@@ -388,8 +390,6 @@ WIDGET_SCHEMA = {
 
 @pytest.fixture
 def widget():
-    from raygitops.schemastore import ResourceSchema
-
     return ResourceSchema("example.com", "v1", "Widget", is_crd=True, namespaced=True, schema=WIDGET_SCHEMA)
 
 
@@ -441,3 +441,35 @@ def test_embedded_resource_allows_apiversion_kind_metadata(widget):
     assert widget_findings(widget, child)[1] == []
     finding = only(widget_findings(widget, child + "  data: {a: b}\n")[1], "schema-unknown-field")
     assert finding.path == "/spec/child/data"
+
+
+# ---------------------------------------------------------------- never a traceback
+
+_keys = st.one_of(st.text(max_size=12), st.integers(), st.booleans(), st.none(), st.sampled_from(
+    ["spec", "template", "metadata", "containers", "ports", "resources", "limits", "cpu", "replicas",
+     "workerGroupSpecs", "headGroupSpec", "deletionStrategy", "onSuccess", "deletionRules", "managedBy"]))
+_scalars = st.one_of(st.none(), st.booleans(), st.integers(min_value=-(2**70), max_value=2**70),
+                     st.floats(allow_nan=True, allow_infinity=True), st.text(max_size=20))
+_json = st.recursive(_scalars, lambda inner: st.one_of(st.lists(inner, max_size=4),
+                                                       st.dictionaries(_keys, inner, max_size=4)), max_leaves=30)
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(spec=st.dictionaries(_keys, _json, max_size=5), kind=st.sampled_from(
+    [("ray.io/v1", "RayCluster"), ("ray.io/v1", "RayJob"), ("v1", "Service"), ("apps/v1", "Deployment")]))
+def test_any_spec_gives_findings_never_a_traceback(schema_store, spec, kind):
+    api_version, kind_name = kind
+    document = Document("fuzz.yaml", 0, {"apiVersion": api_version, "kind": kind_name, "metadata": {"name": "x"},
+                                          "spec": spec})
+    for finding in validate_object(document, schema_store.schema_for(api_version, kind_name)):
+        assert finding.rule in SCHEMA_RULES
+        assert finding.path.startswith("/spec")
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(worker=st.dictionaries(_keys, _json, max_size=6))
+def test_any_worker_group_gives_findings_never_a_traceback(schema_store, worker):
+    body = load(raycluster()).body
+    body["spec"]["workerGroupSpecs"][0].update(worker)
+    document = Document("fuzz.yaml", 0, body)
+    assert all(f.rule in SCHEMA_RULES for f in validate_object(document, schema_store.schema_for("ray.io/v1", "RayCluster")))
