@@ -101,6 +101,13 @@ def test_ray_pods_are_hardened(overlay: Bundle):
                 problems.append(f"{template.where} {container['name']}: privileged")
         if template.spec.get("hostNetwork") or any("hostPath" in v for v in template.spec.get("volumes", [])):
             problems.append(f"{template.where}: uses the host network or a hostPath volume")
+    for label, spec in overlay.ray_cluster_specs():
+        if not spec.get("enableInTreeAutoscaling"):
+            continue
+        # KubeRay adds the autoscaler sidecar to the head with this securityContext.
+        context = spec.get("autoscalerOptions", {}).get("securityContext", {})
+        if context.get("allowPrivilegeEscalation") is not False or "ALL" not in context.get("capabilities", {}).get("drop", []):
+            problems.append(f"{label}: autoscaler container is not hardened")
     assert not problems, "\n".join(problems)
 
 
