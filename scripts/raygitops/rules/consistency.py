@@ -151,18 +151,18 @@ class NodeShape:
     """What Ray advertises on one pod of a group, and how many such pods there can be."""
 
     group: RayGroup
-    cpus: float
+    cpus: float | None  # None: Ray detects it on the node
     gpus: float
     count: int
 
     def fits(self, cpus: float, gpus: float) -> int:
         """How many bundles of (cpus, gpus) one node of this shape holds."""
         per_node = math.inf
-        if cpus > 0:
+        if cpus > 0 and self.cpus is not None:
             per_node = min(per_node, math.floor(self.cpus / cpus + 1e-9))
         if gpus > 0:
             per_node = min(per_node, math.floor(self.gpus / gpus + 1e-9))
-        return 0 if per_node == math.inf and self.cpus <= 0 else int(min(per_node, 2**31))
+        return 0 if per_node == math.inf and not self.cpus else int(min(per_node, 2**31))
 
 
 def _number(value: Any) -> float | None:
@@ -170,8 +170,11 @@ def _number(value: Any) -> float | None:
     return float(quantity) if quantity is not None else None
 
 
-def _advertised(group: RayGroup, param: str, ray_name: str, resource_names: tuple[str, ...]) -> float:
-    """A Ray resource of one node: rayStartParams, else the group's resources, else the container's limits."""
+def _advertised(group: RayGroup, param: str, ray_name: str, resource_names: tuple[str, ...]) -> float | None:
+    """A Ray resource of one node: rayStartParams, else the group's resources, else the container's limits.
+
+    None when nothing sets the CPU count: Ray then detects the node's CPUs, which we cannot know.
+    """
     from_param = _number(group.start_param(param)) if group.start_param(param) else None
     if from_param is not None:
         return from_param
@@ -186,7 +189,7 @@ def _advertised(group: RayGroup, param: str, ray_name: str, resource_names: tupl
                 number = _number(values[name])
                 if number is not None:
                     return float(math.ceil(number - 1e-9)) if ray_name == "CPU" else number
-    return 0.0
+    return None if ray_name == "CPU" else 0.0
 
 
 def node_shapes(cluster: ClusterSpec) -> list[NodeShape]:
@@ -282,12 +285,14 @@ def resources_exceed_cluster(document: Document, bundle: Bundle) -> Iterator[Pro
     if demand is None or cluster is None or demand.workers <= 0:
         return
     shapes = node_shapes(cluster)
+    if demand.cpus_per_worker > 0 and any(s.cpus is None and s.count for s in shapes):
+        return  # some node's CPU count is only known at run time
     placeable = sum(shape.count * shape.fits(demand.cpus_per_worker, demand.gpus_per_worker) for shape in shapes)
     if placeable >= demand.workers:
         return
     wanted = f"{demand.cpus_per_worker:g} CPU" + (f" + {demand.gpus_per_worker:g} GPU" if demand.gpus_per_worker else "")
     offered = "; ".join(
-        f"{s.group.label}: up to {s.count} × ({s.cpus:g} CPU, {s.gpus:g} GPU)" for s in shapes if s.count
+        f"{s.group.label}: up to {s.count} × ({s.cpus or 0:g} CPU, {s.gpus:g} GPU)" for s in shapes if s.count
     ) or "no nodes"
     yield Problem(
         (*path, "entrypoint"),
