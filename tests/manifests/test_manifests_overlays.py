@@ -383,3 +383,13 @@ def test_no_yaml_is_copied_between_overlays(repo_root):
             body = "\n".join(line.strip() for line in path.read_text().splitlines() if line.strip() and not line.lstrip().startswith("#"))
             assert body not in seen, f"overlays/{name}/{path.name} repeats {seen[body]}"
             seen[body] = f"overlays/{name}/{path.name}"
+
+
+def test_gpu_overlay_jobs_train_on_gpus(overlays: dict[str, Bundle]):
+    gpu = overlays["gpu"]
+    gpu_jobs = [job for job in gpu.of_kind("RayJob") if "--use-gpu" in job["spec"]["entrypoint"]]
+    assert gpu_jobs, "no RayJob of the gpu overlay asks Ray Train for GPUs"
+    for job in gpu_jobs:
+        groups = job["spec"]["rayClusterSpec"]["workerGroupSpecs"]
+        limits = [c.get("resources", {}).get("limits", {}) for g in groups for c in g["template"]["spec"]["containers"]]
+        assert any("nvidia.com/gpu" in limit for limit in limits), f"RayJob/{job['metadata']['name']} has no GPU workers"
