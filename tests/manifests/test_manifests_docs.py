@@ -1,0 +1,35 @@
+"""docs/deploy.md tells a user how to create every Secret the overlays expect but do not ship."""
+
+from __future__ import annotations
+
+import re
+
+from .bundle import Bundle
+
+
+def external_secrets(bundle: Bundle) -> set[str]:
+    names = set()
+    for doc in bundle.documents:
+        declared = doc["metadata"].get("annotations", {}).get("raygitops.io/external", "")
+        for entry in re.split(r"[,\n]", declared):
+            kind, _, name = entry.strip().partition("/")
+            if kind == "Secret":
+                names.add(name)
+    return names
+
+
+def test_every_external_secret_has_a_create_command(overlay: Bundle, repo_root):
+    guide = (repo_root / "docs" / "deploy.md").read_text()
+    namespace = f"ray-{overlay.name}"
+    secrets = external_secrets(overlay)
+    assert "ray-auth-token" in secrets
+    for name in secrets:
+        assert re.search(rf"kubectl -n \S+ create secret generic {re.escape(name)} ", guide), (
+            f"docs/deploy.md does not show how to create Secret {name} (needed in {namespace})"
+        )
+
+
+def test_token_secret_key_is_the_one_kuberay_reads(repo_root):
+    # KubeRay reads the token from key `auth_token` of authOptions.secretName.
+    guide = (repo_root / "docs" / "deploy.md").read_text()
+    assert "create secret generic ray-auth-token \\\n  --from-literal=auth_token=" in guide
