@@ -66,6 +66,7 @@ _QUANTITY_PATTERN = (
     r"([eE](\+|-)?(([0-9]+(\.[0-9]*)?)|(\.[0-9]+))))?$"
 )
 _ROOT_IDENTITY = frozenset({"apiVersion", "kind", "metadata"})
+_NO_SKIP: frozenset[str] = frozenset()
 _EMBEDDED_ALLOWED = _ROOT_IDENTITY
 _TYPE_WORDS = {
     "object": "a mapping (object)", "array": "a list (array)", "string": "string",
@@ -85,16 +86,7 @@ def validate_object(document: Document, resource_schema: ResourceSchema) -> list
 
 def prepare_object(document: Document, resource_schema: ResourceSchema) -> list[Finding]:
     """Only the API server's mutations (prune nulls, apply defaults), for engines that validate elsewhere."""
-    skip = _root_skip(resource_schema)
-    node = _node(resource_schema.schema)
-    body = document.body
-    for key in list(body):
-        if key in skip:
-            continue
-        sub = node.child_schema(key)
-        if sub is not None:
-            _prepare_field(body, key, sub, resource_schema.is_crd)
-    _apply_defaults(body, node, resource_schema.is_crd)
+    _prepare_object(document.body, _node(resource_schema.schema), resource_schema.is_crd, _root_skip(resource_schema))
     return []
 
 
@@ -102,22 +94,29 @@ def prepare_object(document: Document, resource_schema: ResourceSchema) -> list[
 
 
 class _Node:
-    """What the walker needs of one schema node, read once from its dict."""
+    """What the walker needs of one schema node, read once from its dict.
+
+    Child nodes are resolved on first use and kept, so a warm walk goes from
+    node to node without looking schemas up again.
+    """
 
     __slots__ = (
-        "schema", "type", "int_or_string", "nullable", "properties", "additional", "open", "embedded",
-        "items", "required", "defaults", "enum", "enum_strings", "has_checks", "minimum", "maximum",
-        "exclusive_minimum", "exclusive_maximum", "min_length", "max_length", "min_items", "max_items",
-        "min_properties", "max_properties", "pattern", "pattern_text", "format", "is_quantity",
-        "list_type", "list_keys", "rules",
+        "schema", "type", "type_check", "int_or_string", "nullable", "has_default", "default", "properties",
+        "additional", "open", "embedded", "items", "required", "defaults", "enum", "enum_strings", "has_checks",
+        "minimum", "maximum", "exclusive_minimum", "exclusive_maximum", "min_length", "max_length", "min_items",
+        "max_items", "min_properties", "max_properties", "pattern", "pattern_text", "format", "is_quantity",
+        "list_type", "list_keys", "rules", "simple_type", "_children", "_additional_node", "_items_node",
     )
 
     def __init__(self, schema: dict[str, Any]) -> None:
         get = schema.get
         self.schema = schema  # keeps the dict alive, so its id stays unique in the cache
         self.type = get("type")
+        self.type_check = _TYPE_CHECKS.get(self.type) if isinstance(self.type, str) else None
         self.int_or_string = bool(get("x-kubernetes-int-or-string"))
         self.nullable = bool(get("nullable"))
+        self.has_default = "default" in schema
+        self.default = get("default")
         properties = get("properties")
         self.properties: dict[str, Any] = properties if isinstance(properties, dict) else {}
         additional = get("additionalProperties")
@@ -154,10 +153,32 @@ class _Node:
             for v in (self.enum, self.minimum, self.maximum, self.min_length, self.max_length, self.min_items,
                       self.max_items, self.min_properties, self.max_properties, self.pattern, self.format)
         ) or self.is_quantity
+        # A plain string or boolean leaf: the walker only needs `type(value) is simple_type`.
+        plain_leaf = not (self.has_checks or self.rules or self.int_or_string)
+        self.simple_type = {"string": str, "boolean": bool}.get(self.type) if plain_leaf else None
+        self._children: dict[str, _Node] = {}
+        self._additional_node: _Node | None = None
+        self._items_node: _Node | None = None
 
-    def child_schema(self, key: str) -> dict[str, Any] | None:
-        sub = self.properties.get(key)
-        return sub if sub is not None else self.additional
+    def child(self, key: Any) -> _Node | None:
+        """The node of field `key`: a declared property, else the additionalProperties schema."""
+        node = self._children.get(key)
+        if node is not None:
+            return node
+        sub = self.properties.get(key) if type(key) is str else None
+        if sub is not None:
+            node = self._children[key] = _node(sub)
+            return node
+        if self.additional is None:
+            return None
+        if self._additional_node is None:  # not cached per key: map keys are the user's (labels, resources)
+            self._additional_node = _node(self.additional)
+        return self._additional_node
+
+    def item_node(self) -> _Node | None:
+        if self._items_node is None and self.items is not None:
+            self._items_node = _node(self.items)
+        return self._items_node
 
 
 _NODES: dict[int, _Node] = {}
@@ -195,8 +216,7 @@ class _Walker:
         if node.rules:
             self.run_rules(body, node)
 
-    def value(self, value: Any, schema: dict[str, Any]) -> None:
-        node = _node(schema)
+    def value(self, value: Any, node: _Node) -> None:
         if value is None:
             if not node.nullable:
                 self.report("schema-type", f"found null, expected {self.expected(node)}")
@@ -206,9 +226,8 @@ class _Walker:
             if not (kind is str or kind is int or (kind is float and value.is_integer())):
                 self.report("schema-type", f"found {_show(value)}, expected integer or string")
                 return
-        elif node.type is not None:
-            type_check = _TYPE_CHECKS.get(node.type)
-            if type_check is not None and not type_check(value):
+        elif node.type_check is not None:
+            if not node.type_check(value):
                 self.report("schema-type", f"found {_show(value)}, expected {_TYPE_WORDS.get(node.type, node.type)}")
                 return
         elif node.is_quantity and not (kind is str or kind is int or kind is float):
@@ -217,56 +236,57 @@ class _Walker:
         if node.has_checks:
             self.check_value(value, node)
         if kind is dict:
-            if node.type == "object" or node.properties or node.additional is not None:
-                self.object(value, node, frozenset())
+            if node.properties or node.additional is not None or node.type == "object":
+                self.object(value, node, _NO_SKIP)
         elif kind is list:
-            if node.items is not None:
+            items = node.item_node()
+            if items is not None:
                 path = self.path
-                items = node.items
                 for index, item in enumerate(value):
                     path.append(index)
                     self.value(item, items)
                     path.pop()
-            if self.crd and node.list_type in ("set", "map"):
+            if self.crd and (node.list_type == "set" or node.list_type == "map"):
                 self.check_unique(value, node)
         if node.rules:
             self.run_rules(value, node)
 
-    def object(self, value: dict[str, Any], node: _Node, skip: frozenset[str]) -> None:
+    def object(self, value: dict[Any, Any], node: _Node, skip: frozenset[str]) -> None:
         path = self.path
-        properties = node.properties
-        for key in list(value):
+        pruned: list[Any] = []
+        children = node._children
+        for key, child in value.items():
             if key in skip:
                 continue
-            child = value[key]
-            sub = properties.get(key) if type(key) is str else properties.get(str(key))
+            sub = children.get(key) or node.child(key)
             if sub is None:
-                sub = node.additional
-                if sub is None:
-                    if node.open or (node.embedded and key in _EMBEDDED_ALLOWED):
-                        continue
-                    path.append(key)
-                    self.report("schema-unknown-field", self.unknown_field_message(key, node))
-                    path.pop()
+                if node.open or (node.embedded and key in _EMBEDDED_ALLOWED):
                     continue
+                path.append(key)
+                self.report("schema-unknown-field", self.unknown_field_message(key, node))
+                path.pop()
+                continue
             if child is None:
-                if not self.crd:
-                    del value[key]  # Go decoding: a null field is the same as an absent one
+                if not self.crd or (not sub.nullable and not sub.has_default):
+                    # Go decoding drops a null field of a built-in; the API server prunes
+                    # a CRD's non-nullable nulls before defaulting.
+                    pruned.append(key)
                     continue
-                if not sub.get("nullable"):
-                    if "default" in sub:
-                        child = value[key] = _copy(sub["default"])
-                    else:
-                        del value[key]  # the API server prunes non-nullable nulls before defaulting
-                        continue
+                if sub.nullable:
+                    continue  # a null where null is allowed
+                child = value[key] = _copy(sub.default)  # same size: safe while iterating
+            if type(child) is sub.simple_type:
+                continue  # most leaves: a plain string or boolean of the right type
             path.append(key)
             self.value(child, sub)
             path.pop()
+        for key in pruned:
+            del value[key]
         for name, default in node.defaults:
             if name not in value:
                 value[name] = _copy(default)
                 path.append(name)
-                self.value(value[name], properties[name])  # a default may itself be defaulted further
+                self.value(value[name], node.child(name))  # a default may itself be defaulted further
                 path.pop()
         for name in node.required:
             if name not in value and name not in skip:
@@ -305,7 +325,8 @@ class _Walker:
         if node.max_length is not None and length > node.max_length:
             self.report("schema-length", f"found {_show(value)} ({length} characters), expected at most {node.max_length}")
         if node.is_quantity:
-            if (node.pattern is not None and not node.pattern.search(value)) or quantity_problem(value):
+            # CRDs carry controller-gen's quantity pattern; built-ins only the format.
+            if not node.pattern.search(value) if node.pattern is not None else quantity_problem(value):
                 self.report("schema-format", f"found {_show(value)}, expected a quantity such as 500m, 2, 1.5Gi or 100M")
             return
         if node.pattern is not None and not node.pattern.search(value):
@@ -334,24 +355,24 @@ class _Walker:
             self.report("schema-format", f"found {_num(value)}, expected an int64 ({INT64_MIN} to {INT64_MAX})")
 
     def check_unique(self, value: list[Any], node: _Node) -> None:
-        seen: dict[str, int] = {}
+        keyed = node.list_type == "map" and bool(node.list_keys)
+        seen: dict[Any, int] = {}
         for index, item in enumerate(value):
-            if node.list_type == "map" and node.list_keys and isinstance(item, dict):
-                key_values = {k: item.get(k) for k in node.list_keys}
-                identity = _identity(key_values)
-                what = ", ".join(f"{k}={_show_plain(v)}" for k, v in key_values.items())
+            if keyed and type(item) is dict:
+                identity = _identity(tuple(item.get(k) for k in node.list_keys))
             else:
                 identity = _identity(item)
-                what = _show_plain(item)
             first = seen.setdefault(identity, index)
-            if first != index:
-                self.path.append(index)
-                keyed = f" by its keys {', '.join(node.list_keys)}" if node.list_type == "map" else ""
-                self.report(
-                    "schema-list-unique",
-                    f"found duplicate item {what} (same as item {first}), expected unique items{keyed}",
-                )
-                self.path.pop()
+            if first == index:
+                continue
+            self.path.append(index)
+            if keyed and type(item) is dict:
+                what = ", ".join(f"{k}={_show_plain(item.get(k))}" for k in node.list_keys)
+                expected = f"unique items by their keys {', '.join(node.list_keys)}"
+            else:
+                what, expected = _show_plain(item), "unique items"
+            self.report("schema-list-unique", f"found duplicate item {what} (same as item {first}), expected {expected}")
+            self.path.pop()
 
     # ------------------------------------------------------------------ CEL
 
@@ -397,35 +418,35 @@ class _Walker:
 # --------------------------------------------------------------------------- prepare-only walk
 
 
-def _prepare_field(parent: dict[str, Any], key: str, schema: dict[str, Any], crd: bool) -> None:
-    child = parent[key]
-    if child is None:
-        if not crd or (not schema.get("nullable") and "default" not in schema):
-            del parent[key]
-            return
-        if not schema.get("nullable"):
-            child = parent[key] = _copy(schema["default"])
-    _prepare_value(child, schema, crd)
-
-
-def _prepare_value(value: Any, schema: dict[str, Any], crd: bool) -> None:
-    node = _node(schema)
-    if type(value) is dict and (node.properties or node.additional is not None):
-        for key in list(value):
-            sub = node.child_schema(key)
-            if sub is not None:
-                _prepare_field(value, key, sub, crd)
-        _apply_defaults(value, node, crd)
-    elif type(value) is list and node.items is not None:
-        for item in value:
-            _prepare_value(item, node.items, crd)
-
-
-def _apply_defaults(value: dict[str, Any], node: _Node, crd: bool) -> None:
+def _prepare_object(value: dict[Any, Any], node: _Node, crd: bool, skip: frozenset[str] = _NO_SKIP) -> None:
+    pruned = []
+    for key, child in value.items():
+        sub = None if key in skip else node.child(key)
+        if sub is None:
+            continue
+        if child is None:
+            if not crd or (not sub.nullable and not sub.has_default):
+                pruned.append(key)
+                continue
+            if sub.nullable:
+                continue
+            child = value[key] = _copy(sub.default)
+        _prepare_value(child, sub, crd)
+    for key in pruned:
+        del value[key]
     for name, default in node.defaults:
         if name not in value:
             value[name] = _copy(default)
-            _prepare_value(value[name], node.properties[name], crd)
+            _prepare_value(value[name], node.child(name), crd)
+
+
+def _prepare_value(value: Any, node: _Node, crd: bool) -> None:
+    if type(value) is dict and (node.properties or node.additional is not None):
+        _prepare_object(value, node, crd)
+    elif type(value) is list and node.item_node() is not None:
+        items = node.item_node()
+        for item in value:
+            _prepare_value(item, items, crd)
 
 
 # --------------------------------------------------------------------------- helpers
@@ -575,11 +596,16 @@ def _show(value: Any) -> str:
     return repr(value)
 
 
-def _identity(value: Any) -> str:
-    """A canonical text of a list item, to find duplicates (type-aware: 1 and "1" differ)."""
+def _identity(value: Any) -> Any:
+    """A hashable stand-in for a list item, to find duplicates; type-aware (true and 1 differ)."""
+    if type(value) is tuple:  # list-map key values: usually strings and integers
+        if all(type(v) in (str, int, type(None)) for v in value):
+            return value
+    elif type(value) in (str, int):
+        return (type(value), value)
     try:
         return json.dumps(value, sort_keys=True, default=str)
-    except (TypeError, ValueError, RecursionError):  # mixed-type or absurdly deep keys
+    except (TypeError, ValueError, RecursionError):  # mixed-type or absurdly deep values
         return repr(value)
 
 
