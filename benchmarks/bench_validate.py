@@ -45,6 +45,7 @@ def _cluster_spec(index: int) -> dict:
     ]}
     return {
         "rayVersion": "2.60.0",
+        "authOptions": {"mode": "token"},
         "headGroupSpec": {"rayStartParams": {}, "template": {"metadata": None, "spec": {"containers": [head]}}},
         "workerGroupSpecs": [{
             "groupName": f"cpu-{index % 7}",
@@ -55,10 +56,17 @@ def _cluster_spec(index: int) -> dict:
     }
 
 
+NETWORK_POLICY = {
+    "apiVersion": "networking.k8s.io/v1", "kind": "NetworkPolicy",
+    "metadata": {"name": "ray-default-deny", "namespace": "ray"},
+    "spec": {"podSelector": {}, "policyTypes": ["Ingress"]},
+}
+
+
 def generate_bundle(count: int) -> list[dict]:
-    """`count` resources, a fifth of each kind, all valid."""
-    resources: list[dict] = []
-    for i in range(count):
+    """`count` valid resources: one NetworkPolicy, then RayCluster, RayJob, RayService, Service, ConfigMap in turn."""
+    resources: list[dict] = [NETWORK_POLICY]
+    for i in range(1, count):
         name = f"bench-{i}"
         match i % 5:
             case 0:
@@ -73,7 +81,7 @@ def generate_bundle(count: int) -> list[dict]:
                 resources.append({"apiVersion": "ray.io/v1", "kind": "RayService",
                                   "metadata": {"name": name, "namespace": "ray"},
                                   "spec": {"serveConfigV2": "applications:\n- name: app\n  import_path: app:app\n",
-                                           "rayClusterSpec": _cluster_spec(i)}})
+                                           "rayClusterConfig": _cluster_spec(i)}})
             case 3:
                 resources.append({"apiVersion": "v1", "kind": "Service",
                                   "metadata": {"name": name, "namespace": "ray", "labels": {"app": name}},
