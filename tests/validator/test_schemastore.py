@@ -103,8 +103,10 @@ def test_builtin_schema_is_converted_to_the_crd_dialect(schema_store):
 
 
 def test_all_schemas_lists_crds_and_builtins(schema_store):
-    listed = {(s.api_version, s.kind) for s in schema_store.all_schemas()}
+    schemas = list(schema_store.all_schemas())
+    listed = {(s.api_version, s.kind) for s in schemas}
     assert {("ray.io/v1", "RayJob"), ("v1", "ConfigMap"), ("argoproj.io/v1alpha1", "Application")} <= listed
+    assert schema_store.kinds() == sorted((s.group, s.version, s.kind) for s in schemas)
 
 
 def test_kubernetes_version_is_selectable(schema_store):
