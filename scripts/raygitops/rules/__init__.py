@@ -14,6 +14,7 @@ import importlib
 import pkgutil
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from typing import TypeVar
 
 from ..documents import Document
 from ..findings import Finding, Severity
@@ -26,6 +27,8 @@ SAFETY = "safety"  # unsafe settings: warnings, errors under --profile prod
 CATEGORIES = (OPERATOR, REFERENCE, CONSISTENCY, SAFETY)
 
 PROFILES = ("default", "prod")
+
+T = TypeVar("T")
 
 ANY_KIND = "*"  # in `kinds`: the rule looks at every document
 RULE_CRASHED = "rule-crashed"  # reported instead of a traceback when a rule has a bug
@@ -50,6 +53,7 @@ class Bundle:
 
     documents: list[Document]
     _by_kind: dict[str, list[Document]] = field(default_factory=dict, init=False, repr=False)
+    _memo: dict[object, object] = field(default_factory=dict, init=False, repr=False)
 
     def __post_init__(self) -> None:
         for document in self.documents:
@@ -57,6 +61,12 @@ class Bundle:
 
     def of_kind(self, *kinds: str) -> list[Document]:
         return [d for kind in kinds for d in self._by_kind.get(kind, [])]
+
+    def memo(self, key: object, compute: Callable[[], T]) -> T:
+        """Compute a view of the bundle once (pod labels, Services) and share it between rules."""
+        if key not in self._memo:
+            self._memo[key] = compute()
+        return self._memo[key]  # type: ignore[return-value]
 
     def find(self, kind: str, name: str, namespace: str = "") -> Document | None:
         for document in self._by_kind.get(kind, []):

@@ -9,12 +9,16 @@ creates, and how to compare Ray versions and image tags.
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..documents import Document
+
+if TYPE_CHECKING:
+    from . import Bundle
 
 Path = tuple[str | int, ...]
 
@@ -399,7 +403,18 @@ def selector_matches(selector: dict[str, Any], labels: dict[str, str | None]) ->
 
 def same_namespace(a: Document, b: Document) -> bool:
     """Documents without a namespace take the one they are applied to, so they match any."""
-    return not a.namespace or not b.namespace or a.namespace == b.namespace
+    first, second = a.namespace, b.namespace
+    return not first or not second or first == second
+
+
+def services_by_name(bundle: Bundle) -> dict[str, list[ServiceModel]]:
+    def compute() -> dict[str, list[ServiceModel]]:
+        index: dict[str, list[ServiceModel]] = {}
+        for model in bundle_services(bundle):
+            index.setdefault(model.name, []).append(model)
+        return index
+
+    return bundle.memo("services-by-name", compute)
 
 
 # --- Services KubeRay creates ----------------------------------------------------------
@@ -458,6 +473,61 @@ def bundle_service(document: Document) -> ServiceModel | None:
     ports = [p for p in sequence(document.spec.get("ports")) if isinstance(p, dict)]
     labels: dict[str, str | None] = {str(k): scalar_text(v) for k, v in document.labels.items()}
     return ServiceModel(document, document.name, labels, mapping(document.spec.get("selector")), ports, False)
+
+
+def bundle_pods(bundle: Bundle) -> list[PodModel]:
+    """Every pod model of the bundle, computed once per bundle."""
+    kinds = (*RAY_KINDS, *WORKLOAD_KINDS)
+    return bundle.memo("pods", lambda: [p for d in bundle.of_kind(*kinds) for p in pod_models(d)])
+
+
+def bundle_services(bundle: Bundle) -> list[ServiceModel]:
+    """Every Service of the bundle and every Service KubeRay will create for it, computed once."""
+
+    def compute() -> list[ServiceModel]:
+        found: list[ServiceModel] = []
+        for document in bundle.of_kind("Service", *RAY_KINDS):
+            models = [bundle_service(document)] if document.kind == "Service" else kuberay_services(document)
+            found.extend(m for m in models if m is not None)
+        return found
+
+    return bundle.memo("services", compute)
+
+
+def _label_index(models: list[Any]) -> tuple[dict[tuple[str, str], list[Any]], dict[str, list[Any]]]:
+    exact: dict[tuple[str, str], list[Any]] = {}
+    wildcard: dict[str, list[Any]] = {}
+    for model in models:
+        for key, value in model.labels.items():
+            if value is None:
+                wildcard.setdefault(key, []).append(model)
+            else:
+                exact.setdefault((key, value), []).append(model)
+    return exact, wildcard
+
+
+def select(bundle: Bundle, what: str, selector: dict[str, Any]) -> list[Any]:
+    """The pods (what="pods") or Services (what="services") of the bundle a selector matches.
+
+    Uses a per-bundle index on one matchLabels pair, so a bundle of thousands of
+    resources does not compare every selector with every pod.
+    """
+    try:
+        key = ("selected", what, json.dumps(selector, sort_keys=True, default=str))
+    except (TypeError, ValueError):  # keys of mixed types cannot be sorted: no sharing
+        return _select(bundle, what, selector)
+    return bundle.memo(key, lambda: _select(bundle, what, selector))
+
+
+def _select(bundle: Bundle, what: str, selector: dict[str, Any]) -> list[Any]:
+    models = bundle_pods(bundle) if what == "pods" else bundle_services(bundle)
+    match_labels = selector.get("matchLabels") if ("matchLabels" in selector or "matchExpressions" in selector) else selector
+    candidates = models
+    if isinstance(match_labels, dict) and match_labels:
+        exact, wildcard = bundle.memo(("index", what), lambda: _label_index(models))
+        label, value = next(iter(match_labels.items()))
+        candidates = exact.get((str(label), scalar_text(value)), []) + wildcard.get(str(label), [])
+    return [m for m in candidates if selector_matches(selector, m.labels)]
 
 
 # --- versions and images ---------------------------------------------------------------

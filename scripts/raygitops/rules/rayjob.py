@@ -15,7 +15,15 @@ import yaml
 from ..documents import Document
 from ..findings import Severity
 from . import Bundle, Problem, rule
-from ._ray import Path, dig, integer, job_spec, mapping, sequence, text
+from ._ray import (
+    Path,
+    dig,
+    integer,
+    job_spec,
+    mapping,
+    sequence,
+    text,
+)
 
 JOB_KINDS = ("RayJob", "RayCronJob")
 SUBMISSION_MODES = ("K8sJobMode", "HTTPMode", "InteractiveMode", "SidecarMode")

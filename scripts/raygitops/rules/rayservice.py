@@ -7,6 +7,7 @@ fails, and then only shows as a status message on the RayService.
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -17,7 +18,14 @@ import yaml
 from ..documents import Document
 from ..k8s_formats import parse_duration
 from . import Bundle, Problem, rule
-from ._ray import cluster_spec, dig, integer, mapping, sequence, text
+from ._ray import (
+    cluster_spec,
+    dig,
+    integer,
+    mapping,
+    sequence,
+    text,
+)
 
 UPGRADE_TYPES = ("NewCluster", "NewClusterWithIncrementalUpgrade", "None")
 _IMPORT_PATH = re.compile(r"[A-Za-z_][\w]*(\.[A-Za-z_]\w*)*:[A-Za-z_]\w*(\.[A-Za-z_]\w*)*|[A-Za-z_]\w*(\.[A-Za-z_]\w*)+")
@@ -43,16 +51,27 @@ class ServeApp:
         return path.partition(":")[0] if ":" in path else path.rpartition(".")[0]
 
 
+_Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+@functools.lru_cache(maxsize=512)
+def _parse(source: str) -> tuple[Any, str | None]:
+    """The YAML value of a config block, or why it does not parse. Several rules read the same block."""
+    try:
+        return yaml.load(source, Loader=_Loader), None
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" at line {mark.line + 1} of the block" if mark is not None else ""
+        return None, f"{where} ({getattr(exc, 'problem', None) or exc})"
+
+
 def serve_config(document: Document) -> dict[str, Any] | None:
     """serveConfigV2 as Serve reads it; None when absent or unreadable (the parse rule reports that)."""
     source = document.spec.get("serveConfigV2")
     if not isinstance(source, str):
         return None
-    try:
-        parsed = yaml.safe_load(source)
-    except yaml.YAMLError:
-        return None
-    return parsed if isinstance(parsed, dict) else None
+    parsed, error = _parse(source)
+    return parsed if error is None and isinstance(parsed, dict) else None
 
 
 def serve_apps(document: Document) -> list[ServeApp]:
@@ -88,12 +107,9 @@ def config_parse(document: Document, bundle: Bundle) -> Iterator[Problem]:
     source = document.spec.get("serveConfigV2")
     if not isinstance(source, str):
         return
-    try:
-        parsed = yaml.safe_load(source)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f" at line {mark.line + 1} of the block" if mark is not None else ""
-        yield Problem(CONFIG_PATH, f"serveConfigV2 is not valid YAML{where} ({getattr(exc, 'problem', None) or exc}); fix the block")
+    parsed, error = _parse(source)
+    if error is not None:
+        yield Problem(CONFIG_PATH, f"serveConfigV2 is not valid YAML{error}; fix the block")
         return
     if not isinstance(parsed, dict):
         yield Problem(CONFIG_PATH, "serveConfigV2 is not a mapping; write it as 'applications: [...]'")

@@ -26,8 +26,7 @@ from ._ray import (
     RAY_KINDS,
     WORKLOAD_KINDS,
     Path,
-    ServiceModel,
-    bundle_service,
+    bundle_services,
     cluster_spec,
     containers,
     dig,
@@ -35,14 +34,13 @@ from ._ray import (
     integer,
     is_external,
     job_spec,
-    kuberay_services,
     mapping,
     parse_image,
-    pod_models,
     pod_templates,
     same_namespace,
-    selector_matches,
+    select,
     sequence,
+    services_by_name,
     text,
 )
 from .rayservice import serve_apps
@@ -58,19 +56,13 @@ def _reference_rule(id: str, kinds: tuple[str, ...]):  # noqa: ANN202 - a decora
 # --- Services and their pods ---------------------------------------------------------------
 
 
-def _pods_in_namespace(document: Document, bundle: Bundle) -> Iterator[Any]:
-    for other in bundle.of_kind(*POD_KINDS):
-        if same_namespace(other, document):
-            yield from pod_models(other)
-
-
 @_reference_rule("service-selects-nothing", kinds=("Service",))
 def service_selects_nothing(document: Document, bundle: Bundle) -> Iterator[Problem]:
     """A Service's selector matches pods of the bundle, counting the labels KubeRay puts on Ray pods."""
     selector = mapping(document.spec.get("selector"))
     if not selector or document.spec.get("type") == "ExternalName":
         return
-    if any(selector_matches(selector, pod.labels) for pod in _pods_in_namespace(document, bundle)):
+    if any(same_namespace(pod.document, document) for pod in select(bundle, "pods", selector)):
         return
     shown = ", ".join(f"{k}={v}" for k, v in selector.items())
     yield Problem(
@@ -85,7 +77,7 @@ def service_target_port(document: Document, bundle: Bundle) -> Iterator[Problem]
     selector = mapping(document.spec.get("selector"))
     if not selector:
         return
-    pods = [p for p in _pods_in_namespace(document, bundle) if selector_matches(selector, p.labels)]
+    pods = [p for p in select(bundle, "pods", selector) if same_namespace(p.document, document)]
     if not pods:
         return
     for index, port in enumerate(sequence(document.spec.get("ports"))):
@@ -103,20 +95,9 @@ def service_target_port(document: Document, bundle: Bundle) -> Iterator[Problem]
                 yield Problem(("spec", "ports", index, "targetPort"), f"targetPort {number} is not a port of the selected pods ({', '.join(map(str, known))}); use one of them")
 
 
-def _services(document: Document, bundle: Bundle) -> list[ServiceModel]:
-    found: list[ServiceModel] = []
-    for other in bundle.of_kind("Service", *RAY_KINDS):
-        if not same_namespace(other, document):
-            continue
-        models = [bundle_service(other)] if other.kind == "Service" else kuberay_services(other)
-        found.extend(m for m in models if m is not None)
-    return found
-
-
 @_reference_rule("ingress-backend", kinds=("Ingress",))
 def ingress_backend(document: Document, bundle: Bundle) -> Iterator[Problem]:
     """An Ingress backend names a Service and port of the bundle, counting <cluster>-head-svc and <rayservice>-serve-svc."""
-    services = _services(document, bundle)
     backends: list[tuple[Path, dict[str, Any]]] = []
     default = dig(document.spec, "defaultBackend", "service")
     if isinstance(default, dict):
@@ -130,9 +111,9 @@ def ingress_backend(document: Document, bundle: Bundle) -> Iterator[Problem]:
         name = text(backend.get("name"))
         if not name or is_external(document, "Service", name):
             continue
-        matches = [s for s in services if s.name == name]
+        matches = [s for s in services_by_name(bundle).get(name, []) if same_namespace(s.document, document)]
         if not matches:
-            known = ", ".join(sorted({s.name for s in services})) or "none"
+            known = ", ".join(sorted({s.name for s in bundle_services(bundle) if same_namespace(s.document, document)})[:12]) or "none"
             yield Problem((*path, "name"), f"backend Service {name!r} is not in this bundle (Services: {known}); fix the name or declare it in {EXTERNAL_ANNOTATION}")
             continue
         wanted_name, wanted_number = dig(backend, "port", "name"), dig(backend, "port", "number")
@@ -161,11 +142,7 @@ def servicemonitor_target(document: Document, bundle: Bundle) -> Iterator[Proble
     """A ServiceMonitor selects a Service of the bundle (KubeRay's head Services count) and its endpoint ports exist there."""
     selector = mapping(document.spec.get("selector"))
     watched = _namespaces_watched(document)
-    services = [
-        s for other in bundle.of_kind("Service", *RAY_KINDS) if _in_watched(other, watched)
-        for s in ([bundle_service(other)] if other.kind == "Service" else kuberay_services(other))
-        if s is not None and selector_matches(selector, s.labels)
-    ]
+    services = [s for s in select(bundle, "services", selector) if _in_watched(s.document, watched)]
     if not services:
         yield Problem(("spec", "selector"), "the selector matches no Service in the watched namespaces of this bundle; match labels such as ray.io/node-type: head")
         return
@@ -181,10 +158,7 @@ def podmonitor_target(document: Document, bundle: Bundle) -> Iterator[Problem]:
     """A PodMonitor selects pods of the bundle (Ray pods carry KubeRay's labels) and its ports are named on them."""
     selector = mapping(document.spec.get("selector"))
     watched = _namespaces_watched(document)
-    pods = [
-        p for other in bundle.of_kind(*POD_KINDS) if _in_watched(other, watched)
-        for p in pod_models(other) if selector_matches(selector, p.labels)
-    ]
+    pods = [p for p in select(bundle, "pods", selector) if _in_watched(p.document, watched)]
     if not pods:
         yield Problem(("spec", "selector"), "the selector matches no pod in the watched namespaces of this bundle; match labels such as ray.io/node-type: worker")
         return
@@ -278,8 +252,17 @@ def _object_keys(document: Document) -> set[str] | None:
 
 def _hashed_twin(kind: str, name: str, namespace_of: Document, bundle: Bundle) -> str | None:
     """A bundle object called `<name>-<10 chars>`: kustomize added its hash suffix but did not rewrite this reference."""
-    for other in bundle.of_kind(kind):
-        if same_namespace(other, namespace_of) and re.fullmatch(re.escape(name) + r"-[a-z0-9]{10}", other.name):
+
+    def by_base_name() -> dict[str, list[Document]]:
+        index: dict[str, list[Document]] = {}
+        for other in bundle.of_kind(kind):
+            match = re.fullmatch(r"(.+)-[a-z0-9]{10}", other.name)
+            if match:
+                index.setdefault(match.group(1), []).append(other)
+        return index
+
+    for other in bundle.memo(("hashed", kind), by_base_name).get(name, []):
+        if same_namespace(other, namespace_of):
             return other.name
     return None
 

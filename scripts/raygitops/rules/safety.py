@@ -22,20 +22,20 @@ from ._ray import (
     WORKLOAD_KINDS,
     PodModel,
     ServiceModel,
+    bundle_pods,
     bundle_service,
     cluster_spec,
     containers,
     dig,
     env_entries,
     integer,
-    kuberay_services,
     mapping,
     parse_image,
-    pod_models,
     pod_templates,
     same_namespace,
-    selector_matches,
+    select,
     sequence,
+    services_by_name,
     text,
 )
 
@@ -71,12 +71,9 @@ def _control_port(service: ServiceModel, port: dict[str, Any], pods: list[PodMod
 
 
 def _selected_heads(service: ServiceModel, bundle: Bundle) -> list[PodModel]:
-    heads: list[PodModel] = []
-    for document in bundle.of_kind(*POD_KINDS):
-        if not same_namespace(document, service.document):
-            continue
-        heads.extend(p for p in pod_models(document) if p.is_ray_head and selector_matches(service.selector, p.labels))
-    return heads
+    if service.created_by_kuberay:  # KubeRay's own Services lead to their own cluster's head
+        return [p for p in bundle_pods(bundle) if p.is_ray_head and p.document is service.document]
+    return [p for p in select(bundle, "pods", service.selector) if p.is_ray_head and same_namespace(p.document, service.document)]
 
 
 @_warning_rule("ray-port-exposed", kinds=("Service", "Ingress", *RAY_KINDS))
@@ -132,13 +129,7 @@ def _ingress_backends(document: Document) -> Iterator[tuple[tuple[str | int, ...
 
 
 def _services_named(name: str, namespace_of: Document, bundle: Bundle) -> list[ServiceModel]:
-    found: list[ServiceModel] = []
-    for document in bundle.of_kind("Service", *RAY_KINDS):
-        if not same_namespace(document, namespace_of):
-            continue
-        models = [bundle_service(document)] if document.kind == "Service" else kuberay_services(document)
-        found.extend(m for m in models if m is not None and m.name == name)
-    return found
+    return [s for s in services_by_name(bundle).get(name, []) if same_namespace(s.document, namespace_of)]
 
 
 def _service_port(service: ServiceModel, backend: dict[str, Any]) -> dict[str, Any] | None:
@@ -161,8 +152,6 @@ def _exposed_by_ingress(document: Document, bundle: Bundle) -> Iterator[Problem]
             if port is None:
                 continue
             heads = _selected_heads(service, bundle)
-            if service.created_by_kuberay:
-                heads = [p for p in pod_models(service.document) if p.is_ray_head]
             if not heads or all(p.token_auth for p in heads):
                 continue
             control = _control_port(service, port, heads)
