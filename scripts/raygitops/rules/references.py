@@ -113,7 +113,7 @@ def ingress_backend(document: Document, bundle: Bundle) -> Iterator[Problem]:
             continue
         matches = [s for s in services_by_name(bundle).get(name, []) if same_namespace(s.document, document)]
         if not matches:
-            known = ", ".join(sorted({s.name for s in bundle_services(bundle) if same_namespace(s.document, document)})[:12]) or "none"
+            known = ", ".join(sorted(services_by_name(bundle))[:12]) or "none"
             yield Problem((*path, "name"), f"backend Service {name!r} is not in this bundle (Services: {known}); fix the name or declare it in {EXTERNAL_ANNOTATION}")
             continue
         wanted_name, wanted_number = dig(backend, "port", "name"), dig(backend, "port", "number")

@@ -260,7 +260,7 @@ def image_unpinned(document: Document, bundle: Bundle) -> Iterator[Problem]:
             if reference.digest:
                 continue
             if not reference.tag or reference.tag == "latest":
-                yield Problem((*template.path, *where, "image"), f"image {image!r} in {template.label} is not pinned; use a release tag such as rayproject/ray:2.60.0-py311")
+                yield Problem((*template.path, *where, "image"), f"image {image!r} in {template.label} is not pinned; use a release tag ({reference.repository}:<version>) or a digest")
 
 
 _SECRET_WORDS = {"PASSWORD", "PASSWD", "SECRET", "TOKEN", "CREDENTIAL", "CREDENTIALS", "APIKEY"}
