@@ -55,6 +55,7 @@ SCHEMA_RULES: dict[str, str] = {
     "schema-pattern": "a string that does not match the schema's regular expression",
     "schema-format": "a value outside its format: int32/int64 range, quantity, duration, date-time, byte, ip, ...",
     "schema-list-unique": "duplicate items in a list declared x-kubernetes-list-type set, or map (by its keys)",
+    "schema-alternatives": "a value matching none of its anyOf, not exactly one of its oneOf, or its `not` schema",
     "cel-rule": "an x-kubernetes-validations rule is false for the object; the message is the CRD's own",
     "cel-error": "an x-kubernetes-validations rule fails to evaluate (the API server rejects the object too)",
     "cel-unsupported": "warning: a rule uses a Kubernetes CEL function this evaluator lacks, so it was not checked",
@@ -105,7 +106,8 @@ class _Node:
         "additional", "open", "embedded", "items", "required", "defaults", "enum", "enum_strings", "has_checks",
         "minimum", "maximum", "exclusive_minimum", "exclusive_maximum", "min_length", "max_length", "min_items",
         "max_items", "min_properties", "max_properties", "pattern", "pattern_text", "format", "is_quantity",
-        "list_type", "list_keys", "rules", "simple_type", "_children", "_additional_node", "_items_node",
+        "list_type", "list_keys", "rules", "simple_type", "all_of", "any_of", "one_of", "not_",
+        "_children", "_additional_node", "_items_node",
     )
 
     def __init__(self, schema: dict[str, Any]) -> None:
@@ -153,6 +155,16 @@ class _Node:
             for v in (self.enum, self.minimum, self.maximum, self.min_length, self.max_length, self.min_items,
                       self.max_items, self.min_properties, self.max_properties, self.pattern, self.format)
         ) or self.is_quantity
+        # Value validations in allOf/anyOf/oneOf/not. The anyOf [integer, string] that
+        # controller-gen writes beside x-kubernetes-int-or-string only repeats the type.
+        self.all_of = _schema_list(get("allOf"))
+        self.any_of = _schema_list(get("anyOf"))
+        self.one_of = _schema_list(get("oneOf"))
+        if self.int_or_string:
+            self.any_of = tuple(a for a in self.any_of if set(a) - {"type"})
+            self.one_of = tuple(a for a in self.one_of if set(a) - {"type"})
+        self.not_ = get("not") if isinstance(get("not"), dict) else None
+        self.has_checks = self.has_checks or bool(self.all_of or self.any_of or self.one_of or self.not_)
         # A plain string or boolean leaf: the walker only needs `type(value) is simple_type`.
         plain_leaf = not (self.has_checks or self.rules or self.int_or_string)
         self.simple_type = {"string": str, "boolean": bool}.get(self.type) if plain_leaf else None
@@ -202,13 +214,16 @@ def _root_skip(resource_schema: ResourceSchema) -> frozenset[str]:
 
 
 class _Walker:
-    __slots__ = ("document", "crd", "findings", "path")
+    __slots__ = ("document", "crd", "findings", "path", "probe")
 
-    def __init__(self, document: Document, crd: bool) -> None:
+    def __init__(self, document: Document, crd: bool, probe: bool = False) -> None:
         self.document = document
         self.crd = crd
         self.findings: list[Finding] = []
         self.path: list[str | int] = []
+        # A probe checks a value against an allOf/anyOf/oneOf/not branch: it changes
+        # nothing, and fields the branch does not mention are not unknown.
+        self.probe = probe
 
     def root(self, body: dict[str, Any], resource_schema: ResourceSchema) -> None:
         node = _node(resource_schema.schema)
@@ -236,7 +251,7 @@ class _Walker:
         if node.has_checks:
             self.check_value(value, node)
         if kind is dict:
-            if node.properties or node.additional is not None or node.type == "object":
+            if node.properties or node.additional is not None or node.type == "object" or node.required:
                 self.object(value, node, _NO_SKIP)
         elif kind is list:
             items = node.item_node()
@@ -248,10 +263,13 @@ class _Walker:
                     path.pop()
             if self.crd and (node.list_type == "set" or node.list_type == "map"):
                 self.check_unique(value, node)
-        if node.rules:
+        if node.rules and not self.probe:
             self.run_rules(value, node)
 
     def object(self, value: dict[Any, Any], node: _Node, skip: frozenset[str]) -> None:
+        if self.probe:
+            self.probe_object(value, node)
+            return
         path = self.path
         pruned: list[Any] = []
         children = node._children
@@ -294,10 +312,51 @@ class _Walker:
                 self.report("schema-required", f"required field {json.dumps(name)} is missing")
                 path.pop()
 
+    def probe_object(self, value: dict[Any, Any], node: _Node) -> None:
+        path = self.path
+        for key, child in value.items():
+            sub = node.child(key)
+            if sub is not None and child is not None:
+                path.append(key)
+                self.value(child, sub)
+                path.pop()
+        for name in node.required:
+            if name not in value:
+                path.append(name)
+                self.report("schema-required", f"required field {json.dumps(name)} is missing")
+                path.pop()
+
+    def check_alternatives(self, value: Any, node: _Node) -> None:
+        for branch in node.all_of:
+            self.findings.extend(self.branch_findings(value, branch))
+        if node.any_of:
+            failures = [self.branch_findings(value, branch) for branch in node.any_of]
+            if all(failures):
+                first = failures[0][0].message
+                self.report("schema-alternatives",
+                            f"found {_show(value)}, expected to match at least one of {len(failures)} "
+                            f"alternatives (anyOf); the first says: {first}")
+        if node.one_of:
+            matched = sum(1 for branch in node.one_of if not self.branch_findings(value, branch))
+            if matched != 1:
+                self.report("schema-alternatives",
+                            f"found {_show(value)}, matching {matched} of {len(node.one_of)} alternatives, "
+                            "expected exactly one (oneOf)")
+        if node.not_ is not None and not self.branch_findings(value, node.not_):
+            self.report("schema-alternatives", f"found {_show(value)}, which matches a schema it must not (not)")
+
+    def branch_findings(self, value: Any, branch: dict[str, Any]) -> list[Finding]:
+        probe = _Walker(self.document, self.crd, probe=True)
+        probe.path = list(self.path)
+        probe.value(value, _node(branch))
+        return probe.findings
+
     # ------------------------------------------------------------------ value checks
 
     def check_value(self, value: Any, node: _Node) -> None:
         kind = type(value)
+        if node.all_of or node.any_of or node.one_of or node.not_ is not None:
+            self.check_alternatives(value, node)
         if node.enum is not None and not _in_enum(value, node):
             allowed = ", ".join(_show_plain(e) for e in node.enum[:12]) + (", ..." if len(node.enum) > 12 else "")
             self.report("schema-enum", f"found {_show_plain(value)}, expected one of {allowed}")
@@ -477,6 +536,10 @@ def _in_enum(value: Any, node: _Node) -> bool:
 def _copy(value: Any) -> Any:
     # Schemas are shared: a default put into a document must never alias them.
     return copy.deepcopy(value) if isinstance(value, (dict, list)) else value
+
+
+def _schema_list(value: Any) -> tuple[dict[str, Any], ...]:
+    return tuple(v for v in value if isinstance(v, dict)) if isinstance(value, list) else ()
 
 
 def _number(value: Any) -> int | float | None:

@@ -380,6 +380,9 @@ WIDGET_SCHEMA = {
                 "zones": {"type": "array", "items": {"type": "string"}, "x-kubernetes-list-type": "set"},
                 "tags": {"type": "object", "additionalProperties": {"type": "string"}, "maxProperties": 2},
                 "code": {"type": "string", "pattern": "^[a-z]+$"},
+                "source": {"type": "object", "properties": {"git": {"type": "string"}, "oci": {"type": "string"}},
+                           "oneOf": [{"required": ["git"]}, {"required": ["oci"]}]},
+                "size": {"type": "integer", "anyOf": [{"maximum": 10}, {"minimum": 100}], "not": {"enum": [5]}},
                 "child": {"type": "object", "x-kubernetes-embedded-resource": True,
                           "properties": {"spec": {"type": "object", "x-kubernetes-preserve-unknown-fields": True}}},
             },
@@ -473,3 +476,15 @@ def test_any_worker_group_gives_findings_never_a_traceback(schema_store, worker)
     body["spec"]["workerGroupSpecs"][0].update(worker)
     document = Document("fuzz.yaml", 0, body)
     assert all(f.rule in SCHEMA_RULES for f in validate_object(document, schema_store.schema_for("ray.io/v1", "RayCluster")))
+
+
+def test_one_of_any_of_and_not(widget):
+    assert widget_findings(widget, "source: {git: https://example.com/r.git}\nsize: 3\n")[1] == []
+    assert widget_findings(widget, "size: 200\n")[1] == []
+    finding = only(widget_findings(widget, "source: {git: a, oci: b}\n")[1], "schema-alternatives")
+    assert finding.path == "/spec/source"
+    assert finding.message == "spec.source: found a mapping (object), matching 2 of 2 alternatives, expected exactly one (oneOf)"
+    finding = only(widget_findings(widget, "size: 50\n")[1], "schema-alternatives")
+    assert finding.message.startswith("spec.size: found 50 (integer), expected to match at least one of 2 alternatives (anyOf)")
+    finding = only(widget_findings(widget, "size: 5\n")[1], "schema-alternatives")
+    assert finding.message == "spec.size: found 5 (integer), which matches a schema it must not (not)"
