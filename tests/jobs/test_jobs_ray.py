@@ -143,6 +143,8 @@ def test_concurrent_requests_are_batched_and_each_gets_its_own_answer(served):
         (b'{"features": [1, 2, 3, 4, 5, 6, 7, 8, 9, NaN]}', 422, "finite"),
         (b'{"features": [1, 2, 3', 400, "not valid JSON"),
         (b"[]", 422, '"features"'),
+        (b'{"features": [true, 2, 3, 4, 5, 6, 7, 8, 9, 10]}', 422, "features[0] must be a number"),
+        (('{"rows": [' + ", ".join(["[1, 2, 3, 4, 5, 6, 7, 8, 9, 10]"] * 1025) + "]}").encode(), 413, "at most 1024"),
     ],
 )
 def test_serve_answers_bad_input_with_4xx_and_a_message(served, body, status, fragment):

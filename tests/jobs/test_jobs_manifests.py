@@ -1,0 +1,266 @@
+"""The RayJobs and the RayService in jobs/ (and each component) point at the code the tests run, ask for
+no more than their clusters hold, and pin the same Ray and libraries as the Python project."""
+
+from __future__ import annotations
+
+import os
+import re
+import shlex
+import tomllib
+from pathlib import Path
+from typing import Any, Iterator
+
+import pytest
+import yaml
+
+from raygitops.k8s_formats import dns1035_label_problem, parse_quantity
+from raygitops.render import render
+
+REPO = Path(__file__).resolve().parents[2]
+JOBS = REPO / "jobs"
+COMPONENTS = ("dev", "gpu", "prod")
+CODE_MOUNT = "/home/ray/jobs"
+
+
+def _pyproject_pins() -> dict[str, str]:
+    project = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]
+    pins = {}
+    for requirement in project["optional-dependencies"]["jobs"]:
+        name, _, version = requirement.partition("==")
+        pins[re.sub(r"\[.*\]", "", name).lower()] = version
+    return pins
+
+
+PINS = _pyproject_pins()
+RAY_VERSION = PINS["ray"]
+
+
+def _render_with(tmp_path: Path, component: str | None) -> list[dict[str, Any]]:
+    if component is None:
+        return [d for d in yaml.safe_load_all(render(JOBS)) if d]
+    # A throwaway kustomization, like an overlay: jobs/ plus one component.
+    folder = tmp_path / f"with-{component}"
+    folder.mkdir()
+    (folder / "kustomization.yaml").write_text(
+        "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\n"
+        f"resources: [{os.path.relpath(JOBS, folder)}]\n"
+        f"components: [{os.path.relpath(JOBS / 'components' / component, folder)}]\n"
+    )
+    return [d for d in yaml.safe_load_all(render(folder)) if d]
+
+
+@pytest.fixture(scope="module", params=[None, *COMPONENTS], ids=["jobs", *COMPONENTS])
+def bundle(request, tmp_path_factory) -> list[dict[str, Any]]:
+    return _render_with(tmp_path_factory.mktemp("render"), request.param)
+
+
+def of_kind(docs: list[dict[str, Any]], *kinds: str) -> list[dict[str, Any]]:
+    return [d for d in docs if d.get("kind") in kinds]
+
+
+def cluster_of(doc: dict[str, Any]) -> dict[str, Any]:
+    return doc["spec"]["rayClusterSpec" if doc["kind"] == "RayJob" else "rayClusterConfig"]
+
+
+def pod_specs(doc: dict[str, Any]) -> Iterator[tuple[str, dict[str, Any]]]:
+    cluster = cluster_of(doc)
+    yield "head", cluster["headGroupSpec"]["template"]["spec"]
+    for group in cluster.get("workerGroupSpecs", []):
+        yield group["groupName"], group["template"]["spec"]
+    if doc["kind"] == "RayJob":
+        yield "submitter", doc["spec"]["submitterPodTemplate"]["spec"]
+
+
+def config_map(docs: list[dict[str, Any]], name: str) -> dict[str, Any] | None:
+    return next((d for d in of_kind(docs, "ConfigMap") if d["metadata"]["name"] == name), None)
+
+
+def mounted_code(docs: list[dict[str, Any]], pod: dict[str, Any]) -> dict[str, str]:
+    """The ConfigMap data the Ray container sees at CODE_MOUNT ({} if nothing is mounted there)."""
+    container = pod["containers"][0]
+    volume_name = next((m["name"] for m in container.get("volumeMounts", []) if m["mountPath"] == CODE_MOUNT), None)
+    volume = next((v for v in pod.get("volumes", []) if v["name"] == volume_name), None)
+    if volume is None or "configMap" not in volume:
+        return {}
+    found = config_map(docs, volume["configMap"]["name"])
+    return found["data"] if found else {}
+
+
+def worker_capacity(doc: dict[str, Any]) -> list[tuple[int, float, float]]:
+    """(max pods, CPUs, GPUs) per worker group, as Ray will advertise them from the container limits."""
+    groups = []
+    for group in cluster_of(doc).get("workerGroupSpecs", []):
+        limits = group["template"]["spec"]["containers"][0]["resources"]["limits"]
+        groups.append((int(group["maxReplicas"]), float(parse_quantity(limits["cpu"])),
+                       float(parse_quantity(limits.get("nvidia.com/gpu", "0")))))
+    return groups
+
+
+# --- the code the pods run is the code the tests run -------------------------------------------------------
+
+
+def test_generated_config_map_holds_the_repository_programs(bundle):
+    maps = [d for d in of_kind(bundle, "ConfigMap") if d["metadata"]["name"].startswith("ray-job-code-")]
+    assert len(maps) == 1, "expected one generated (hash-suffixed) ray-job-code ConfigMap"
+    assert maps[0]["data"] == {
+        "train.py": (JOBS / "train" / "train.py").read_text(),
+        "tune.py": (JOBS / "tune" / "tune.py").read_text(),
+        "serve_app.py": (JOBS / "serve" / "serve_app.py").read_text(),
+    }
+
+
+def test_every_ray_pod_mounts_the_code_and_has_it_on_pythonpath(bundle):
+    for doc in of_kind(bundle, "RayJob", "RayService"):
+        for group, pod in pod_specs(doc):
+            if group == "submitter":
+                continue
+            where = f"{doc['kind']}/{doc['metadata']['name']} {group}"
+            assert set(mounted_code(bundle, pod)) == {"train.py", "tune.py", "serve_app.py"}, where
+            env = {e["name"]: e.get("value") for e in pod["containers"][0].get("env", [])}
+            assert env.get("PYTHONPATH") == CODE_MOUNT, where
+
+
+def test_rayjob_entrypoint_runs_a_mounted_script_with_arguments_the_program_accepts(bundle):
+    import train
+    import tune
+
+    programs = {"train.py": train, "tune.py": tune}
+    for job in of_kind(bundle, "RayJob"):
+        command = shlex.split(job["spec"]["entrypoint"])
+        assert command[0] == "python" and command[1].startswith(CODE_MOUNT + "/"), command
+        script = command[1].removeprefix(CODE_MOUNT + "/")
+        head = cluster_of(job)["headGroupSpec"]["template"]["spec"]
+        assert script in mounted_code(bundle, head), f"{script} is not mounted on the head"
+        programs[script].parse_args(command[2:])  # argparse exits (test error) on a bad flag
+
+
+def test_rayservice_import_path_and_args_match_serve_app(bundle):
+    import serve_app
+
+    for service in of_kind(bundle, "RayService"):
+        config = yaml.safe_load(service["spec"]["serveConfigV2"])
+        head = cluster_of(service)["headGroupSpec"]["template"]["spec"]
+        for app in config["applications"]:
+            module, _, attribute = app["import_path"].partition(":")
+            assert f"{module}.py" in mounted_code(bundle, head)
+            assert module == "serve_app" and callable(getattr(serve_app, attribute))
+            args = serve_app.ServeArgs.model_validate(app["args"])
+            room = sum(pods * (cpus // args.num_cpus) for pods, cpus, _ in worker_capacity(service))
+            assert args.max_replicas <= room, f"{args.max_replicas} replicas of {args.num_cpus} CPU, room for {room}"
+
+
+def test_rayjob_asks_for_no_more_than_its_cluster_can_hold(bundle):
+    import train
+    import tune
+
+    for job in of_kind(bundle, "RayJob"):
+        command = shlex.split(job["spec"]["entrypoint"])
+        groups = worker_capacity(job)
+        if command[1].endswith("train.py"):
+            args = train.parse_args(command[2:])
+            gpus = args.gpus_per_worker if args.use_gpu else 0.0
+            slots = sum(
+                pods * min(cpus // args.cpus_per_worker, (g // gpus) if gpus else float("inf"))
+                for pods, cpus, g in groups
+            )
+            assert args.num_workers <= slots, f"{job['metadata']['name']}: {args.num_workers} workers, {slots} slots"
+        else:
+            args = tune.parse_args(command[2:])
+            assert any(cpus >= args.cpus_per_trial for _, cpus, _ in groups)
+
+
+# --- versions and dependencies -----------------------------------------------------------------------------
+
+
+def _images(doc: dict[str, Any]) -> Iterator[str]:
+    if isinstance(doc, dict):
+        for key, value in doc.items():
+            if key == "image" and isinstance(value, str):
+                yield value
+            else:
+                yield from _images(value)
+    elif isinstance(doc, list):
+        for item in doc:
+            yield from _images(item)
+
+
+def test_python_pin_of_ray_is_the_lock_file_pin():
+    lock = (REPO / "requirements.lock").read_text()
+    assert re.search(rf"^ray=={re.escape(RAY_VERSION)}$", lock, re.MULTILINE)
+
+
+def test_every_ray_version_and_image_tag_equals_the_python_pin(bundle):
+    for doc in of_kind(bundle, "RayJob", "RayService"):
+        assert cluster_of(doc)["rayVersion"] == RAY_VERSION
+        for image in _images(doc):
+            assert re.fullmatch(rf"rayproject/ray:{re.escape(RAY_VERSION)}-py311(-gpu)?", image), image
+
+
+def test_base_and_overlays_use_the_same_ray(tmp_path):
+    folders = [REPO / "base", *sorted((REPO / "overlays").glob("*"))]
+    rendered = [f for f in folders if (f / "kustomization.yaml").is_file()]
+    assert rendered, "no base/ or overlays/ to check"
+    for folder in rendered:
+        for doc in (d for d in yaml.safe_load_all(render(folder)) if d):
+            if doc.get("kind") in ("RayCluster", "RayJob", "RayService"):
+                version = doc["spec"]["rayVersion"] if doc["kind"] == "RayCluster" else cluster_of(doc)["rayVersion"]
+                assert version == RAY_VERSION, f"{folder.name}: {doc['kind']}/{doc['metadata']['name']}"
+            for image in _images(doc):
+                if image.startswith("rayproject/ray"):
+                    assert image.split(":")[1].startswith(RAY_VERSION + "-"), f"{folder.name}: {image}"
+
+
+def test_runtime_env_pins_equal_the_python_project(bundle):
+    for doc in of_kind(bundle, "RayJob", "RayService"):
+        if doc["kind"] == "RayJob":
+            envs = [yaml.safe_load(doc["spec"]["runtimeEnvYAML"])]
+            packages = [env["pip"]["packages"] for env in envs]
+        else:
+            packages = [a["runtime_env"]["pip"] for a in yaml.safe_load(doc["spec"]["serveConfigV2"])["applications"]]
+        for listing in packages:
+            pinned = dict(p.split("==") for p in listing if "==" in p)
+            assert pinned == {"torch": PINS["torch"], "scikit-learn": PINS["scikit-learn"]}, doc["metadata"]["name"]
+
+
+# --- lifecycle, names, hardening, GPU --------------------------------------------------------------------
+
+
+def test_rayjobs_clean_up_after_themselves_and_have_a_sized_submitter(bundle):
+    for job in of_kind(bundle, "RayJob"):
+        spec = job["spec"]
+        assert spec["shutdownAfterJobFinishes"] is True
+        assert spec["ttlSecondsAfterFinished"] > 0 and spec["activeDeadlineSeconds"] > 0
+        assert spec["submitterPodTemplate"]["spec"]["containers"][0]["resources"]["limits"]
+
+
+def test_names_are_dns1035_and_short_enough_for_kuberay(bundle):
+    for doc in of_kind(bundle, "RayJob", "RayService"):
+        name = doc["metadata"]["name"]
+        assert dns1035_label_problem(name) is None and len(name) <= 47, name
+
+
+def test_every_pod_is_hardened_and_every_container_bounded(bundle):
+    for doc in of_kind(bundle, "RayJob", "RayService"):
+        for group, pod in pod_specs(doc):
+            where = f"{doc['metadata']['name']} {group}"
+            assert pod["securityContext"]["runAsNonRoot"] is True, where
+            assert pod["securityContext"]["seccompProfile"]["type"] == "RuntimeDefault", where
+            assert pod.get("automountServiceAccountToken") is False, where
+            for container in pod["containers"]:
+                security = container["securityContext"]
+                assert security["allowPrivilegeEscalation"] is False and security["capabilities"]["drop"] == ["ALL"]
+                for bound in ("requests", "limits"):
+                    assert {"cpu", "memory"} <= set(container["resources"][bound]), f"{where} {bound}"
+
+
+def test_gpu_component_trains_on_tolerated_gpu_workers(tmp_path):
+    docs = _render_with(tmp_path, "gpu")
+    train_job = next(d for d in of_kind(docs, "RayJob") if d["metadata"]["name"] == "diabetes-train")
+    assert "--use-gpu" in shlex.split(train_job["spec"]["entrypoint"])
+    groups = cluster_of(train_job)["workerGroupSpecs"]
+    assert groups and all(g["template"]["spec"]["containers"][0]["image"].endswith("-gpu") for g in groups)
+    for group in groups:
+        pod = group["template"]["spec"]
+        resources = pod["containers"][0]["resources"]
+        assert resources["requests"]["nvidia.com/gpu"] == resources["limits"]["nvidia.com/gpu"]
+        assert any(t["key"] == "nvidia.com/gpu" for t in pod["tolerations"])
