@@ -6,7 +6,8 @@ For a CRD kind, in the server's order:
   2. apply `default`s, so `required` fields that carry a default may be omitted
      (RayCluster `workerGroupSpecs[].minReplicas`/`maxReplicas`);
   3. validate types, enums, required, ranges, lengths, item counts, patterns,
-     formats and list uniqueness; fields the schema does not declare are
+     formats, list uniqueness and the value checks of allOf/anyOf/oneOf/not;
+     fields the schema does not declare are
      errors, as under `kubectl --validate=strict`, except under
      `x-kubernetes-preserve-unknown-fields` and at embedded resources;
   4. evaluate the `x-kubernetes-validations` CEL rules (not `oldSelf` ones).
