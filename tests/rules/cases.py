@@ -336,7 +336,7 @@ CASES: dict[str, Case] = {
     ),
     "serve-import-path": Case(
         passing=service(SERVE_OK),
-        failing=service(SERVE_OK.replace("app:deployment", "app/main.py")),
+        failing=service(SERVE_OK.replace("app:deployment", "app")),
         path="/spec/serveConfigV2", message="'package.module:attribute'",
     ),
     "serve-port-name": Case(

@@ -95,6 +95,9 @@ def _exposed_by_ray_resource(document: Document) -> Iterator[Problem]:
     service_type = head.spec.get("serviceType")
     if service_type in EXPOSED_SERVICE_TYPES:
         yield Problem((*head.path, "serviceType"), f"the head Service is a {service_type} without token authentication, exposing the dashboard and Jobs API; set authOptions.mode: token or use ClusterIP")
+    override_type = dig(head.spec, "headService", "spec", "type")
+    if override_type in EXPOSED_SERVICE_TYPES:
+        yield Problem((*head.path, "headService", "spec", "type"), f"headService makes the head Service a {override_type} without token authentication; set authOptions.mode: token or use ClusterIP")
     if head.spec.get("enableIngress") is True:
         yield Problem((*head.path, "enableIngress"), "enableIngress publishes the dashboard without token authentication; set authOptions.mode: token or remove enableIngress")
 
