@@ -14,7 +14,7 @@ from .rules import all_rules
 from .sources import SOURCE_RULES
 
 # Core checks that report a warning, not an error (the default for the core stages).
-CORE_WARNINGS = frozenset({"unknown-group"}) | builtin_checks.WARNING_RULES
+CORE_WARNINGS = frozenset({"unknown-group", "cel-unsupported"}) | builtin_checks.WARNING_RULES
 
 
 @dataclass(frozen=True)

@@ -26,7 +26,7 @@ IDENTITY_RULES: dict[str, str] = {
     "missing-kind": "kind is missing or not a string",
     "unknown-api-version": "the group exists but does not serve this kind at this version (e.g. ray.io/v2)",
     "unknown-kind": "the group exists but has no such kind (e.g. RayClusters); the closest kind is suggested",
-    "unknown-group": "no schema is held for the group, so the resource is not validated (error with --unknown-group-error)",
+    "unknown-group": "no schema is held for the group, so the resource is not validated (an error with --reject-unknown-kinds)",
     "metadata-missing": "metadata is missing or not a mapping",
     "metadata-name": "metadata.name (or generateName) is missing or not valid for the kind",
     "metadata-namespace": "metadata.namespace is not a DNS-1123 label, or is set on a cluster-scoped kind",
