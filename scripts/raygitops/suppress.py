@@ -25,6 +25,12 @@ IGNORE_ANNOTATION = "raygitops.io/ignore"
 WITHOUT_REASON = "suppression-without-reason"
 UNKNOWN_RULE = "suppression-unknown-rule"
 
+# The findings this module reports itself, for `raygitops rules` (id -> one-line doc).
+SUPPRESSION_RULES = {
+    WITHOUT_REASON: "Every raygitops.io/ignore entry has the form '<rule-id>: <reason>'; one without a reason suppresses nothing.",
+    UNKNOWN_RULE: "Every raygitops.io/ignore entry names a rule that exists (a typo would suppress nothing).",
+}
+
 _RULE_ID = re.compile(r"[a-z0-9][a-z0-9-]*")
 
 

@@ -108,6 +108,22 @@ def test_serve_service_of_a_rayservice_may_be_published() -> None:
     assert [f for f in run(text, "prod") if f.rule in ("ray-port-exposed", "ingress-backend")] == []
 
 
+def test_a_rule_that_crashes_becomes_a_finding_not_a_traceback() -> None:
+    from raygitops.rules import REGISTRY, Rule
+
+    def broken(document, bundle):
+        raise KeyError("spec")
+        yield  # pragma: no cover - makes this a generator like every rule
+
+    REGISTRY["test-broken-rule"] = Rule("test-broken-rule", Severity.ERROR, "operator", ("RayCluster",), "broken", broken)
+    try:
+        findings = run(cluster(spec()), only=["test-broken-rule"])
+    finally:
+        del REGISTRY["test-broken-rule"]
+    assert [(f.rule, f.name) for f in findings] == [(RULE_CRASHED, "rc")]
+    assert "test-broken-rule failed" in findings[0].message and "KeyError" in findings[0].message
+
+
 # --- robustness: wrong types never crash a rule -----------------------------------------------------
 
 json_values = st.recursive(

@@ -71,3 +71,4 @@ def test_non_string_annotation_is_reported_not_crashing() -> None:
     documents, _ = load_stream(cluster(UNSAFE, annotations="{raygitops.io/ignore: [a, b]}"), "overlay")
     result = apply_suppressions([], documents)
     assert [f.rule for f in result.new] == [WITHOUT_REASON]
+

@@ -32,6 +32,8 @@ T = TypeVar("T")
 
 ANY_KIND = "*"  # in `kinds`: the rule looks at every document
 RULE_CRASHED = "rule-crashed"  # reported instead of a traceback when a rule has a bug
+# Findings run_rules reports about itself, for `raygitops rules` (id -> one-line doc).
+ENGINE_RULES = {RULE_CRASHED: "A Ray rule failed on a resource (a raygitops bug to report); the other rules still ran."}
 
 
 @dataclass(frozen=True)
@@ -157,6 +159,6 @@ def _load_rule_modules() -> None:
 
 
 __all__ = [
-    "ANY_KIND", "Bundle", "RULE_CRASHED", "CATEGORIES", "CONSISTENCY", "OPERATOR", "PROFILES", "Problem", "REFERENCE",
+    "ANY_KIND", "Bundle", "ENGINE_RULES", "RULE_CRASHED", "CATEGORIES", "CONSISTENCY", "OPERATOR", "PROFILES", "Problem", "REFERENCE",
     "REGISTRY", "Rule", "SAFETY", "all_rules", "rule", "run_rules",
 ]
