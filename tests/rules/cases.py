@@ -468,6 +468,18 @@ CASES: dict[str, Case] = {
             workers=workers_list(worker(group="maxReplicas: 2", container="resources: {limits: {cpu: 2}}")))),
         path="/spec/entrypoint", message="can place at most 2",
     ),
+    "ray-start-params-exceed-container": Case(
+        passing=cluster(spec(workers=workers_list(worker(group="rayStartParams: {num-gpus: '1'}", container=GPU_1)))),
+        failing=cluster(spec(workers=workers_list(worker(group="rayStartParams: {num-gpus: '2'}", container=GPU_1)))),
+        path="/spec/workerGroupSpecs/0/rayStartParams/num-gpus", message="advertises num-gpus 2 but its container is limited to 1",
+    ),
+    "cluster-without-task-capacity": Case(
+        passing=cluster(spec("enableInTreeAutoscaling: true", head_group=head(group="rayStartParams: {num-cpus: '0'}"),
+                             workers=workers_list(worker(group="maxReplicas: 2", container="resources: {limits: {cpu: 2}}")))),
+        failing=cluster(spec("enableInTreeAutoscaling: true", head_group=head(group="rayStartParams: {num-cpus: '0'}"),
+                             workers=workers_list(worker(group="maxReplicas: 0", container="resources: {limits: {cpu: 2}}")))),
+        path="/spec/workerGroupSpecs", message="every task waits forever",
+    ),
     # --- safety --------------------------------------------------------------------------------------
     "ray-port-exposed": Case(
         passing=stream(cluster(spec("authOptions: {mode: token}")),

@@ -86,6 +86,14 @@ def test_without_autoscaling_the_cluster_stays_at_its_replicas() -> None:
     assert "at most 2" in finding.message  # one worker and the head's CPU
 
 
+def test_driver_resources_must_fit_on_one_node() -> None:
+    two_cpu_nodes = spec(head_group=HEAD_ONE_CPU, workers=workers_list(
+        worker(group="maxReplicas: 3", container="resources: {limits: {cpu: '2'}}")), *["enableInTreeAutoscaling: true"])
+    [finding] = run(job("entrypoint: python d.py, entrypointNumCpus: 4", cluster_spec=two_cpu_nodes), only=["rayjob-resources-exceed-cluster"])
+    assert finding.path == "/spec/entrypointNumCpus" and "at most 2" in finding.message
+    assert run(job("entrypoint: python d.py, entrypointNumCpus: 2", cluster_spec=two_cpu_nodes), only=["rayjob-resources-exceed-cluster"]) == []
+
+
 def test_job_is_not_sized_when_a_node_detects_its_cpus_at_run_time() -> None:
     unknown = spec(workers=workers_list(worker(group="replicas: 1, minReplicas: 1, maxReplicas: 1")))
     assert run(job("entrypoint: python t.py --num-workers 3", cluster_spec=unknown), only=["rayjob-resources-exceed-cluster"]) == []

@@ -273,18 +273,32 @@ def _job_cluster(document: Document, job: dict[str, Any], bundle: Bundle) -> Clu
     return cluster_spec(target) if target is not None else None
 
 
+def _driver_fits(job: dict[str, Any], path: tuple[str | int, ...], shapes: list[NodeShape]) -> Iterator[Problem]:
+    """entrypointNumCpus/Gpus reserve resources for the driver on one node; some node must have them."""
+    for field, cpus, gpus in (("entrypointNumCpus", job.get("entrypointNumCpus"), 0), ("entrypointNumGpus", 0, job.get("entrypointNumGpus"))):
+        cpus, gpus = _number(cpus) or 0.0, _number(gpus) or 0.0
+        if (cpus <= 0 and gpus <= 0) or (cpus > 0 and any(s.cpus is None and s.count for s in shapes)):
+            continue
+        if not any(s.count and s.fits(cpus, gpus) for s in shapes):
+            largest = max((s.cpus or 0) if cpus else s.gpus for s in shapes if s.count) if any(s.count for s in shapes) else 0
+            yield Problem((*path, field), f"{field} {cpus or gpus:g} is more than any node of the cluster offers (at most {largest:g}); lower it or give a group more resources")
+
+
 @rule("rayjob-resources-exceed-cluster", kinds=("RayJob", "RayCronJob"), category=CONSISTENCY)
 def resources_exceed_cluster(document: Document, bundle: Bundle) -> Iterator[Problem]:
-    """A RayJob's entrypoint (--num-workers, --cpus-per-worker, --use-gpu) fits in what its cluster can ever provide."""
+    """A RayJob's entrypoint flags (--num-workers, --cpus-per-worker, --use-gpu) and entrypointNumCpus/Gpus fit its cluster."""
     found = job_spec(document)
     if found is None:
         return
     job, path = found
     demand = entrypoint_demand(text(job.get("entrypoint")))
     cluster = _job_cluster(document, job, bundle)
-    if demand is None or cluster is None or demand.workers <= 0:
+    if cluster is None:
         return
     shapes = node_shapes(cluster)
+    yield from _driver_fits(job, path, shapes)
+    if demand is None or demand.workers <= 0:
+        return
     if demand.cpus_per_worker > 0 and any(s.cpus is None and s.count for s in shapes):
         return  # some node's CPU count is only known at run time
     placeable = sum(shape.count * shape.fits(demand.cpus_per_worker, demand.gpus_per_worker) for shape in shapes)
@@ -299,3 +313,40 @@ def resources_exceed_cluster(document: Document, bundle: Bundle) -> Iterator[Pro
         f"entrypoint ({demand.flags}) needs {demand.workers} × ({wanted}) but the cluster can place at most {placeable} "
         f"[{offered}]; raise maxReplicas or the group's resources, or ask for less — Ray would wait forever",
     )
+
+
+@rule("ray-start-params-exceed-container", kinds=RAY_KINDS, category=CONSISTENCY, severity=Severity.WARNING)
+def start_params_exceed_container(document: Document, bundle: Bundle) -> Iterator[Problem]:
+    """rayStartParams num-cpus and num-gpus do not advertise more than the Ray container's limits."""
+    cluster = cluster_spec(document)
+    if cluster is None:
+        return
+    for group in cluster.groups:
+        limits = mapping(dig(group.ray_container, "resources", "limits"))
+        for param, resource in (("num-cpus", "cpu"), ("num-gpus", GPU_RESOURCE)):
+            advertised = _number(group.start_param(param)) if group.start_param(param) else None
+            limit = _number(limits.get(resource)) if resource in limits else None
+            if advertised is not None and limit is not None and advertised > limit + 1e-9:
+                yield Problem(
+                    (*group.path, "rayStartParams", param),
+                    f"{group.label} advertises {param} {advertised:g} but its container is limited to {limit:g} {resource}; "
+                    f"lower {param} or raise the limit (Ray would schedule more work than the pod can run)",
+                )
+
+
+@rule("cluster-without-task-capacity", kinds=RAY_KINDS, category=CONSISTENCY, severity=Severity.WARNING)
+def cluster_without_task_capacity(document: Document, bundle: Bundle) -> Iterator[Problem]:
+    """A cluster whose head takes no tasks (num-cpus 0) has a worker group that can start pods."""
+    cluster = cluster_spec(document)
+    if cluster is None:
+        return
+    shapes = node_shapes(cluster)
+    head, workers = shapes[0], shapes[1:]
+    if head.cpus != 0 or head.gpus:
+        return
+    if not any(shape.count and (shape.cpus is None or shape.cpus > 0 or shape.gpus > 0) for shape in workers):
+        yield Problem(
+            (*cluster.path, "workerGroupSpecs"),
+            "the head runs no tasks (num-cpus: '0') and no worker group can start a pod with CPUs, so every task waits forever; "
+            "add a worker group with maxReplicas above 0",
+        )
