@@ -166,3 +166,12 @@ def test_rules_survive_any_value_in_any_field(which: int, path: list[int], value
     documents[which] = Document(original.source, original.index, body, original.line)
     findings = run_rules(Bundle(documents), "prod")
     assert [f.message for f in findings if f.rule == RULE_CRASHED] == []
+
+
+RENDERED = sorted((Path(__file__).resolve().parents[2] / "rendered").glob("*.yaml"))
+
+
+@pytest.mark.parametrize("rendered", RENDERED, ids=[p.stem for p in RENDERED])
+def test_the_projects_rendered_overlays_pass_every_rule_under_prod(rendered: Path) -> None:
+    findings = run(rendered.read_text(encoding="utf-8"), "prod")
+    assert [(f.rule, f.kind, f.name, f.path, f.message) for f in findings] == []
