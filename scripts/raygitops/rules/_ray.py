@@ -467,6 +467,20 @@ def kuberay_services(document: Document) -> list[ServiceModel]:
     return services
 
 
+def ingress_backends(document: Document) -> list[tuple[Path, dict[str, Any]]]:
+    """Every `backend.service` of an Ingress (default backend and rule paths), with its path."""
+    backends: list[tuple[Path, dict[str, Any]]] = []
+    default = dig(document.spec, "defaultBackend", "service")
+    if isinstance(default, dict):
+        backends.append((("spec", "defaultBackend", "service"), default))
+    for r, entry in enumerate(sequence(document.spec.get("rules"))):
+        for p, path in enumerate(sequence(dig(entry, "http", "paths"))):
+            backend = dig(path, "backend", "service")
+            if isinstance(backend, dict):
+                backends.append((("spec", "rules", r, "http", "paths", p, "backend", "service"), backend))
+    return backends
+
+
 def bundle_service(document: Document) -> ServiceModel | None:
     if document.kind != "Service":
         return None

@@ -26,11 +26,11 @@ from ._ray import (
     RAY_KINDS,
     WORKLOAD_KINDS,
     Path,
-    bundle_services,
     cluster_spec,
     containers,
     dig,
     env_entries,
+    ingress_backends,
     integer,
     is_external,
     job_spec,
@@ -98,16 +98,7 @@ def service_target_port(document: Document, bundle: Bundle) -> Iterator[Problem]
 @_reference_rule("ingress-backend", kinds=("Ingress",))
 def ingress_backend(document: Document, bundle: Bundle) -> Iterator[Problem]:
     """An Ingress backend names a Service and port of the bundle, counting <cluster>-head-svc and <rayservice>-serve-svc."""
-    backends: list[tuple[Path, dict[str, Any]]] = []
-    default = dig(document.spec, "defaultBackend", "service")
-    if isinstance(default, dict):
-        backends.append((("spec", "defaultBackend", "service"), default))
-    for r, entry in enumerate(sequence(document.spec.get("rules"))):
-        for p, path in enumerate(sequence(dig(entry, "http", "paths"))):
-            backend = dig(path, "backend", "service")
-            if isinstance(backend, dict):
-                backends.append((("spec", "rules", r, "http", "paths", p, "backend", "service"), backend))
-    for path, backend in backends:
+    for path, backend in ingress_backends(document):
         name = text(backend.get("name"))
         if not name or is_external(document, "Service", name):
             continue

@@ -28,6 +28,7 @@ from ._ray import (
     containers,
     dig,
     env_entries,
+    ingress_backends,
     integer,
     mapping,
     parse_image,
@@ -120,17 +121,6 @@ def _exposed_by_service(document: Document, bundle: Bundle) -> Iterator[Problem]
             )
 
 
-def _ingress_backends(document: Document) -> Iterator[tuple[tuple[str | int, ...], dict[str, Any]]]:
-    default = dig(document.spec, "defaultBackend", "service")
-    if isinstance(default, dict):
-        yield ("spec", "defaultBackend", "service"), default
-    for r, entry in enumerate(sequence(document.spec.get("rules"))):
-        for p, path in enumerate(sequence(dig(entry, "http", "paths"))):
-            backend = dig(path, "backend", "service")
-            if isinstance(backend, dict):
-                yield ("spec", "rules", r, "http", "paths", p, "backend", "service"), backend
-
-
 def _services_named(name: str, namespace_of: Document, bundle: Bundle) -> list[ServiceModel]:
     return [s for s in services_by_name(bundle).get(name, []) if same_namespace(s.document, namespace_of)]
 
@@ -149,7 +139,7 @@ def _service_port(service: ServiceModel, backend: dict[str, Any]) -> dict[str, A
 def _exposed_by_ingress(document: Document, bundle: Bundle) -> Iterator[Problem]:
     if any(key in document.annotations for key in AUTH_ANNOTATIONS):
         return
-    for path, backend in _ingress_backends(document):
+    for path, backend in ingress_backends(document):
         for service in _services_named(text(backend.get("name")), document, bundle):
             port = _service_port(service, backend)
             if port is None:
