@@ -175,3 +175,9 @@ RENDERED = sorted((Path(__file__).resolve().parents[2] / "rendered").glob("*.yam
 def test_the_projects_rendered_overlays_pass_every_rule_under_prod(rendered: Path) -> None:
     findings = run(rendered.read_text(encoding="utf-8"), "prod")
     assert [(f.rule, f.kind, f.name, f.path, f.message) for f in findings] == []
+
+
+@pytest.mark.parametrize("flags", ["--num-workers inf", "--num-workers nan --cpus-per-worker 2", "--num-workers=-3", "--num-workers 'unterminated"])
+def test_odd_entrypoint_flags_are_ignored_not_crashing(flags: str) -> None:
+    text = job(f'entrypoint: "python t.py {flags}"', cluster_spec=spec(head_group=HEAD_ONE_CPU))
+    assert run(text, only=["rayjob-resources-exceed-cluster", "rayjob-entrypoint-script"]) == []

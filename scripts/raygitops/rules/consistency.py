@@ -244,9 +244,10 @@ def entrypoint_demand(entrypoint: str) -> Demand | None:
         for name in names:
             if name in values:
                 try:
-                    return float(values[name])
+                    value = float(values[name])
                 except ValueError:
                     return None
+                return value if math.isfinite(value) and value >= 0 else None
         return None
 
     use_gpu = "use-gpu" in switches and "use-gpu" not in values or values.get("use-gpu", "").lower() == "true"
