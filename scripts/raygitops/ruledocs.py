@@ -20,8 +20,23 @@ CATEGORY_TITLES = {
 }
 
 
+# Kind groups many rules share, shortened in the table (the legend spells them out).
+KIND_GROUPS = {
+    "Ray kinds": ("RayCluster", "RayJob", "RayService", "RayCronJob"),
+    "workloads": ("Pod", "Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "Job", "CronJob"),
+}
+
+
 def _kinds(rule: Rule) -> str:
-    return "any" if ANY_KIND in rule.kinds else ", ".join(rule.kinds)
+    if ANY_KIND in rule.kinds:
+        return "any"
+    kinds = list(rule.kinds)
+    shown: list[str] = []
+    for label, group in KIND_GROUPS.items():
+        if all(k in kinds for k in group):
+            shown.append(label)
+            kinds = [k for k in kinds if k not in group]
+    return ", ".join(shown + kinds)
 
 
 def render_rules_markdown(rules: Iterable[Rule]) -> str:
@@ -33,6 +48,9 @@ def render_rules_markdown(rules: Iterable[Rule]) -> str:
         "",
         f"`raygitops validate` runs these {len(rules)} rules on every rendered bundle, after the schema stage "
         "(so they see defaulted values). `raygitops rules` lists them; `--output json` gives the same as data.",
+        "",
+        "Kinds: *Ray kinds* are " + ", ".join(KIND_GROUPS["Ray kinds"]) + " (a rule on a RayClusterSpec also checks the "
+        "one embedded in a RayJob, RayService or RayCronJob); *workloads* are " + ", ".join(KIND_GROUPS["workloads"]) + ".",
         "",
     ]
     for category in CATEGORIES:
