@@ -181,3 +181,14 @@ def test_the_projects_rendered_overlays_pass_every_rule_under_prod(rendered: Pat
 def test_odd_entrypoint_flags_are_ignored_not_crashing(flags: str) -> None:
     text = job(f'entrypoint: "python t.py {flags}"', cluster_spec=spec(head_group=HEAD_ONE_CPU))
     assert run(text, only=["rayjob-resources-exceed-cluster", "rayjob-entrypoint-script"]) == []
+
+
+def test_script_of_a_job_on_a_selected_cluster_is_looked_up_on_that_clusters_head() -> None:
+    from .cases import CONFIGMAP, SCRIPT_ON_HEAD
+
+    shared = cluster(spec(head_group=SCRIPT_ON_HEAD))
+    missing = job("entrypoint: python /home/ray/code/eval.py, clusterSelector: {ray.io/cluster: rc}", cluster_spec="")
+    present = job("entrypoint: python /home/ray/code/train.py, clusterSelector: {ray.io/cluster: rc}", cluster_spec="")
+    [finding] = run(stream(CONFIGMAP, shared, missing), only=["rayjob-entrypoint-script"])
+    assert finding.kind == "RayJob" and "no key 'eval.py'" in finding.message
+    assert run(stream(CONFIGMAP, shared, present), only=["rayjob-entrypoint-script"]) == []

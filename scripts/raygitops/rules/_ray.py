@@ -269,6 +269,16 @@ def job_spec(document: Document) -> tuple[dict[str, Any], Path] | None:
     return (spec, path) if isinstance(spec, dict) else None
 
 
+def job_cluster(document: Document, job: dict[str, Any], bundle: Bundle) -> ClusterSpec | None:
+    """The cluster a RayJob runs on: its own rayClusterSpec, or the RayCluster its clusterSelector names."""
+    selector = mapping(job.get("clusterSelector"))
+    if not selector:
+        return cluster_spec(document)
+    name = text(selector.get("ray.io/cluster"))
+    target = bundle.find("RayCluster", name, document.namespace) if name else None
+    return cluster_spec(target) if target is not None else None
+
+
 # --- pods, as the checks that look at every pod see them --------------------------------
 
 

@@ -28,6 +28,7 @@ from ._ray import (
     dig,
     format_version,
     integer,
+    job_cluster,
     job_spec,
     mapping,
     parse_image,
@@ -265,15 +266,6 @@ def entrypoint_demand(entrypoint: str) -> Demand | None:
     return None
 
 
-def _job_cluster(document: Document, job: dict[str, Any], bundle: Bundle) -> ClusterSpec | None:
-    embedded = cluster_spec(document)
-    if embedded is not None and not mapping(job.get("clusterSelector")):
-        return embedded
-    name = text(mapping(job.get("clusterSelector")).get("ray.io/cluster"))
-    target = bundle.find("RayCluster", name, document.namespace) if name else None
-    return cluster_spec(target) if target is not None else None
-
-
 def _driver_fits(job: dict[str, Any], path: tuple[str | int, ...], shapes: list[NodeShape]) -> Iterator[Problem]:
     """entrypointNumCpus/Gpus reserve resources for the driver on one node; some node must have them."""
     for field, cpus, gpus in (("entrypointNumCpus", job.get("entrypointNumCpus"), 0), ("entrypointNumGpus", 0, job.get("entrypointNumGpus"))):
@@ -293,7 +285,7 @@ def resources_exceed_cluster(document: Document, bundle: Bundle) -> Iterator[Pro
         return
     job, path = found
     demand = entrypoint_demand(text(job.get("entrypoint")))
-    cluster = _job_cluster(document, job, bundle)
+    cluster = job_cluster(document, job, bundle)
     if cluster is None:
         return
     shapes = node_shapes(cluster)

@@ -33,6 +33,7 @@ from ._ray import (
     ingress_backends,
     integer,
     is_external,
+    job_cluster,
     job_spec,
     mapping,
     parse_image,
@@ -381,10 +382,12 @@ def entrypoint_script(entrypoint: str) -> str | None:
 def rayjob_entrypoint_script(document: Document, bundle: Bundle) -> Iterator[Problem]:
     """A RayJob's `python /path/script.py` is mounted on the head (a ConfigMap key at that path) or is in a custom image."""
     found = job_spec(document)
-    cluster = cluster_spec(document)
-    if found is None or cluster is None:
+    if found is None:
         return
     job, path = found
+    cluster = job_cluster(document, job, bundle)
+    if cluster is None:
+        return
     script = entrypoint_script(text(job.get("entrypoint")))
     if script is None or not script.startswith("/"):
         return  # relative scripts come from runtimeEnv working_dir, which Ray uploads
@@ -400,7 +403,7 @@ def rayjob_entrypoint_script(document: Document, bundle: Bundle) -> Iterator[Pro
     mount, file = located
     if mount.config_map is None:
         return
-    problem = _config_map_has(mount, file, document, bundle)
+    problem = _config_map_has(mount, file, cluster.document, bundle)
     if problem:
         yield Problem((*path, "entrypoint"), f"script {script}: {problem}; add the script to the ConfigMap or fix the path")
 
