@@ -18,25 +18,19 @@ from ..documents import Document
 from ..findings import Severity
 from ..k8s_formats import parse_quantity
 from . import CONSISTENCY, Bundle, Problem, rule
+from ._access import containers, dig, integer, mapping, scalar_text, sequence, text
 from ._ray import (
     RAY_KINDS,
     WORKLOAD_KINDS,
     ClusterSpec,
     RayGroup,
     cluster_spec,
-    containers,
-    dig,
     format_version,
-    integer,
     job_cluster,
     job_spec,
-    mapping,
     parse_image,
     parse_version,
     pod_templates,
-    scalar_text,
-    sequence,
-    text,
 )
 
 GPU_RESOURCE = "nvidia.com/gpu"

@@ -13,19 +13,8 @@ from collections.abc import Iterator
 from ..documents import Document
 from ..k8s_formats import dns1035_label_problem, dns1123_label_problem, label_value_problem, qualified_name_problem
 from . import Bundle, Problem, rule
-from ._ray import (
-    RAY_KINDS,
-    ClusterSpec,
-    cluster_spec,
-    dig,
-    env_is_true,
-    env_var,
-    format_version,
-    integer,
-    mapping,
-    parse_version,
-    text,
-)
+from ._access import dig, env_is_true, env_var, integer, mapping, text
+from ._ray import RAY_KINDS, ClusterSpec, cluster_spec, format_version, parse_version
 
 # Longest names KubeRay accepts: it derives Service, pod and child-resource names from them.
 MAX_NAME_LENGTH = {"RayCluster": 53, "RayJob": 47, "RayService": 47, "RayCronJob": 36}

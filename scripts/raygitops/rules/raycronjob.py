@@ -12,7 +12,7 @@ from collections.abc import Iterator
 
 from ..documents import Document
 from . import Bundle, Problem, rule
-from ._ray import text
+from ._access import text
 
 # The standard five-field cron format KubeRay parses (robfig/cron ParseStandard).
 _FIELDS = (

@@ -15,15 +15,8 @@ import yaml
 from ..documents import Document
 from ..findings import Severity
 from . import Bundle, Problem, rule
-from ._ray import (
-    Path,
-    dig,
-    integer,
-    job_spec,
-    mapping,
-    sequence,
-    text,
-)
+from ._access import dig, integer, mapping, sequence, text
+from ._ray import Path, job_spec
 
 JOB_KINDS = ("RayJob", "RayCronJob")
 SUBMISSION_MODES = ("K8sJobMode", "HTTPMode", "InteractiveMode", "SidecarMode")

@@ -18,14 +18,8 @@ import yaml
 from ..documents import Document
 from ..k8s_formats import parse_duration
 from . import Bundle, Problem, rule
-from ._ray import (
-    cluster_spec,
-    dig,
-    integer,
-    mapping,
-    sequence,
-    text,
-)
+from ._access import dig, integer, mapping, sequence, text
+from ._ray import cluster_spec
 
 UPGRADE_TYPES = ("NewCluster", "NewClusterWithIncrementalUpgrade", "None")
 _IMPORT_PATH = re.compile(r"[A-Za-z_][\w]*(\.[A-Za-z_]\w*)*:[A-Za-z_]\w*(\.[A-Za-z_]\w*)*|[A-Za-z_]\w*(\.[A-Za-z_]\w*)+")

@@ -21,28 +21,19 @@ from typing import Any
 
 from ..documents import Document
 from . import ANY_KIND, REFERENCE, Bundle, Problem, rule
+from ._access import containers, dig, env_entries, integer, mapping, sequence, text
+from ._network import ingress_backends, same_namespace, select, services_by_name
 from ._ray import (
     EXTERNAL_ANNOTATION,
     RAY_KINDS,
     WORKLOAD_KINDS,
     Path,
     cluster_spec,
-    containers,
-    dig,
-    env_entries,
-    ingress_backends,
-    integer,
     is_external,
     job_cluster,
     job_spec,
-    mapping,
     parse_image,
     pod_templates,
-    same_namespace,
-    select,
-    sequence,
-    services_by_name,
-    text,
 )
 from .rayservice import serve_apps
 

@@ -16,29 +16,19 @@ from typing import Any
 from ..documents import Document
 from ..findings import Severity
 from . import SAFETY, Bundle, Problem, rule
-from ._ray import (
+from ._access import containers, dig, env_entries, integer, mapping, sequence, text
+from ._network import (
     CONTROL_PORTS,
-    RAY_KINDS,
-    WORKLOAD_KINDS,
     PodModel,
     ServiceModel,
     bundle_pods,
     bundle_service,
-    cluster_spec,
-    containers,
-    dig,
-    env_entries,
     ingress_backends,
-    integer,
-    mapping,
-    parse_image,
-    pod_templates,
     same_namespace,
     select,
-    sequence,
     services_by_name,
-    text,
 )
+from ._ray import RAY_KINDS, WORKLOAD_KINDS, cluster_spec, parse_image, pod_templates
 
 POD_KINDS = (*RAY_KINDS, *WORKLOAD_KINDS)
 EXPOSED_SERVICE_TYPES = ("LoadBalancer", "NodePort")
