@@ -108,6 +108,7 @@ def ray_service_k8s(selector: str, ports: str, service_type: str = "ClusterIP") 
     return k8s("Service", "v1", "spec: {type: " + service_type + ", selector: " + selector + ", ports: " + ports + "}", name="dash")
 
 
+DASHBOARD_HEAD = head("ports: [{name: dashboard, containerPort: 8265}]")
 GPU_1 = "resources: {limits: {nvidia.com/gpu: 1}, requests: {nvidia.com/gpu: 1}}"
 
 CASES: dict[str, Case] = {
@@ -377,9 +378,9 @@ CASES: dict[str, Case] = {
         path="/spec/selector", message="matches no pod",
     ),
     "service-target-port": Case(
-        passing=stream(cluster(spec()), ray_service_k8s("{ray.io/node-type: head}", "[{port: 80, targetPort: dashboard}]")),
-        failing=stream(cluster(spec()), ray_service_k8s("{ray.io/node-type: head}", "[{port: 80, targetPort: dashbord}]")),
-        path="/spec/ports/0/targetPort", message="'dashbord' is not a port name",
+        passing=stream(cluster(spec(head_group=DASHBOARD_HEAD)), ray_service_k8s("{ray.io/node-type: head}", "[{port: 80, targetPort: dashboard}]")),
+        failing=stream(cluster(spec()), ray_service_k8s("{ray.io/node-type: head}", "[{port: 80, targetPort: dashboard}]")),
+        path="/spec/ports/0/targetPort", message="'dashboard' is not a port name of the selected pods (metrics)",
     ),
     "ingress-backend": Case(
         passing=stream(cluster(spec()), ingress_to("rc-head-svc", "{name: dashboard}")),

@@ -72,14 +72,13 @@ def pod_models(document: Document) -> list[PodModel]:
             })
             if document.kind == "RayService":
                 labels["ray.io/serve"] = None
+            # KubeRay adds only the metrics port to the Ray container; other names must be declared.
             names: dict[str, int | None] = {"metrics": METRICS_PORT}
             numbers = {METRICS_PORT}
-            if group.is_head:
-                names.update(HEAD_DEFAULT_PORTS)
+            if group.is_head:  # Ray listens on these whether or not the template declares them
                 numbers.update(HEAD_DEFAULT_PORTS.values())
-                if document.kind == "RayService":
-                    names["serve"] = SERVE_PORT
-                    numbers.add(SERVE_PORT)
+            if document.kind == "RayService":  # Serve proxies listen on every node
+                numbers.add(SERVE_PORT)
             for _, container in containers(group.pod_spec):
                 names.update(container_port_names(container))
                 numbers.update(container_port_numbers(container))
@@ -170,8 +169,10 @@ def kuberay_services(document: Document) -> list[ServiceModel]:
     if cluster is None or document.kind not in ("RayCluster", "RayService"):
         return []
     head_container = cluster.head.ray_container or {}
-    head_ports: dict[str, int | None] = dict(HEAD_DEFAULT_PORTS)
-    head_ports.update(container_port_names(head_container))
+    # The head Service carries the head container's declared ports, or KubeRay's defaults when it
+    # declares none; metrics is always there.
+    head_ports: dict[str, int | None] = container_port_names(head_container) or dict(HEAD_DEFAULT_PORTS)
+    head_ports.setdefault("metrics", METRICS_PORT)
     head_name = text(dig(cluster.head.spec, "headService", "metadata", "name")) or f"{document.name}-head-svc"
     cluster_label = ray_cluster_name(document)
     labels = {
