@@ -62,3 +62,41 @@ render: ## Write rendered/<overlay>.yaml and rendered/argocd.yaml (kustomize bui
 .PHONY: test-manifests
 test-manifests: ## Render every overlay and argocd/ and check what they deploy (incl. the Lua health checks)
 	$(BIN)/python -m pytest tests/manifests -q
+
+# --- jobs (train, tune, serve on a local Ray; same entrypoints as the RayJobs/RayService in jobs/) ---
+# Results go to .ray-results/ (git-ignored). PYTHONPATH mirrors the cluster, where the three files sit
+# flat in one ConfigMap mounted at /home/ray/jobs.
+JOBS_PYTHONPATH := $(CURDIR)/jobs/train:$(CURDIR)/jobs/tune:$(CURDIR)/jobs/serve
+JOBS_STORAGE := $(CURDIR)/.ray-results
+SERVE_PORT ?= 8000
+
+.PHONY: demo
+demo: ## Train, tune and serve on a local Ray, send one request; last line is a JSON summary
+	$(BIN)/python -m jobs.demo
+
+.PHONY: run-train
+run-train: ## Ray Train (2 workers, 15 epochs) on a local Ray; model -> .ray-results/diabetes-train/model
+	PYTHONPATH=$(JOBS_PYTHONPATH) $(BIN)/python jobs/train/train.py --num-workers 2 --cpus-per-worker 1 \
+		--epochs 15 --storage-path $(JOBS_STORAGE) --name diabetes-train
+
+.PHONY: run-tune
+run-tune: ## Ray Tune + ASHA (6 trials, up to 8 epochs); best config -> .ray-results/diabetes-tune/best_config.json
+	PYTHONPATH=$(JOBS_PYTHONPATH) $(BIN)/python jobs/tune/tune.py --num-samples 6 --max-epochs 8 \
+		--grace-period 1 --storage-path $(JOBS_STORAGE) --name diabetes-tune
+
+.PHONY: run-serve
+run-serve: ## Ray Serve on http://127.0.0.1:$(SERVE_PORT) for the model of run-train (Ctrl-C stops)
+	PYTHONPATH=$(JOBS_PYTHONPATH) $(BIN)/python jobs/serve/serve_app.py \
+		--model-uri $(JOBS_STORAGE)/diabetes-train/model --port $(SERVE_PORT)
+
+.PHONY: test-jobs
+test-jobs: ## Only the jobs tests (real local Ray, CPU)
+	$(BIN)/python -m pytest tests/jobs -q
+
+.PHONY: bench-jobs
+bench-jobs: ## Serve vs plain FastAPI/uvicorn (c=1,16,64, with/without serve.batch); Train vs plain PyTorch
+	PYTHONPATH=$(JOBS_PYTHONPATH) $(BIN)/python benchmarks/bench_jobs.py
+
+.PHONY: rules-doc
+rules-doc: ## Regenerate docs/rules.md from the Ray rule registry
+	$(BIN)/python -m raygitops.ruledocs docs/rules.md

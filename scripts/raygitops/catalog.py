@@ -8,13 +8,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from . import builtin_checks, identity, kubeconform, structural
+from . import builtin_checks, identity, kubeconform, structural, suppress
 from .documents import DECODE_RULES
-from .rules import all_rules
+from .rules import ENGINE_RULES, all_rules
 from .sources import SOURCE_RULES
 
 # Core checks that report a warning, not an error (the default for the core stages).
-CORE_WARNINGS = frozenset({"unknown-group", "cel-unsupported"}) | builtin_checks.WARNING_RULES
+CORE_WARNINGS = (
+    frozenset({"unknown-group", "cel-unsupported", "suppression-unknown-rule"}) | builtin_checks.WARNING_RULES
+)
 
 
 @dataclass(frozen=True)
@@ -33,6 +35,8 @@ def core_checks() -> list[Check]:
         ("schema", structural.SCHEMA_RULES),
         ("native", builtin_checks.BUILTIN_RULES),
         ("kubeconform", kubeconform.KUBECONFORM_RULES),
+        ("rules", ENGINE_RULES),
+        ("suppression", suppress.SUPPRESSION_RULES),
     )
     return [
         Check(rule_id, "warning" if rule_id in CORE_WARNINGS else "error", category, doc)

@@ -13,6 +13,7 @@ from pathlib import Path
 
 from . import builtin_checks, identity, structural
 from .documents import Document
+from .catalog import all_checks
 from .findings import Finding, Severity, errors, warnings
 from .rules import Bundle, run_rules
 from .schemastore import SchemaStore
@@ -60,6 +61,7 @@ class Report:
 
 def validate(sources: list[Source], store: SchemaStore, options: Options = Options()) -> Report:
     report = Report()
+    known_rules = {check.id for check in all_checks()}
     for source in sources:
         findings = list(source.findings)
         for document in source.documents:
@@ -67,7 +69,7 @@ def validate(sources: list[Source], store: SchemaStore, options: Options = Optio
         if options.engine == "kubeconform":
             findings.extend(_kubeconform_findings(source, store, options))
         findings.extend(run_rules(Bundle(source.documents), options.profile))
-        outcome = apply_suppressions(findings, source.documents)
+        outcome = apply_suppressions(findings, source.documents, known_rules=known_rules)
         report.findings.extend(sorted(outcome.kept, key=_finding_order))
         report.suppressed += outcome.suppressed
         report.resources += len(source.documents)
