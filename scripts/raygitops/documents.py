@@ -9,6 +9,7 @@ never raises on bad input.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any
 
 import yaml
@@ -75,6 +76,8 @@ class Document:
 
     `body` is what the API server would store: after the schema stage has run,
     nulls are pruned and defaults applied, so later rules see defaulted values.
+    The identity (apiVersion, kind, name, namespace) is read once: no stage
+    changes it, and reference rules compare it across every pair of resources.
     """
 
     source: str
@@ -82,12 +85,12 @@ class Document:
     body: dict[str, Any]
     line: int = 1
 
-    @property
+    @cached_property
     def api_version(self) -> str:
         value = self.body.get("apiVersion")
         return value if isinstance(value, str) else ""
 
-    @property
+    @cached_property
     def kind(self) -> str:
         value = self.body.get("kind")
         return value if isinstance(value, str) else ""
@@ -105,12 +108,12 @@ class Document:
         value = self.body.get("metadata")
         return value if isinstance(value, dict) else {}
 
-    @property
+    @cached_property
     def name(self) -> str:
         value = self.metadata.get("name") or self.metadata.get("generateName")
         return value if isinstance(value, str) else ""
 
-    @property
+    @cached_property
     def namespace(self) -> str:
         value = self.metadata.get("namespace")
         return value if isinstance(value, str) else ""
