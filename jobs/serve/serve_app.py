@@ -204,10 +204,11 @@ def app_builder(args: dict[str, Any]) -> serve.Application:
 SAMPLE_ROW = [59.0, 2.0, 32.1, 101.0, 157.0, 93.2, 38.0, 4.0, 4.8598, 87.0]  # first row of the data set
 
 
-def start(model_uri: str, host: str = "127.0.0.1", port: int = 8000, **options: Any) -> str:
+def start(model_uri: str, host: str = "127.0.0.1", port: int = 8000, access_log: bool = True, **options: Any) -> str:
     """Run the app on the current Ray (Serve proxy on host:port); returns the base URL."""
     serve.start(http_options={"host": host, "port": port})
-    serve.run(app_builder({"model_uri": model_uri, **options}), name="diabetes", route_prefix="/")
+    serve.run(app_builder({"model_uri": model_uri, **options}), name="diabetes", route_prefix="/",
+              logging_config={"enable_access_log": access_log})
     return f"http://{host}:{port}"
 
 
