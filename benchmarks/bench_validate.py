@@ -66,7 +66,7 @@ NETWORK_POLICY = {
 def generate_bundle(count: int) -> list[dict]:
     """`count` valid resources: one NetworkPolicy, then RayCluster, RayJob, RayService, Service, ConfigMap in turn."""
     resources: list[dict] = [NETWORK_POLICY]
-    for i in range(1, count):
+    for i in range(count - 1):
         name = f"bench-{i}"
         match i % 5:
             case 0:

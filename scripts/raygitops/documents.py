@@ -46,7 +46,10 @@ class _StrictLoader(_BaseLoader):  # type: ignore[misc, valid-type]
         for key_node, _ in node.value:
             if key_node.tag == "tag:yaml.org,2002:merge":
                 continue
-            key = self.construct_object(key_node, deep=True)
+            if key_node.tag == "tag:yaml.org,2002:str":
+                key = key_node.value  # nearly every key: compare the text, construct nothing twice
+            else:
+                key = self.construct_object(key_node, deep=True)
             try:
                 duplicate = key in seen
             except TypeError:  # an unhashable key (a list); the base class reports it

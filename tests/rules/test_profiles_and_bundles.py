@@ -12,7 +12,7 @@ from raygitops.documents import Document, load_stream
 from raygitops.findings import Severity
 from raygitops.rules import RULE_CRASHED, SAFETY, Bundle, all_rules, run_rules
 
-from .cases import cluster, ingress_to, job, spec, stream, worker, workers_list
+from .cases import cluster, ingress_to, job, ray_service_k8s, spec, stream, worker, workers_list
 
 GOOD_BUNDLE = Path(__file__).parent / "fixtures" / "good_bundle.yaml"
 
@@ -192,3 +192,15 @@ def test_script_of_a_job_on_a_selected_cluster_is_looked_up_on_that_clusters_hea
     [finding] = run(stream(CONFIGMAP, shared, missing), only=["rayjob-entrypoint-script"])
     assert finding.kind == "RayJob" and "no key 'eval.py'" in finding.message
     assert run(stream(CONFIGMAP, shared, present), only=["rayjob-entrypoint-script"]) == []
+
+
+def test_a_service_cannot_select_a_rayjobs_pods_by_cluster_name() -> None:
+    # KubeRay names a RayJob's cluster <rayjob>-raycluster-<random>: a selector in git never matches it,
+    # while the same selector on a RayCluster's own name does.
+    selector = "{ray.io/cluster: train, ray.io/node-type: head}"
+    on_job = run(stream(job("entrypoint: python x.py", name="train"), ray_service_k8s(selector, "[{port: 8265}]")),
+                 only=["service-selects-nothing"])
+    assert [(f.rule, f.path) for f in on_job] == [("service-selects-nothing", "/spec/selector")]
+    on_cluster = run(stream(cluster(spec(), name="train"), ray_service_k8s(selector, "[{port: 8265}]")),
+                     only=["service-selects-nothing"])
+    assert on_cluster == []

@@ -39,8 +39,8 @@ CONTROL_PORTS = {GCS_PORT: "GCS", DASHBOARD_PORT: "dashboard", CLIENT_PORT: "Ray
 class PodModel:
     """The labels and ports of the pods a document creates, as selectors see them.
 
-    A label value of None matches any selector value: KubeRay names the
-    RayCluster of a RayJob or RayService at run time, so `ray.io/cluster` is unknown.
+    A label value of None matches any selector value: KubeRay sets `ray.io/serve`
+    on RayService pods at run time.
     """
 
     document: Document
@@ -51,8 +51,13 @@ class PodModel:
     token_auth: bool
 
 
-def ray_cluster_name(document: Document) -> str | None:
-    return document.name if document.kind == "RayCluster" else None
+def ray_cluster_name(document: Document) -> str:
+    """The `ray.io/cluster` label of the pods. A RayJob's or RayService's cluster is named
+    `<name>-raycluster-<5 random characters>` at run time, so no selector written in git can
+    name it: the '<' (invalid in a label value) keeps every selector value from matching."""
+    if document.kind == "RayCluster":
+        return document.name
+    return f"{document.name}-raycluster-<random>"
 
 
 def pod_models(document: Document) -> list[PodModel]:
