@@ -65,7 +65,7 @@ def validate(sources: list[Source], store: SchemaStore, options: Options = Optio
     for source in sources:
         findings = list(source.findings)
         for document in source.documents:
-            findings.extend(_document_findings(document, store, options))
+            findings.extend(document_findings(document, store, options))
         if options.engine == "kubeconform":
             findings.extend(_kubeconform_findings(source, store, options))
         findings.extend(run_rules(Bundle(source.documents), options.profile))
@@ -76,7 +76,8 @@ def validate(sources: list[Source], store: SchemaStore, options: Options = Optio
     return report
 
 
-def _document_findings(document: Document, store: SchemaStore, options: Options) -> list[Finding]:
+def document_findings(document: Document, store: SchemaStore, options: Options) -> list[Finding]:
+    """Identity, metadata, schema (defaults applied to `document.body`) and native checks of one document."""
     findings = identity.check_identity(document, store, options.unknown_group_is_error)
     if any(f.severity is Severity.ERROR for f in findings):
         return findings  # without a known kind there is no schema to check against
@@ -84,11 +85,11 @@ def _document_findings(document: Document, store: SchemaStore, options: Options)
     resource_schema = store.schema_for(document.api_version, document.kind)
     if resource_schema is None:
         return findings
+    schema_findings = structural.validate_object(document, resource_schema)
     if options.engine == "kubeconform":
-        # kubeconform checks the schema itself; we still do what the API server does before it.
-        findings.extend(structural.prepare_object(document, resource_schema))
-    else:
-        findings.extend(structural.validate_object(document, resource_schema))
+        # kubeconform judges the schema (on the pruned, defaulted body); CEL rules it cannot evaluate.
+        schema_findings = [f for f in schema_findings if f.rule in structural.CEL_RULES]
+    findings.extend(schema_findings)
     if not resource_schema.is_crd:
         findings.extend(builtin_checks.check_builtin(document))
     return findings

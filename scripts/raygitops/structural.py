@@ -62,6 +62,9 @@ SCHEMA_RULES: dict[str, str] = {
     "cel-unsupported": "warning: a rule uses a Kubernetes CEL function this evaluator lacks, so it was not checked",
 }
 
+# The CEL checks among them: what a schema-only engine such as kubeconform cannot do.
+CEL_RULES = frozenset({"cel-rule", "cel-error", "cel-unsupported"})
+
 # controller-gen's pattern for resource.Quantity fields: reported as a format, with a readable message.
 _QUANTITY_PATTERN = (
     r"^(\+|-)?(([0-9]+(\.[0-9]*)?)|(\.[0-9]+))(([KMGTPE]i)|[numkMGTPE]|"
@@ -84,12 +87,6 @@ def validate_object(document: Document, resource_schema: ResourceSchema) -> list
     walker = _Walker(document, resource_schema.is_crd)
     walker.root(document.body, resource_schema)
     return walker.findings
-
-
-def prepare_object(document: Document, resource_schema: ResourceSchema) -> list[Finding]:
-    """Only the API server's mutations (prune nulls, apply defaults), for engines that validate elsewhere."""
-    _prepare_object(document.body, _node(resource_schema.schema), resource_schema.is_crd, _root_skip(resource_schema))
-    return []
 
 
 # --------------------------------------------------------------------------- schema nodes
@@ -476,37 +473,6 @@ class _Walker:
 
 
 # --------------------------------------------------------------------------- prepare-only walk
-
-
-def _prepare_object(value: dict[Any, Any], node: _Node, crd: bool, skip: frozenset[str] = _NO_SKIP) -> None:
-    pruned = []
-    for key, child in value.items():
-        sub = None if key in skip else node.child(key)
-        if sub is None:
-            continue
-        if child is None:
-            if not crd or (not sub.nullable and not sub.has_default):
-                pruned.append(key)
-                continue
-            if sub.nullable:
-                continue
-            child = value[key] = _copy(sub.default)
-        _prepare_value(child, sub, crd)
-    for key in pruned:
-        del value[key]
-    for name, default in node.defaults:
-        if name not in value:
-            value[name] = _copy(default)
-            _prepare_value(value[name], node.child(name), crd)
-
-
-def _prepare_value(value: Any, node: _Node, crd: bool) -> None:
-    if type(value) is dict and (node.properties or node.additional is not None):
-        _prepare_object(value, node, crd)
-    elif type(value) is list and node.item_node() is not None:
-        items = node.item_node()
-        for item in value:
-            _prepare_value(item, items, crd)
 
 
 # --------------------------------------------------------------------------- helpers

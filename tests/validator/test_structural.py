@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 from raygitops.documents import Document, load_stream
 from raygitops.findings import Finding, Severity
 from raygitops.schemastore import ResourceSchema, SchemaStore
-from raygitops.structural import SCHEMA_RULES, prepare_object, validate_object
+from raygitops.structural import SCHEMA_RULES, validate_object
 
 RAYCLUSTER = """
 apiVersion: ray.io/v1
@@ -335,17 +335,6 @@ def test_builtin_replicas_as_string_is_a_type_error(schema_store):
     text = "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: d}\nspec:\n  replicas: '3'\n  selector: {matchLabels: {a: b}}\n  template: {metadata: {labels: {a: b}}, spec: {containers: [{name: c, image: x}]}}\n"
     finding = only(validate(schema_store, text)[1], "schema-type")
     assert finding.message == 'spec.replicas: found "3" (string), expected integer'
-
-
-# ---------------------------------------------------------------- prepare_object (for the kubeconform engine)
-
-
-def test_prepare_object_only_mutates(schema_store):
-    document = load(raycluster(head_metadata="", replicas="two"))
-    findings = prepare_object(document, schema_store.schema_for("ray.io/v1", "RayCluster"))
-    assert findings == []
-    assert "metadata" not in document.body["spec"]["headGroupSpec"]["template"]
-    assert document.body["spec"]["workerGroupSpecs"][0]["minReplicas"] == 0
 
 
 def test_defaults_never_alias_the_shared_schema(schema_store):
