@@ -15,9 +15,9 @@ import sys
 from pathlib import Path
 
 from . import __version__
+from .schemastore import DEFAULT_KUBERNETES_VERSION
 
 EXIT_CLEAN, EXIT_FINDINGS, EXIT_CANNOT_RUN = 0, 1, 2
-DEFAULT_KUBERNETES_VERSION = "1.33"
 
 
 class UsageError(Exception):
@@ -123,9 +123,8 @@ def _render(args: argparse.Namespace) -> int:
 def _schemas(args: argparse.Namespace) -> int:
     from .schemastore import SchemaFetchError, fetch
 
-    mirror = args.mirror or (Path(m) if (m := os.environ.get("RAYGITOPS_CRD_MIRROR")) else None)
-    try:
-        report = fetch(args.cache_dir, mirror, args.kubernetes_version)
+    try:  # without --mirror, fetch reads $RAYGITOPS_CRD_MIRROR, else downloads
+        report = fetch(args.cache_dir, args.mirror, args.kubernetes_version)
     except SchemaFetchError as exc:
         raise UsageError(str(exc)) from exc
     print(report)
