@@ -66,6 +66,28 @@ def json_pointer(*parts: str | int) -> str:
     return "".join("/" + p for p in escaped)
 
 
+def field_name(parts: tuple[str | int, ...] | list[str | int]) -> str:
+    """("spec", "ports", 0, "port") -> spec.ports[0].port, the way kubectl names a field."""
+    out = ""
+    for part in parts:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        else:
+            out += f".{part}" if out else str(part)
+    return out
+
+
+def pointer_parts(pointer: str) -> list[str | int]:
+    """/spec/ports/0/port -> ["spec", "ports", 0, "port"] (RFC 6901 unescaped)."""
+    if not pointer.strip("/"):
+        return []
+    parts: list[str | int] = []
+    for raw in pointer.strip("/").split("/"):
+        part = raw.replace("~1", "/").replace("~0", "~")
+        parts.append(int(part) if part.isdigit() else part)
+    return parts
+
+
 def errors(findings: list[Finding]) -> int:
     return sum(1 for f in findings if f.severity is Severity.ERROR)
 

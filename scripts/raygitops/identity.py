@@ -19,7 +19,7 @@ from typing import Any, Protocol
 
 from . import k8s_formats as fmt
 from .documents import Document
-from .findings import Finding, Severity
+from .findings import Finding, Severity, field_name
 
 IDENTITY_RULES: dict[str, str] = {
     "missing-api-version": "apiVersion is missing or not a string",
@@ -345,12 +345,4 @@ def _short(value: str, limit: int = 80) -> str:
 
 def dotted_path(path: tuple[str | int, ...]) -> str:
     """("spec", "ports", 0, "port") -> spec.ports[0].port, the way kubectl names fields."""
-    out = ""
-    for part in path:
-        if isinstance(part, int):
-            out += f"[{part}]"
-        elif out:
-            out += f".{part}"
-        else:
-            out = str(part)
-    return out
+    return field_name(path)

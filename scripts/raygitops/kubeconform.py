@@ -34,7 +34,7 @@ from pathlib import Path
 from typing import Any
 
 from .documents import Document
-from .findings import Finding, Severity
+from .findings import Finding, Severity, field_name, pointer_parts
 
 KUBECONFORM_RULES: dict[str, str] = {
     "kubeconform": "kubeconform found the resource invalid against its (strict, standalone) schema",
@@ -336,14 +336,7 @@ def _message(pointer: str, text: str) -> str:
 
 def _dotted(pointer: str) -> str:
     """/spec/ports/0/port -> spec.ports[0].port (the way kubectl names a field)."""
-    out = ""
-    for part in pointer.strip("/").split("/") if pointer.strip("/") else []:
-        part = part.replace("~1", "/").replace("~0", "~")
-        if part.isdigit():
-            out += f"[{part}]"
-        else:
-            out += f".{part}" if out else part
-    return out
+    return field_name(pointer_parts(pointer))
 
 
 def _document_for(result: dict[str, Any], documents: list[Document]) -> Document | None:
