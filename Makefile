@@ -99,4 +99,4 @@ bench-jobs: ## Serve vs plain FastAPI/uvicorn (c=1,16,64, with/without serve.bat
 
 .PHONY: rules-doc
 rules-doc: ## Regenerate docs/rules.md from the Ray rule registry
-	$(BIN)/python -m raygitops.ruledocs docs/rules.md
+	$(BIN)/python -m raygitops.report.ruledocs docs/rules.md

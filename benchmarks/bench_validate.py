@@ -22,8 +22,8 @@ from pathlib import Path
 import yaml
 
 from raygitops.engine import Options, validate
-from raygitops.schemastore import SchemaStore
-from raygitops.sources import default_targets, find_repo_root, load_paths
+from raygitops.schema.store import SchemaStore
+from raygitops.inputs.sources import default_targets, find_repo_root, load_paths
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 RAY_IMAGE = "rayproject/ray:2.60.0-py311"
@@ -128,7 +128,7 @@ def bench_bundle(count: int, repeat: int) -> None:
         if not kubeconform:
             print("    kubeconform: not on PATH, comparison skipped (install it to get the ratio)")
             return
-        from raygitops.kubeconform import write_standalone_schemas
+        from raygitops.engines.kubeconform import write_standalone_schemas
 
         location = write_standalone_schemas(store, Path(tmp) / "schemas")
         command = [kubeconform, "-strict", "-summary", "-n", "2", "-schema-location", str(location), str(bundle)]

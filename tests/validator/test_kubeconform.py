@@ -15,9 +15,9 @@ from pathlib import Path
 import pytest
 from jsonschema import Draft7Validator
 
-from raygitops.documents import Document
+from raygitops.inputs.documents import Document
 from raygitops.findings import Severity
-from raygitops.kubeconform import (
+from raygitops.engines.kubeconform import (
     KubeconformError,
     default_schema_dir,
     location_template,

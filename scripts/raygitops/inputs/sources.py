@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .documents import Document, load_stream
-from .findings import Finding, Severity
+from ..findings import Finding, Severity
 from .render import RenderError, RendererMissing, Renderer, find_renderer, is_kustomization, render
 
 YAML_SUFFIXES = (".yaml", ".yml")

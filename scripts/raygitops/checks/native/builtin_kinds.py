@@ -21,9 +21,9 @@ from collections.abc import Iterator
 from decimal import Decimal
 from typing import Any
 
-from . import k8s_formats as fmt
-from .documents import Document
-from .findings import Finding, Severity
+from ...schema import formats as fmt
+from ...inputs.documents import Document
+from ...findings import Finding, Severity
 from .identity import describe_value, dotted_path, labels_problems
 
 Path = tuple[str | int, ...]

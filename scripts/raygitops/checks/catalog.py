@@ -8,10 +8,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from . import builtin_checks, identity, kubeconform, structural, suppress
-from .documents import DECODE_RULES
-from .rules import ENGINE_RULES, all_rules
-from .sources import SOURCE_RULES
+from .native import builtin_kinds as builtin_checks
+from .native import identity
+from ..engines import kubeconform
+from ..schema import structural
+from ..report import suppress
+from ..inputs.documents import DECODE_RULES
+from .ray import ENGINE_RULES, all_rules
+from ..inputs.sources import SOURCE_RULES
 
 # Core checks that report a warning, not an error (the default for the core stages).
 CORE_WARNINGS = (

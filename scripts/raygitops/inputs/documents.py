@@ -14,7 +14,7 @@ from typing import Any
 
 import yaml
 
-from .findings import Finding, Severity, json_pointer
+from ..findings import Finding, Severity, json_pointer
 
 # Rule ids this stage reports, with their one-line docs (listed by `raygitops rules`).
 DECODE_RULES: dict[str, str] = {

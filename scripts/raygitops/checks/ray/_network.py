@@ -12,7 +12,7 @@ import json
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from ..documents import Document
+from ...inputs.documents import Document
 from ._access import (
     container_port_names,
     container_port_numbers,

@@ -10,7 +10,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from ..documents import Document
+from ...inputs.documents import Document
 from ._access import dig, env_is_true, flag, mapping, scalar_text, sequence, text
 
 if TYPE_CHECKING:

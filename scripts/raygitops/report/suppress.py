@@ -18,8 +18,8 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from .documents import Document
-from .findings import Finding, Severity, json_pointer
+from ..inputs.documents import Document
+from ..findings import Finding, Severity, json_pointer
 
 IGNORE_ANNOTATION = "raygitops.io/ignore"
 WITHOUT_REASON = "suppression-without-reason"

@@ -39,10 +39,10 @@ from datetime import date, datetime
 from typing import Any
 
 from . import cel
-from .documents import Document
-from .findings import Finding, Severity
-from .k8s_formats import INT32_MAX, INT32_MIN, INT64_MAX, INT64_MIN, duration_problem, quantity_problem
-from .schemastore import ResourceSchema
+from ..inputs.documents import Document
+from ..findings import Finding, Severity
+from .formats import INT32_MAX, INT32_MIN, INT64_MAX, INT64_MIN, duration_problem, quantity_problem
+from .store import ResourceSchema
 
 SCHEMA_RULES: dict[str, str] = {
     "schema-type": "a value of the wrong type, e.g. a string where the schema wants an integer",

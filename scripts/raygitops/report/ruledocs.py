@@ -9,7 +9,7 @@ import sys
 from collections.abc import Iterable
 from pathlib import Path
 
-from .rules import ANY_KIND, CATEGORIES, Rule, all_rules
+from ..checks.ray import ANY_KIND, CATEGORIES, Rule, all_rules
 from .suppress import IGNORE_ANNOTATION, UNKNOWN_RULE, WITHOUT_REASON
 
 CATEGORY_TITLES = {
@@ -98,7 +98,7 @@ def render_rules_markdown(rules: Iterable[Rule]) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """`python -m raygitops.ruledocs [PATH]`: write the rules page (default docs/rules.md)."""
+    """`python -m raygitops.report.ruledocs [PATH]`: write the rules page (default docs/rules.md)."""
     args = sys.argv[1:] if argv is None else argv
     target = Path(args[0] if args else "docs/rules.md")
     target.parent.mkdir(parents=True, exist_ok=True)

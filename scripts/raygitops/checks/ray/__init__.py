@@ -16,8 +16,8 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import TypeVar
 
-from ..documents import Document
-from ..findings import Finding, Severity
+from ...inputs.documents import Document
+from ...findings import Finding, Severity
 
 # Categories, in the order `raygitops rules` lists them.
 OPERATOR = "operator"  # what KubeRay's reconcile loop or webhook rejects

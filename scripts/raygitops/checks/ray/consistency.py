@@ -14,9 +14,9 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from ..documents import Document
-from ..findings import Severity
-from ..k8s_formats import parse_quantity
+from ...inputs.documents import Document
+from ...findings import Severity
+from ...schema.formats import parse_quantity
 from . import CONSISTENCY, Bundle, Problem, rule
 from ._access import containers, dig, integer, mapping, scalar_text, sequence, text
 from ._ray import (

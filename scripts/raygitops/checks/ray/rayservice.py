@@ -15,8 +15,8 @@ from typing import Any
 
 import yaml
 
-from ..documents import Document
-from ..k8s_formats import parse_duration
+from ...inputs.documents import Document
+from ...schema.formats import parse_duration
 from . import Bundle, Problem, rule
 from ._access import dig, integer, mapping, sequence, text
 from ._ray import cluster_spec

@@ -13,8 +13,8 @@ import re
 from collections.abc import Iterator
 from typing import Any
 
-from ..documents import Document
-from ..findings import Severity
+from ...inputs.documents import Document
+from ...findings import Severity
 from . import SAFETY, Bundle, Problem, rule
 from ._access import containers, dig, env_entries, integer, mapping, sequence, text
 from ._network import (

@@ -10,7 +10,7 @@ import re
 import zoneinfo
 from collections.abc import Iterator
 
-from ..documents import Document
+from ...inputs.documents import Document
 from . import Bundle, Problem, rule
 from ._access import text
 

@@ -19,7 +19,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from ..documents import Document
+from ...inputs.documents import Document
 from . import ANY_KIND, REFERENCE, Bundle, Problem, rule
 from ._access import containers, dig, env_entries, integer, mapping, sequence, text
 from ._network import ingress_backends, same_namespace, select, services_by_name

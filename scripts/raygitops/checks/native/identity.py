@@ -17,9 +17,9 @@ import difflib
 from collections.abc import Iterator
 from typing import Any, Protocol
 
-from . import k8s_formats as fmt
-from .documents import Document
-from .findings import Finding, Severity, field_name
+from ...schema import formats as fmt
+from ...inputs.documents import Document
+from ...findings import Finding, Severity, field_name
 
 IDENTITY_RULES: dict[str, str] = {
     "missing-api-version": "apiVersion is missing or not a string",

@@ -10,9 +10,9 @@ import json
 import xml.etree.ElementTree as ET
 from collections.abc import Callable, Iterable
 
-from . import __version__
-from .engine import Report
-from .findings import Finding, Severity
+from .. import __version__
+from ..engine import Report
+from ..findings import Finding, Severity
 
 FORMATS = ("text", "json", "junit", "sarif")
 SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from ..documents import Document
-from ..k8s_formats import dns1035_label_problem, dns1123_label_problem, label_value_problem, qualified_name_problem
+from ...inputs.documents import Document
+from ...schema.formats import dns1035_label_problem, dns1123_label_problem, label_value_problem, qualified_name_problem
 from . import Bundle, Problem, rule
 from ._access import dig, env_is_true, env_var, integer, mapping, text
 from ._ray import RAY_KINDS, ClusterSpec, cluster_spec, format_version, parse_version

@@ -33,8 +33,8 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
-from .documents import Document
-from .findings import Finding, Severity, field_name, pointer_parts
+from ..inputs.documents import Document
+from ..findings import Finding, Severity, field_name, pointer_parts
 
 KUBECONFORM_RULES: dict[str, str] = {
     "kubeconform": "kubeconform found the resource invalid against its (strict, standalone) schema",
@@ -132,7 +132,7 @@ CONVERTER_VERSION = 1
 def store_fingerprint(store: Any) -> str:
     """Identifies what the schemas were written from: the store's kinds, its Kubernetes
     version, the lock file it was fetched with, and this converter's version."""
-    from .schemastore import LOCK_FILE, STORE_FORMAT  # an open store was built from this lock
+    from ..schema.store import LOCK_FILE, STORE_FORMAT  # an open store was built from this lock
 
     kinds = sorted(f"{r.group}/{r.version}/{r.kind}" for r in store.all_schemas())
     lock = hashlib.sha256(LOCK_FILE.read_bytes()).hexdigest()
