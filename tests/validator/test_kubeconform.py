@@ -110,7 +110,7 @@ def test_unreadable_kubeconform_output_is_an_error_not_a_traceback(stdout):
 
 
 def test_missing_kubeconform_binary_is_a_clear_error():
-    with pytest.raises(KubeconformError, match="'kubeconform-not-installed' was not found on PATH; install it"):
+    with pytest.raises(KubeconformError, match="'kubeconform-not-installed' was not found; run `make tools`"):
         run_kubeconform(bundle(), Path("/nonexistent"), binary="kubeconform-not-installed")
 
 
