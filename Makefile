@@ -51,7 +51,7 @@ schemas: ## Re-fill the schema store (pinned CRDs, checked by sha256)
 	$(BIN)/raygitops schemas fetch
 
 .PHONY: bench-validate
-bench-validate: ## Benchmark the validator: overlays and a 2,000-resource bundle (vs kubeconform if on PATH)
+bench-validate: ## Benchmark the validator: overlays and a 2,000-resource bundle, vs the real kubeconform (make tools)
 	$(BIN)/python benchmarks/bench_validate.py
 
 # rendered/ holds the output of each of these, committed so a reviewer sees the exact change per environment.
