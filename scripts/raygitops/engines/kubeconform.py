@@ -33,8 +33,9 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
-from ..inputs.documents import Document
 from ..findings import Finding, Severity, field_name, pointer_parts
+from ..inputs.documents import Document
+from ..tools import find_tool
 
 KUBECONFORM_RULES: dict[str, str] = {
     "kubeconform": "kubeconform found the resource invalid against its (strict, standalone) schema",
@@ -43,10 +44,7 @@ KUBECONFORM_RULES: dict[str, str] = {
 
 TIMEOUT_SECONDS = 600
 _MANIFEST = "raygitops-schemas.json"  # what was written, and for which store
-_INSTALL_HINT = (
-    "install it from https://github.com/yannh/kubeconform/releases and put it on PATH, "
-    "or use --engine builtin"
-)
+_INSTALL_HINT = "run `make tools` (builds the pinned kubeconform into .venv/bin), put it on PATH, or use --engine builtin"
 
 
 class KubeconformError(Exception):
@@ -238,9 +236,9 @@ def run_kubeconform(
     jobs: int = 2,
 ) -> list[Finding]:
     """Run kubeconform on `documents` (their current, defaulted bodies) and return its findings."""
-    executable = shutil.which(binary)
+    executable = find_tool(binary)
     if executable is None:
-        raise KubeconformError(f"--engine kubeconform: '{binary}' was not found on PATH; {_INSTALL_HINT}")
+        raise KubeconformError(f"--engine kubeconform: '{binary}' was not found; {_INSTALL_HINT}")
     if not documents:
         return []
     with tempfile.TemporaryDirectory(prefix="raygitops-kubeconform-") as work:

@@ -1,17 +1,19 @@
-"""Render: turn a kustomization folder into a YAML stream with the user's own tool.
+"""Render: turn a kustomization folder into a YAML stream with kustomize.
 
-`kustomize build` when it is on PATH, else `kubectl kustomize` (kubectl ships
-kustomize built in), so the output is exactly what `kubectl apply -k` sends.
+`kustomize build` with the pinned build of `make tools` (see tools.py), else a
+kustomize on PATH, else `kubectl kustomize` (kubectl ships kustomize built in),
+so the output is exactly what `kubectl apply -k` sends.
 """
 
 from __future__ import annotations
 
 import json
 import re
-import shutil
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
+
+from ..tools import find_tool
 
 KUSTOMIZATION_FILES = ("kustomization.yaml", "kustomization.yml", "Kustomization")
 RENDER_TIMEOUT_S = 120
@@ -40,15 +42,15 @@ def is_kustomization(path: Path) -> bool:
 
 
 def find_renderer() -> Renderer:
-    kustomize = shutil.which("kustomize")
+    kustomize = find_tool("kustomize")
     if kustomize:
         return Renderer((kustomize, "build"))
-    kubectl = shutil.which("kubectl")
+    kubectl = find_tool("kubectl")
     if kubectl:
         return Renderer((kubectl, "kustomize"))
     raise RendererMissing(
-        "neither 'kustomize' nor 'kubectl' is on PATH: install kubectl "
-        "(https://kubernetes.io/docs/tasks/tools/) or kustomize (https://kubectl.docs.kubernetes.io/installation/kustomize/)"
+        "neither 'kustomize' nor 'kubectl' was found: run `make tools` (builds the pinned kustomize into .venv/bin), "
+        "or install kubectl (https://kubernetes.io/docs/tasks/tools/) or kustomize on PATH"
     )
 
 
