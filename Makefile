@@ -38,7 +38,7 @@ test: ## Run the whole test suite (validator, rules, manifests, jobs on a local 
 	$(BIN)/python -m pytest
 
 # What `make validate` gates on: each overlay with the profile it deploys under, and the Argo CD bootstrap.
-VALIDATE_TARGETS := overlays/dev overlays/gpu argocd
+VALIDATE_TARGETS := overlays/dev overlays/gpu cluster-setup argocd
 PROD_TARGETS := overlays/prod
 
 .PHONY: validate
