@@ -410,10 +410,6 @@ def test_overlay_folders_hold_only_a_kustomization_its_patches_and_values(repo_r
     assert files == {"kustomization.yaml", *patch_files, *local}, f"overlays/{name} holds files that are not patches"
     for entry in kustomization.get("components", []):
         assert entry.startswith("../../"), f"overlays/{name}: {entry} is not a shared component"
-    for patch in patch_files:
-        for document in yaml.safe_load_all((folder / patch).read_text()):
-            operations = document if isinstance(document, list) else []
-            assert not any(re.search(r"/\d+(/|$)", op["path"]) for op in operations), f"overlays/{name}/{patch} patches by list index"
 
 
 def test_no_yaml_is_copied_between_overlays(repo_root):
@@ -435,3 +431,28 @@ def test_gpu_overlay_jobs_train_on_gpus(overlays: dict[str, Bundle]):
         groups = job["spec"]["rayClusterSpec"]["workerGroupSpecs"]
         limits = [c.get("resources", {}).get("limits", {}) for g in groups for c in g["template"]["spec"]["containers"]]
         assert any("nvidia.com/gpu" in limit for limit in limits), f"RayJob/{job['metadata']['name']} has no GPU workers"
+
+
+LIST_INDEX = re.compile(r"(^|[./])\d+([./]|$)")
+
+
+def test_no_kustomization_patches_or_replaces_by_list_index(repo_root):
+    """A path by list index silently misses the group (or rule) a component adds; name it or use `*`."""
+    import yaml
+
+    problems = []
+    for kustomization in sorted(repo_root.glob("**/kustomization.yaml")):
+        if ".venv" in kustomization.parts:
+            continue
+        folder = kustomization.parent
+        spec = yaml.safe_load(kustomization.read_text())
+        where = kustomization.relative_to(repo_root)
+        for replacement in spec.get("replacements", []):
+            for target in replacement["targets"]:
+                problems += [f"{where}: replacement into {p}" for p in target["fieldPaths"] if LIST_INDEX.search(p)]
+        for patch in spec.get("patches", []):
+            text = patch.get("patch") or (folder / patch["path"]).read_text()
+            for document in yaml.safe_load_all(text):
+                operations = document if isinstance(document, list) else []
+                problems += [f"{where}: JSON patch of {op['path']}" for op in operations if LIST_INDEX.search(op["path"])]
+    assert not problems, "\n".join(problems)
