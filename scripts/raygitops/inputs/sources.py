@@ -13,7 +13,8 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .documents import Document, load_stream
+from .documents import Document
+from .fast_documents import load_stream_fast
 from ..findings import Finding, Severity
 from .render import RenderError, RendererMissing, Renderer, find_renderer, is_kustomization, render
 
@@ -125,5 +126,5 @@ def _read(path: Path) -> bytes:
 
 
 def _decode(label: str, data: str | bytes) -> Source:
-    documents, findings = load_stream(data, label)
+    documents, findings = load_stream_fast(data, label)
     return Source(label, documents, findings)
