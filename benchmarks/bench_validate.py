@@ -2,26 +2,31 @@
 
 (a) every overlay, as `make validate` runs them (a fresh `raygitops validate`
     process, so the figure includes start-up, the store and kustomize);
-(b) a generated bundle of mixed resources (RayCluster, RayJob, RayService,
-    Service, ConfigMap) through the builtin engine in one process, and through
-    the real `kubeconform -n 2` (v0.7.0, built by `make tools`) with the same
-    schemas; the ratio builtin/kubeconform is the figure to watch.
+(b) generated bundles of mixed resources (RayCluster, RayJob, RayService,
+    Service, ConfigMap) of 500 to 20,000 resources: `raygitops validate` as a
+    fresh process against PyYAML's bare C loader on the same file and the real
+    `kubeconform -strict -n 2` (v0.7.0, built by `make tools`) with the same
+    schemas; one table row per size, with peak memory.
 
-Usage: python benchmarks/bench_validate.py [--resources 2000] [--repeat 3]
+Usage: python benchmarks/bench_validate.py [--resources 500 2000 8000 20000] [--repeat 3] [--no-overlays]
 """
 
 from __future__ import annotations
 
 import argparse
+import json
+import os
 import subprocess
 import sys
 import tempfile
 import time
+from dataclasses import dataclass
 from pathlib import Path
+from statistics import median
 
 import yaml
 
-from raygitops.engine import Options, validate
+from raygitops.engine import validate
 from raygitops.engines.kubeconform import write_standalone_schemas
 from raygitops.inputs.sources import default_targets, find_repo_root, load_paths
 from raygitops.schema.store import SchemaStore
@@ -114,40 +119,84 @@ def bench_overlays(repeat: int) -> None:
           f"{wall:.2f} s wall (fresh process, warm store), {resources / wall:,.0f} resources/s")
 
 
-def bench_bundle(count: int, repeat: int) -> None:
-    store = SchemaStore.open()
-    with tempfile.TemporaryDirectory() as tmp:
-        bundle = Path(tmp) / "bundle.yaml"
-        bundle.write_text(yaml.safe_dump_all(generate_bundle(count), sort_keys=False))
-        sources = load_paths([str(bundle)])
-        report = validate(sources, store)
-        if report.errors:
-            print(f"note: the generated bundle has {report.errors} errors, e.g. {report.findings[0].message}")
-        builtin = _best_of(repeat, lambda: validate(load_paths([str(bundle)]), store, Options()))
-        print(f"(b) bundle     {count} resources, builtin engine: {builtin:.2f} s, {count / builtin:,.0f} resources/s "
-              "(decode + schema + CEL + native + Ray rules)")
-        kubeconform = find_tool("kubeconform")
-        if not kubeconform:
-            print("    kubeconform: not found; run `make tools` to build the pinned v0.7.0 and get the ratio")
-            return
+@dataclass
+class Run:
+    """One fresh process: its wall time, peak resident memory and what it printed."""
 
-        location = write_standalone_schemas(store, Path(tmp) / "schemas")
-        command = [kubeconform, "-strict", "-summary", "-n", "2", "-schema-location", str(location), str(bundle)]
-        checked = subprocess.run(command, capture_output=True, text=True, check=False)
-        if checked.returncode != 0:  # a ratio against a run that failed would mean nothing
-            print(f"note: kubeconform found the bundle invalid: {checked.stdout.strip()[-300:]}")
-        external = _best_of(repeat, lambda: subprocess.run(command, capture_output=True, check=False))
-        print(f"    kubeconform -n 2: {external:.2f} s, {count / external:,.0f} resources/s; "
-              f"ratio builtin/kubeconform = {builtin / external:.2f} (goal <= 1.0)")
+    wall: float
+    peak_mib: float
+    stdout: str
+
+
+def _run(command: list[str]) -> Run:
+    start = time.perf_counter()
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    stdout = process.stdout.read() if process.stdout else ""
+    _, _, usage = os.wait4(process.pid, 0)  # this child's own peak RSS, not the largest child's so far
+    wall = time.perf_counter() - start
+    process.returncode = 0  # reaped above; keep Popen from waiting again
+    return Run(wall, usage.ru_maxrss / 1024, stdout)
+
+
+# The reference any machine can run: PyYAML's C loader reading the same file, timed inside the process.
+C_LOADER = (
+    "import sys, time, yaml\n"
+    "data = open(sys.argv[1], 'rb').read()\n"
+    "start = time.perf_counter()\n"
+    "documents = list(yaml.load_all(data, Loader=yaml.CSafeLoader))\n"
+    "print(time.perf_counter() - start)\n"
+)
+
+
+def bench_bundles(sizes: list[int], repeat: int) -> None:
+    """Whole processes, as a user times them, interleaved so that load on the machine hits all three alike."""
+    store = SchemaStore.open()
+    raygitops = str(Path(sys.executable).with_name("raygitops"))
+    kubeconform = find_tool("kubeconform")
+    print(f"(b) bundles: fresh processes, warm store, median of {repeat} interleaved runs; "
+          "C loader = yaml.load_all(CSafeLoader) on the same file, in-process time")
+    header = ("| resources | raygitops | resources/s | peak | C loader | ratio | kubeconform | ratio | kubeconform peak |",
+              "| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
+    print("\n".join(header))
+    with tempfile.TemporaryDirectory() as tmp:
+        location = write_standalone_schemas(store, Path(tmp) / "schemas") if kubeconform else ""
+        for count in sizes:
+            bundle = Path(tmp) / f"bundle-{count}.yaml"
+            bundle.write_text(yaml.safe_dump_all(generate_bundle(count), sort_keys=False))
+            ours: list[Run] = []
+            loader: list[float] = []
+            theirs: list[Run] = []
+            for _ in range(repeat):
+                ours.append(_run([raygitops, "validate", "--output", "json", str(bundle)]))
+                loader.append(float(_run([sys.executable, "-c", C_LOADER, str(bundle)]).stdout))
+                if kubeconform:
+                    theirs.append(_run([kubeconform, "-strict", "-summary", "-n", "2",
+                                        "-schema-location", location, str(bundle)]))
+            errors = json.loads(ours[0].stdout)["summary"]["errors"]
+            if errors:
+                print(f"note: the generated bundle has {errors} errors")
+            wall, c_loader = median(r.wall for r in ours), median(loader)
+            row = [f"{count:,}", f"{wall:.2f} s", f"{count / wall:,.0f}", f"{max(r.peak_mib for r in ours):.0f} MiB",
+                   f"{c_loader:.2f} s", f"{wall / c_loader:.2f}"]
+            if theirs:
+                external = median(r.wall for r in theirs)
+                row += [f"{external:.2f} s", f"{wall / external:.2f}", f"{max(r.peak_mib for r in theirs):.0f} MiB"]
+            else:
+                row += ["not on PATH (make tools)", "", ""]
+            print("| " + " | ".join(row) + " |", flush=True)
+    print("goals: ratio to the C loader <= 1.4 at 2,000 and <= 0.75 at 20,000; "
+          "growth 2,000 -> 20,000 <= 10.5x; peak at 20,000 < 150 MiB")
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--resources", type=int, default=2000)
+    parser.add_argument("--resources", type=int, nargs="+", default=[500, 2000, 8000, 20000])
     parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--no-overlays", action="store_true", help="only the generated bundles")
     args = parser.parse_args()
-    bench_overlays(args.repeat)
-    bench_bundle(args.resources, args.repeat)
+    if not args.no_overlays:
+        bench_overlays(args.repeat)
+    bench_bundles(args.resources, args.repeat)
     return 0
 
 

@@ -6,9 +6,10 @@ and the objects a resource declares as living outside the bundle.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from functools import cached_property
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from ...inputs.documents import Document
 from ._access import dig, env_is_true, flag, mapping, scalar_text, sequence, text
@@ -17,6 +18,7 @@ if TYPE_CHECKING:
     from . import Bundle
 
 Path = tuple[str | int, ...]
+T = TypeVar("T")
 
 RAY_KINDS = ("RayCluster", "RayJob", "RayService", "RayCronJob")
 
@@ -62,7 +64,7 @@ class RayGroup:
     def label(self) -> str:
         return "the head group" if self.is_head else f"worker group {self.name!r}"
 
-    @property
+    @cached_property
     def pod_spec(self) -> dict[str, Any]:
         return mapping(dig(self.spec, "template", "spec"))
 
@@ -74,7 +76,7 @@ class RayGroup:
     def pod_labels(self) -> dict[str, Any]:
         return mapping(dig(self.spec, "template", "metadata", "labels"))
 
-    @property
+    @cached_property
     def ray_container(self) -> dict[str, Any] | None:
         """The Ray container: KubeRay always takes the first one."""
         first = dig(self.spec, "template", "spec", "containers", 0)
@@ -104,11 +106,11 @@ class ClusterSpec:
     def owner_kind(self) -> str:
         return self.document.kind
 
-    @property
+    @cached_property
     def head(self) -> RayGroup:
         return RayGroup("head", True, mapping(self.spec.get("headGroupSpec")), (*self.path, "headGroupSpec"))
 
-    @property
+    @cached_property
     def workers(self) -> list[RayGroup]:
         groups = []
         for index, group in enumerate(sequence(self.spec.get("workerGroupSpecs"))):
@@ -117,7 +119,7 @@ class ClusterSpec:
                 groups.append(RayGroup(name, False, group, (*self.path, "workerGroupSpecs", index)))
         return groups
 
-    @property
+    @cached_property
     def groups(self) -> list[RayGroup]:
         return [self.head, *self.workers]
 
@@ -159,7 +161,23 @@ class ClusterSpec:
         return self.auth_mode == "token"
 
 
+# Rules ask for a document's cluster spec and pod templates many times each; the
+# views are built once per document (after defaulting: rules run last) and kept on it.
+_VIEWS = "_ray_views"
+
+
+def _view(document: Document, name: str, build: Callable[[Document], T]) -> T:
+    views = document.__dict__.setdefault(_VIEWS, {})
+    if name not in views:
+        views[name] = build(document)
+    return views[name]  # type: ignore[no-any-return]
+
+
 def cluster_spec(document: Document) -> ClusterSpec | None:
+    return _view(document, "cluster_spec", _cluster_spec)
+
+
+def _cluster_spec(document: Document) -> ClusterSpec | None:
     path = CLUSTER_SPEC_PATHS.get(document.kind)
     if path is None:
         return None
@@ -197,8 +215,12 @@ class PodTemplate:
     label: str
 
 
-def pod_templates(document: Document) -> Iterator[PodTemplate]:
+def pod_templates(document: Document) -> tuple[PodTemplate, ...]:
     """Every pod spec a document will create: Ray groups, the RayJob submitter, workload templates."""
+    return _view(document, "pod_templates", lambda d: tuple(_pod_templates(d)))
+
+
+def _pod_templates(document: Document) -> Iterator[PodTemplate]:
     cluster = cluster_spec(document)
     if cluster is not None:
         for group in cluster.groups:
