@@ -19,7 +19,7 @@ reference decoder:
 Documents are split at `---` lines, which YAML never lets content start
 with, so a document's line is its first content line, as PyYAML reports it.
 The screen is cheap: byte counts per document, and one regular expression per
-distinct whitespace-separated token of the stream, not per character.
+distinct whitespace-separated token of the stream, not one per character.
 """
 
 from __future__ import annotations
@@ -66,8 +66,7 @@ def _fast_documents(raw: bytes, source: str) -> list[Document] | None:
     chunks = _split(raw)
     if chunks is None:
         return None
-    separated = raw.translate(_TOKEN_SEPARATORS)
-    risky = {t for t in set(separated.split()) if t.rstrip(b":") in _YAML11_ONLY_TOKENS or _RISKY_TOKEN.match(t)}
+    screen = _TokenScreen()
     documents: list[Document] = []
     for index, (start, end, first_line) in enumerate(chunks):
         chunk = raw[start:end]
@@ -75,7 +74,7 @@ def _fast_documents(raw: bytes, source: str) -> list[Document] | None:
         if content is None:  # an empty document: kubectl skips it
             continue
         try:
-            if _needs_reference(chunk) or (risky and not risky.isdisjoint(separated[start:end].split())):
+            if _needs_reference(chunk) or screen.any_risky(chunk):
                 decoded, findings = load_stream(chunk, source)
                 if findings or len(decoded) != 1:
                     return None
@@ -89,6 +88,31 @@ def _fast_documents(raw: bytes, source: str) -> list[Document] | None:
             return None
         documents.append(Document(source=source, index=index, body=body, line=line))
     return documents
+
+
+class _TokenScreen:
+    """Whether a document has a token YAML 1.1 and 1.2 may read differently.
+
+    Each distinct token of the stream is judged once; a document's tokens are
+    compared with the verdicts so far as sets, so the stream is never held as tokens.
+    """
+
+    def __init__(self) -> None:
+        self.safe: set[bytes] = set()
+        self.risky: set[bytes] = set()
+
+    def any_risky(self, chunk: bytes) -> bool:
+        tokens = set(chunk.translate(_TOKEN_SEPARATORS).split())
+        if not tokens.isdisjoint(self.risky):
+            return True
+        found = False
+        for token in tokens - self.safe:
+            if token.rstrip(b":") in _YAML11_ONLY_TOKENS or _RISKY_TOKEN.match(token):
+                self.risky.add(token)
+                found = True
+            else:
+                self.safe.add(token)
+        return found
 
 
 def _needs_reference(chunk: bytes) -> bool:
