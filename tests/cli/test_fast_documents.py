@@ -78,6 +78,7 @@ TRICKY = [
     "\ufeffa: 1\n",  # byte order mark
     "date: 2024-01-01\nts: 2024-01-01T10:00:00Z\n",  # timestamps stay strings
     "a: [" * 40 + "]" * 40 + "\n",  # deep flow nesting
+    "a:\n" + "".join("  " * i + f"k{i}:\n" for i in range(1, 80)),  # deep block nesting
     "a: 12345678901234567890\nb: 0x1F\nc: 0b101\nd: +12\ne: 3.\n",  # big and prefixed integers
     "a: ~\nb: null\nc: Null\nd:\ne: True\nf: FALSE\n",  # nulls and booleans both versions read alike
     "a: '@x'\nb: `x\n",  # reserved indicators

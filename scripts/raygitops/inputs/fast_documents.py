@@ -45,7 +45,10 @@ _RISKY_TOKEN = re.compile(
 # Flow indicators separate tokens as whitespace does; every other byte keeps its place.
 _TOKEN_SEPARATORS = bytes.maketrans(b",[]{}", b"     ")
 _CONTROL_OR_RARE_ESCAPE = re.compile(rb'[\x00-\x08\x0b-\x1f\x7f]|\\(?![n"\\])')
-_MAX_FLOW_BRACKETS = 32  # yaml-rs stops at 256 levels of nesting, PyYAML does not: deep ones go there
+# Deeply nested documents go to the reference decoder, whose nesting limits then apply to them
+# (yaml-rs stops at 256 levels of flow nesting and has no limit of its own on block nesting).
+_MAX_FLOW_BRACKETS = 32
+_DEEP_INDENT = b"\n" + b" " * 96
 _MARKER = re.compile(rb"^(?:---|\.\.\.)(?=[ \n]|$)", re.MULTILINE)
 _CONTENT_LINE = re.compile(rb"^[ ]*[^ \n#]", re.MULTILINE)
 
@@ -121,6 +124,7 @@ def _needs_reference(chunk: bytes) -> bool:
         or b"\t" in chunk
         or b"\r" in chunk
         or chunk.count(b"[") + chunk.count(b"{") >= _MAX_FLOW_BRACKETS
+        or _DEEP_INDENT in chunk
         or _CONTROL_OR_RARE_ESCAPE.search(chunk) is not None
     )
 
