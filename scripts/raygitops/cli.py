@@ -103,7 +103,7 @@ def _validate(args: argparse.Namespace) -> int:
         report = validate(sources, store, options)
     except (SchemaStoreError, SourceError, KubeconformError) as exc:
         raise UsageError(str(exc)) from exc
-    sys.stdout.write(format_report(report, args.output, _rule_docs()))
+    sys.stdout.write(format_report(report, args.output))
     return EXIT_FINDINGS if report.errors else EXIT_CLEAN
 
 
@@ -132,19 +132,21 @@ def _schemas(args: argparse.Namespace) -> int:
 
 
 def _rules(args: argparse.Namespace) -> int:
-    from .checks.catalog import all_checks
+    from .checks.registry import all_checks
     from .report.output import rules_table
+    from .report.ruledocs import help_uri
 
     checks = all_checks()
     if args.output == "json":
-        rows = [{"id": c.id, "severity": c.severity, "category": c.category, "doc": c.doc} for c in checks]
+        rows = [
+            {
+                "id": c.id, "severity": c.severity.value, "category": c.category, "subject": c.subject.value,
+                "doc": c.doc.summary, "why": c.doc.why, "fails": c.doc.fails, "instead": c.doc.instead,
+                "help_uri": help_uri(c),
+            }
+            for c in checks
+        ]
         print(json.dumps(rows, indent=2))
     else:
-        sys.stdout.write(rules_table((c.id, c.severity, c.category, c.doc) for c in checks))
+        sys.stdout.write(rules_table((c.id, c.severity.value, c.category, c.doc.summary) for c in checks))
     return EXIT_CLEAN
-
-
-def _rule_docs() -> dict[str, str]:
-    from .checks.catalog import all_checks
-
-    return {c.id: c.doc for c in all_checks()}

@@ -15,7 +15,7 @@ from .checks.native import builtin_kinds as builtin_checks
 from .checks.native import identity
 from .schema import structural
 from .inputs.documents import Document
-from .checks.catalog import all_checks
+from .checks.registry import known_ids
 from .findings import Finding, Severity, errors, warnings
 from .checks.ray import Bundle, run_rules
 from .schema.store import SchemaStore
@@ -48,10 +48,6 @@ class Report:
     def warnings(self) -> int:
         return warnings(self.findings)
 
-    @property
-    def exit_code(self) -> int:
-        return 1 if self.errors else 0
-
     def summary(self) -> dict[str, int]:
         return {
             "resources": self.resources,
@@ -63,7 +59,7 @@ class Report:
 
 def validate(sources: list[Source], store: SchemaStore, options: Options = Options()) -> Report:
     report = Report()
-    known_rules = {check.id for check in all_checks()}
+    known_rules = known_ids()
     for source in sources:
         findings = list(source.findings)
         for document in source.documents:
@@ -92,8 +88,7 @@ def document_findings(document: Document, store: SchemaStore, options: Options) 
         # kubeconform judges the schema (on the pruned, defaulted body); CEL rules it cannot evaluate.
         schema_findings = [f for f in schema_findings if f.rule in structural.CEL_RULES]
     findings.extend(schema_findings)
-    if not resource_schema.is_crd:
-        findings.extend(builtin_checks.check_builtin(document))
+    findings.extend(builtin_checks.check_builtin(document))  # built-in kinds, and the pods inside Ray resources
     return findings
 
 

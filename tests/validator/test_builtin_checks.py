@@ -8,7 +8,10 @@ import textwrap
 import pytest
 import yaml
 
-from raygitops.checks.native.builtin_kinds import BUILTIN_RULES, check_builtin, pod_spec_problems
+from raygitops.checks.native.builtin_kinds import check_builtin, pod_spec_problems
+from raygitops.checks.registry import NATIVE, all_checks
+
+BUILTIN_RULES = {c.id: c.doc.summary for c in all_checks() if c.category == NATIVE}
 from raygitops.inputs.documents import Document, load_stream
 from raygitops.findings import Finding, Severity
 
@@ -383,7 +386,7 @@ def test_every_rule_used_is_documented():
 from hypothesis import given, settings  # noqa: E402
 from hypothesis import strategies as st  # noqa: E402
 
-from raygitops.checks.native.builtin_kinds import POD_SPEC_PATHS  # noqa: E402
+from raygitops.checks.subjects import WORKLOAD_POD_SPEC_PATHS  # noqa: E402
 
 _KEYS = st.sampled_from([
     "spec", "template", "jobTemplate", "containers", "initContainers", "ports", "port", "containerPort",
@@ -397,7 +400,7 @@ _SCALARS = st.one_of(st.none(), st.booleans(), st.integers(-2**70, 2**70), st.fl
                      st.text(max_size=12), st.sampled_from(["500m", "1e999999999", "Prefix", "None", "1"]))
 _VALUES = st.recursive(_SCALARS, lambda inner: st.one_of(
     st.lists(inner, max_size=4), st.dictionaries(_KEYS, inner, max_size=5)), max_leaves=40)
-_KINDS = st.sampled_from([*POD_SPEC_PATHS, ("", "Service"), ("networking.k8s.io", "Ingress")])
+_KINDS = st.sampled_from([*WORKLOAD_POD_SPEC_PATHS, ("", "Service"), ("networking.k8s.io", "Ingress")])
 
 
 @settings(max_examples=150, deadline=None)

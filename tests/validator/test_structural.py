@@ -12,7 +12,10 @@ from hypothesis import strategies as st
 from raygitops.inputs.documents import Document, load_stream
 from raygitops.findings import Finding, Severity
 from raygitops.schema.store import ResourceSchema, SchemaStore
-from raygitops.schema.structural import SCHEMA_RULES, validate_object
+from raygitops.checks.registry import SCHEMA, all_checks
+from raygitops.schema.structural import validate_object
+
+SCHEMA_RULES = {c.id: c.doc.summary for c in all_checks() if c.category == SCHEMA}
 
 RAYCLUSTER = """
 apiVersion: ray.io/v1

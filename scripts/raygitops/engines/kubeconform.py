@@ -34,13 +34,20 @@ from pathlib import Path
 from typing import Any
 
 from ..findings import Finding, Severity, field_name, pointer_parts
+from ..checks.registry import KUBECONFORM, Subject, declare
 from ..inputs.documents import Document
 from ..tools import find_tool
 
-KUBECONFORM_RULES: dict[str, str] = {
-    "kubeconform": "kubeconform found the resource invalid against its (strict, standalone) schema",
-    "kubeconform-error": "kubeconform could not validate the resource (no schema, unreadable resource)",
-}
+declare(
+    "kubeconform",
+    'kubeconform found the resource invalid against its (strict, standalone) schema',
+    category=KUBECONFORM, subject=Subject.DOCUMENT,
+)
+declare(
+    "kubeconform-error",
+    'kubeconform could not validate the resource (no schema, unreadable resource)',
+    category=KUBECONFORM, subject=Subject.DOCUMENT,
+)
 
 TIMEOUT_SECONDS = 600
 _MANIFEST = "raygitops-schemas.json"  # what was written, and for which store

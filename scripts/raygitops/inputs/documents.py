@@ -15,14 +15,29 @@ from typing import Any
 import yaml
 
 from ..findings import Finding, Severity, json_pointer
+from ..checks.registry import DECODE, Subject, declare
 
 # Rule ids this stage reports, with their one-line docs (listed by `raygitops rules`).
-DECODE_RULES: dict[str, str] = {
-    "yaml-syntax": "The stream must be valid YAML; the finding gives the line and column.",
-    "yaml-encoding": "Manifests must be UTF-8 text.",
-    "yaml-duplicate-key": "A mapping must not repeat a key (kubectl's strict decoding rejects it).",
-    "document-not-mapping": "Each non-empty document must be a mapping (an object), not a list or a scalar.",
-}
+declare(
+    "yaml-syntax",
+    'The stream must be valid YAML; the finding gives the line and column.',
+    category=DECODE, subject=Subject.STREAM,
+)
+declare(
+    "yaml-encoding",
+    'Manifests must be UTF-8 text.',
+    category=DECODE, subject=Subject.STREAM,
+)
+declare(
+    "yaml-duplicate-key",
+    "A mapping must not repeat a key (kubectl's strict decoding rejects it).",
+    category=DECODE, subject=Subject.STREAM,
+)
+declare(
+    "document-not-mapping",
+    'Each non-empty document must be a mapping (an object), not a list or a scalar.',
+    category=DECODE, subject=Subject.STREAM,
+)
 
 try:  # the C loader is ~10x faster on rendered overlays of thousands of lines
     _BaseLoader: type = yaml.CSafeLoader

@@ -16,6 +16,7 @@ from pathlib import Path
 from .documents import Document, load_stream
 from ..findings import Finding, Severity
 from .render import RenderError, RendererMissing, Renderer, find_renderer, is_kustomization, render
+from ..checks.registry import RENDER, Subject, declare
 
 YAML_SUFFIXES = (".yaml", ".yml")
 # Kustomize's own configuration files are not resources; they never reach the cluster.
@@ -24,9 +25,11 @@ KUSTOMIZE_FILES = ("kustomization.yaml", "kustomization.yml", "Kustomization", "
 DEFAULT_TARGET_GLOBS = ("overlays/*", "argocd")
 
 
-SOURCE_RULES: dict[str, str] = {
-    "kustomize-build": "Every kustomization must build; the finding quotes kustomize's own message.",
-}
+declare(
+    "kustomize-build",
+    "Every kustomization must build; the finding quotes kustomize's own message.",
+    category=RENDER, subject=Subject.STREAM,
+)
 
 
 class SourceError(Exception):

@@ -12,17 +12,19 @@ from collections.abc import Callable, Iterable
 
 from .. import __version__
 from ..engine import Report
+from ..checks.registry import UnknownCheck, check
 from ..findings import Finding, Severity
+from .ruledocs import check_help_markdown, help_uri
 
 FORMATS = ("text", "json", "junit", "sarif")
 SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
 
 
-def format_report(report: Report, output: str, rule_docs: dict[str, str] | None = None) -> str:
-    writers: dict[str, Callable[[Report, dict[str, str]], str]] = {
+def format_report(report: Report, output: str) -> str:
+    writers: dict[str, Callable[[Report], str]] = {
         "text": _text, "json": _json, "junit": _junit, "sarif": _sarif,
     }
-    return writers[output](report, rule_docs or {})
+    return writers[output](report)
 
 
 def text_line(finding: Finding) -> str:
@@ -31,7 +33,7 @@ def text_line(finding: Finding) -> str:
     return f"{finding.location}: {finding.severity}: {subject}{finding.message} [{finding.rule}]"
 
 
-def _text(report: Report, _: dict[str, str]) -> str:
+def _text(report: Report) -> str:
     lines = [text_line(f) for f in report.findings]
     suppressed = f", {report.suppressed} suppressed" if report.suppressed else ""
     lines.append(
@@ -40,12 +42,12 @@ def _text(report: Report, _: dict[str, str]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def _json(report: Report, _: dict[str, str]) -> str:
+def _json(report: Report) -> str:
     data = {"findings": [f.to_dict() for f in report.findings], "summary": report.summary()}
     return json.dumps(data, indent=2) + "\n"
 
 
-def _junit(report: Report, _: dict[str, str]) -> str:
+def _junit(report: Report) -> str:
     """One test suite per source, one test case per resource; errors fail it."""
     suites = ET.Element("testsuites", name="raygitops validate", tests=str(report.resources))
     by_source: dict[str, dict[str, list[Finding]]] = {}
@@ -70,12 +72,9 @@ def _junit(report: Report, _: dict[str, str]) -> str:
     return ET.tostring(suites, encoding="unicode", xml_declaration=True) + "\n"
 
 
-def _sarif(report: Report, rule_docs: dict[str, str]) -> str:
+def _sarif(report: Report) -> str:
     rule_ids = sorted({f.rule for f in report.findings})
-    rules = [
-        {"id": rule_id, "shortDescription": {"text": rule_docs.get(rule_id, rule_id)}}
-        for rule_id in rule_ids
-    ]
+    rules = [_sarif_rule(rule_id) for rule_id in rule_ids]
     results = [_sarif_result(f, rule_ids.index(f.rule)) for f in report.findings]
     log = {
         "$schema": SARIF_SCHEMA,
@@ -94,6 +93,23 @@ def _sarif(report: Report, rule_docs: dict[str, str]) -> str:
         ],
     }
     return json.dumps(log, indent=2) + "\n"
+
+
+def _sarif_rule(rule_id: str) -> dict[str, object]:
+    """A reportingDescriptor from the registry: summary, the three-part doc as help, its docs/rules.md section."""
+    try:
+        declared = check(rule_id)
+    except UnknownCheck:  # only a finding made outside the engine carries an undeclared id
+        return {"id": rule_id, "shortDescription": {"text": rule_id}}
+    help_text = "\n\n".join(part for part in (declared.doc.summary, declared.doc.why) if part)
+    return {
+        "id": rule_id,
+        "shortDescription": {"text": declared.doc.summary},
+        "help": {"text": help_text, "markdown": check_help_markdown(declared)},
+        "helpUri": help_uri(declared),
+        "defaultConfiguration": {"level": "error" if declared.severity is Severity.ERROR else "warning"},
+        "properties": {"category": declared.category, "subject": declared.subject.value},
+    }
 
 
 def _sarif_result(finding: Finding, rule_index: int) -> dict[str, object]:

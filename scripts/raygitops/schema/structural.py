@@ -43,24 +43,83 @@ from ..inputs.documents import Document
 from ..findings import Finding, Severity
 from .formats import INT32_MAX, INT32_MIN, INT64_MAX, INT64_MIN, duration_problem, quantity_problem
 from .store import ResourceSchema
+from ..checks.registry import SCHEMA, Subject, declare
 
-SCHEMA_RULES: dict[str, str] = {
-    "schema-type": "a value of the wrong type, e.g. a string where the schema wants an integer",
-    "schema-required": "a required field is missing (after defaults are applied)",
-    "schema-enum": "a value that is not one of the schema's allowed values",
-    "schema-unknown-field": "a field the schema does not declare (kubectl --validate=strict rejects it)",
-    "schema-range": "a number below the schema's minimum or above its maximum (exclusive bounds included)",
-    "schema-length": "a string shorter than minLength or longer than maxLength",
-    "schema-items": "a list with fewer than minItems or more than maxItems items",
-    "schema-properties": "a mapping with fewer than minProperties or more than maxProperties entries",
-    "schema-pattern": "a string that does not match the schema's regular expression",
-    "schema-format": "a value outside its format: int32/int64 range, quantity, duration, date-time, byte, ip, ...",
-    "schema-list-unique": "duplicate items in a list declared x-kubernetes-list-type set, or map (by its keys)",
-    "schema-alternatives": "a value matching none of its anyOf, not exactly one of its oneOf, or its `not` schema",
-    "cel-rule": "an x-kubernetes-validations rule is false for the object; the message is the CRD's own",
-    "cel-error": "an x-kubernetes-validations rule fails to evaluate (the API server rejects the object too)",
-    "cel-unsupported": "warning: a rule uses a Kubernetes CEL function this evaluator lacks, so it was not checked",
-}
+declare(
+    "schema-type",
+    'a value of the wrong type, e.g. a string where the schema wants an integer',
+    category=SCHEMA, subject=Subject.DOCUMENT,
+)
+declare(
+    "schema-required",
+    'a required field is missing (after defaults are applied)',
+    category=SCHEMA, subject=Subject.DOCUMENT,
+)
+declare(
+    "schema-enum",
+    "a value that is not one of the schema's allowed values",
+    category=SCHEMA, subject=Subject.DOCUMENT,
+)
+declare(
+    "schema-unknown-field",
+    'a field the schema does not declare (kubectl --validate=strict rejects it)',
+    category=SCHEMA, subject=Subject.DOCUMENT,
+)
+declare(
+    "schema-range",
+    "a number below the schema's minimum or above its maximum (exclusive bounds included)",
+    category=SCHEMA, subject=Subject.DOCUMENT,
+)
+declare(
+    "schema-length",
+    'a string shorter than minLength or longer than maxLength',
+    category=SCHEMA, subject=Subject.DOCUMENT,
+)
+declare(
+    "schema-items",
+    'a list with fewer than minItems or more than maxItems items',
+    category=SCHEMA, subject=Subject.DOCUMENT,
+)
+declare(
+    "schema-properties",
+    'a mapping with fewer than minProperties or more than maxProperties entries',
+    category=SCHEMA, subject=Subject.DOCUMENT,
+)
+declare(
+    "schema-pattern",
+    "a string that does not match the schema's regular expression",
+    category=SCHEMA, subject=Subject.DOCUMENT,
+)
+declare(
+    "schema-format",
+    'a value outside its format: int32/int64 range, quantity, duration, date-time, byte, ip, ...',
+    category=SCHEMA, subject=Subject.DOCUMENT,
+)
+declare(
+    "schema-list-unique",
+    'duplicate items in a list declared x-kubernetes-list-type set, or map (by its keys)',
+    category=SCHEMA, subject=Subject.DOCUMENT,
+)
+declare(
+    "schema-alternatives",
+    'a value matching none of its anyOf, not exactly one of its oneOf, or its `not` schema',
+    category=SCHEMA, subject=Subject.DOCUMENT,
+)
+declare(
+    "cel-rule",
+    "an x-kubernetes-validations rule is false for the object; the message is the CRD's own",
+    category=SCHEMA, subject=Subject.DOCUMENT,
+)
+declare(
+    "cel-error",
+    'an x-kubernetes-validations rule fails to evaluate (the API server rejects the object too)',
+    category=SCHEMA, subject=Subject.DOCUMENT,
+)
+declare(
+    "cel-unsupported",
+    'warning: a rule uses a Kubernetes CEL function this evaluator lacks, so it was not checked',
+    category=SCHEMA, subject=Subject.DOCUMENT, severity=Severity.WARNING,
+)
 
 # The CEL checks among them: what a schema-only engine such as kubeconform cannot do.
 CEL_RULES = frozenset({"cel-rule", "cel-error", "cel-unsupported"})

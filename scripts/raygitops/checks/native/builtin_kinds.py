@@ -11,8 +11,11 @@ Every check is defensive: it runs after schema validation reported type
 errors, so any value here may still be of any type; a value of the wrong type
 is skipped (the schema stage already said so), never a traceback.
 
-`pod_spec_problems` is public so the Ray rules can run the same checks on the
-pod templates inside a RayCluster, RayJob or RayService.
+The pod checks run on every pod template of checks/subjects.py, so a Ray pod
+(a RayCluster's groups, a RayJob's submitter, a RayService's or RayCronJob's
+cluster) gets exactly the checks a Deployment's pod gets, with paths into the
+Ray resource: the API server checks those pods only when the operator creates
+them, minutes after the apply, as a FailedCreate event.
 """
 
 from __future__ import annotations
@@ -25,57 +28,122 @@ from ...schema import formats as fmt
 from ...inputs.documents import Document
 from ...findings import Finding, Severity
 from .identity import describe_value, dotted_path, labels_problems
+from ..registry import NATIVE, Subject, check, declare
+from ..subjects import PodTemplate, pod_templates, workload_pod_spec_path
 
 Path = tuple[str | int, ...]
 Problem = tuple[Path, str, str]  # (path parts, rule id, message)
 
-BUILTIN_RULES: dict[str, str] = {
-    "service-port": "Service port out of 1..65535, bad targetPort, port names missing, invalid or duplicated",
-    "service-node-port": "Service nodePort outside the default NodePort range 30000-32767 (warning: the range is configurable)",
-    "service-spec": "Service without ports (unless headless or ExternalName), ExternalName without a valid externalName",
-    "container-name": "container name missing, not a DNS-1123 label, or duplicated in the pod",
-    "container-image": "container image missing or with surrounding whitespace",
-    "container-port": "containerPort out of 1..65535, hostPort out of 0..65535, port names not IANA service names or duplicated",
-    "pod-containers": "pod spec without containers",
-    "pod-volume": "volume name missing, not a DNS-1123 label, or duplicated",
-    "volume-mount": "volumeMount naming no volume of the pod, without a mountPath, or mounting two things at one path",
-    "probe": "probe with no or several handlers, a bad port, or a successThreshold other than 1 on liveness/startup",
-    "resource-name": "resource name neither standard (cpu, memory, ephemeral-storage, hugepages-*) nor a domain-qualified extended resource",
-    "resource-quantity": "resource request or limit that is not a valid, non-negative quantity",
-    "resource-requests-exceed-limits": "a request greater than the limit of the same resource",
-    "extended-resource": "extended resource (e.g. nvidia.com/gpu) without a limit, with a request different from it, or fractional",
-    "pod-restart-policy": "restartPolicy not allowed for the workload (Deployments need Always, Jobs OnFailure or Never)",
-    "workload-selector": "workload selector missing or not matching the pod template's labels",
-    "ingress-path-type": "Ingress path without pathType, or pathType not Exact, Prefix or ImplementationSpecific",
-    "ingress-path": "Ingress path not absolute or containing '//', '/./', '/../' for Exact/Prefix, or rule without paths",
-    "ingress-backend-spec": "Ingress backend without exactly one of service/resource, or a service port out of range or badly named",
-    "ingress-host": "Ingress rule host that is not a lowercase DNS name (a leading '*.' wildcard allowed)",
-}
-
-# Rules whose findings are warnings: the cluster may be configured so that they pass.
-WARNING_RULES = frozenset({"service-node-port"})
+declare(
+    "service-port",
+    'Service port out of 1..65535, bad targetPort, port names missing, invalid or duplicated',
+    category=NATIVE, subject=Subject.DOCUMENT,
+)
+declare(
+    "service-node-port",
+    'Service nodePort outside the default NodePort range 30000-32767 (warning: the range is configurable)',
+    category=NATIVE, subject=Subject.DOCUMENT, severity=Severity.WARNING,
+)
+declare(
+    "service-spec",
+    'Service without ports (unless headless or ExternalName), ExternalName without a valid externalName',
+    category=NATIVE, subject=Subject.DOCUMENT,
+)
+declare(
+    "container-name",
+    'container name missing, not a DNS-1123 label, or duplicated in the pod',
+    category=NATIVE, subject=Subject.POD_TEMPLATE,
+)
+declare(
+    "container-image",
+    'container image missing or with surrounding whitespace',
+    category=NATIVE, subject=Subject.POD_TEMPLATE,
+)
+declare(
+    "container-port",
+    'containerPort out of 1..65535, hostPort out of 0..65535, port names not IANA service names or duplicated',
+    category=NATIVE, subject=Subject.POD_TEMPLATE,
+)
+declare(
+    "pod-containers",
+    'pod spec without containers',
+    category=NATIVE, subject=Subject.POD_TEMPLATE,
+)
+declare(
+    "pod-volume",
+    'volume name missing, not a DNS-1123 label, or duplicated',
+    category=NATIVE, subject=Subject.POD_TEMPLATE,
+)
+declare(
+    "volume-mount",
+    'volumeMount naming no volume of the pod, without a mountPath, or mounting two things at one path',
+    category=NATIVE, subject=Subject.POD_TEMPLATE,
+)
+declare(
+    "probe",
+    'probe with no or several handlers, a bad port, or a successThreshold other than 1 on liveness/startup',
+    category=NATIVE, subject=Subject.POD_TEMPLATE,
+)
+declare(
+    "resource-name",
+    'resource name neither standard (cpu, memory, ephemeral-storage, hugepages-*) nor a domain-qualified extended resource',
+    category=NATIVE, subject=Subject.POD_TEMPLATE,
+)
+declare(
+    "resource-quantity",
+    'resource request or limit that is not a valid, non-negative quantity',
+    category=NATIVE, subject=Subject.POD_TEMPLATE,
+)
+declare(
+    "resource-requests-exceed-limits",
+    'a request greater than the limit of the same resource',
+    category=NATIVE, subject=Subject.POD_TEMPLATE,
+)
+declare(
+    "extended-resource",
+    'extended resource (e.g. nvidia.com/gpu) without a limit, with a request different from it, or fractional',
+    category=NATIVE, subject=Subject.POD_TEMPLATE,
+)
+declare(
+    "pod-restart-policy",
+    'restartPolicy not allowed for the workload (Deployments need Always, Jobs OnFailure or Never)',
+    category=NATIVE, subject=Subject.DOCUMENT,
+)
+declare(
+    "workload-selector",
+    "workload selector missing or not matching the pod template's labels",
+    category=NATIVE, subject=Subject.DOCUMENT,
+)
+declare(
+    "ingress-path-type",
+    'Ingress path without pathType, or pathType not Exact, Prefix or ImplementationSpecific',
+    category=NATIVE, subject=Subject.DOCUMENT,
+)
+declare(
+    "ingress-path",
+    "Ingress path not absolute or containing '//', '/./', '/../' for Exact/Prefix, or rule without paths",
+    category=NATIVE, subject=Subject.DOCUMENT,
+)
+declare(
+    "ingress-backend-spec",
+    'Ingress backend without exactly one of service/resource, or a service port out of range or badly named',
+    category=NATIVE, subject=Subject.DOCUMENT,
+)
+declare(
+    "ingress-host",
+    "Ingress rule host that is not a lowercase DNS name (a leading '*.' wildcard allowed)",
+    category=NATIVE, subject=Subject.DOCUMENT,
+)
 
 NODE_PORT_RANGE = (30000, 32767)
-
-# Where the pod spec lives, by (group, kind).
-POD_SPEC_PATHS: dict[tuple[str, str], Path] = {
-    ("", "Pod"): ("spec",),
-    ("", "PodTemplate"): ("template", "spec"),
-    ("", "ReplicationController"): ("spec", "template", "spec"),
-    ("apps", "Deployment"): ("spec", "template", "spec"),
-    ("apps", "StatefulSet"): ("spec", "template", "spec"),
-    ("apps", "DaemonSet"): ("spec", "template", "spec"),
-    ("apps", "ReplicaSet"): ("spec", "template", "spec"),
-    ("batch", "Job"): ("spec", "template", "spec"),
-    ("batch", "CronJob"): ("spec", "jobTemplate", "spec", "template", "spec"),
-}
 
 _STANDARD_CONTAINER_RESOURCES = frozenset({"cpu", "memory", "ephemeral-storage"})
 _PROBE_HANDLERS = ("exec", "httpGet", "tcpSocket", "grpc")
 
 
 def check_builtin(document: Document) -> list[Finding]:
-    """Native-validation findings for a built-in kind; empty for any other kind."""
+    """Native-validation findings: the kind's own checks (Service, Ingress, workloads), then the
+    pod checks on every pod template the document holds, a Ray resource's included."""
     key = (document.group, document.kind)
     problems: list[Problem] = []
     body = document.body
@@ -83,30 +151,33 @@ def check_builtin(document: Document) -> list[Finding]:
         problems.extend(service_problems(body.get("spec")))
     elif key == ("networking.k8s.io", "Ingress"):
         problems.extend(ingress_problems(body.get("spec")))
-    if key in POD_SPEC_PATHS:
-        problems.extend(_workload_problems(body, key))
-    return [
-        document.finding(rule, Severity.WARNING if rule in WARNING_RULES else Severity.ERROR, path, message)
-        for path, rule, message in problems
-    ]
+    pod_path = workload_pod_spec_path(document)
+    if pod_path is not None:
+        problems.extend(_workload_problems(body, key, pod_path))
+    for template in pod_templates(document):
+        problems.extend(pod_template_problems(template))
+    return [document.finding(rule, check(rule).severity, path, message) for path, rule, message in problems]
+
+
+def pod_template_problems(template: PodTemplate) -> Iterator[Problem]:
+    """What the API server rejects in a pod template, wherever it is: the pod spec, and the template's labels."""
+    yield from pod_spec_problems(template.spec, template.path)
+    metadata = template.metadata
+    if template.metadata_path is not None and isinstance(metadata, dict):
+        for path, message in labels_problems(metadata.get("labels"), (*template.metadata_path, "labels")):
+            yield path, "metadata-label", message
 
 
 # ---------------------------------------------------------------- workloads
 
 
-def _workload_problems(body: dict[str, Any], key: tuple[str, str]) -> Iterator[Problem]:
-    pod_path = POD_SPEC_PATHS[key]
+def _workload_problems(body: dict[str, Any], key: tuple[str, str], pod_path: Path) -> Iterator[Problem]:
+    """The checks that depend on the workload kind: its pod's restartPolicy, its selector."""
     pod_spec = _get(body, pod_path)
     group, kind = key
     if isinstance(pod_spec, dict):
-        yield from pod_spec_problems(pod_spec, pod_path)
         yield from _restart_policy_problems(kind, pod_spec, pod_path)
     template_path = pod_path[:-1]
-    if kind != "Pod":
-        template = _get(body, template_path)
-        if isinstance(template, dict) and isinstance(template.get("metadata"), dict):
-            for path, message in labels_problems(template["metadata"].get("labels"), (*template_path, "metadata", "labels")):
-                yield path, "metadata-label", message
     if group == "apps":
         yield from _selector_problems(body, template_path)
 

@@ -20,19 +20,58 @@ from typing import Any, Protocol
 from ...schema import formats as fmt
 from ...inputs.documents import Document
 from ...findings import Finding, Severity, field_name
+from ..registry import IDENTITY, Subject, declare
 
-IDENTITY_RULES: dict[str, str] = {
-    "missing-api-version": "apiVersion is missing or not a string",
-    "missing-kind": "kind is missing or not a string",
-    "unknown-api-version": "the group exists but does not serve this kind at this version (e.g. ray.io/v2)",
-    "unknown-kind": "the group exists but has no such kind (e.g. RayClusters); the closest kind is suggested",
-    "unknown-group": "no schema is held for the group, so the resource is not validated (an error with --reject-unknown-kinds)",
-    "metadata-missing": "metadata is missing or not a mapping",
-    "metadata-name": "metadata.name (or generateName) is missing or not valid for the kind",
-    "metadata-namespace": "metadata.namespace is not a DNS-1123 label, or is set on a cluster-scoped kind",
-    "metadata-label": "a label key is not a qualified name or a label value is not a valid label value",
-    "metadata-annotation": "an annotation key is not a qualified name, a value is not a string, or all annotations exceed 256 KiB",
-}
+declare(
+    "missing-api-version",
+    'apiVersion is missing or not a string',
+    category=IDENTITY, subject=Subject.DOCUMENT,
+)
+declare(
+    "missing-kind",
+    'kind is missing or not a string',
+    category=IDENTITY, subject=Subject.DOCUMENT,
+)
+declare(
+    "unknown-api-version",
+    'the group exists but does not serve this kind at this version (e.g. ray.io/v2)',
+    category=IDENTITY, subject=Subject.DOCUMENT,
+)
+declare(
+    "unknown-kind",
+    'the group exists but has no such kind (e.g. RayClusters); the closest kind is suggested',
+    category=IDENTITY, subject=Subject.DOCUMENT,
+)
+declare(
+    "unknown-group",
+    'no schema is held for the group, so the resource is not validated (an error with --reject-unknown-kinds)',
+    category=IDENTITY, subject=Subject.DOCUMENT, severity=Severity.WARNING,
+)
+declare(
+    "metadata-missing",
+    'metadata is missing or not a mapping',
+    category=IDENTITY, subject=Subject.DOCUMENT,
+)
+declare(
+    "metadata-name",
+    'metadata.name (or generateName) is missing or not valid for the kind',
+    category=IDENTITY, subject=Subject.DOCUMENT,
+)
+declare(
+    "metadata-namespace",
+    'metadata.namespace is not a DNS-1123 label, or is set on a cluster-scoped kind',
+    category=IDENTITY, subject=Subject.DOCUMENT,
+)
+declare(
+    "metadata-label",
+    'a label key is not a qualified name or a label value is not a valid label value',
+    category=IDENTITY, subject=Subject.DOCUMENT,
+)
+declare(
+    "metadata-annotation",
+    'an annotation key is not a qualified name, a value is not a string, or all annotations exceed 256 KiB',
+    category=IDENTITY, subject=Subject.DOCUMENT,
+)
 
 
 class KindCatalogue(Protocol):

@@ -23,7 +23,8 @@ from ._access import (
     sequence,
     text,
 )
-from ._ray import RAY_KINDS, WORKLOAD_KINDS, WORKLOAD_POD_SPEC_PATHS, Path, cluster_spec
+from ..subjects import workload_pod_spec_path
+from ._ray import RAY_KINDS, WORKLOAD_KINDS, Path, cluster_spec
 
 if TYPE_CHECKING:
     from . import Bundle
@@ -88,7 +89,7 @@ def pod_models(document: Document) -> list[PodModel]:
                 names.update(container_port_names(container))
                 numbers.update(container_port_numbers(container))
             models.append(PodModel(document, labels, names, frozenset(numbers), group.is_head, cluster.token_auth))
-    workload_path = WORKLOAD_POD_SPEC_PATHS.get(document.kind)
+    workload_path = workload_pod_spec_path(document)
     if workload_path is not None:
         spec = mapping(dig(document.body, *workload_path))
         labels_at = ("metadata", "labels") if document.kind == "Pod" else (*workload_path[:-1], "metadata", "labels")

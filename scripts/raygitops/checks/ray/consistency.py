@@ -30,8 +30,8 @@ from ._ray import (
     job_spec,
     parse_image,
     parse_version,
-    pod_templates,
 )
+from ..subjects import pod_templates
 
 GPU_RESOURCE = "nvidia.com/gpu"
 

@@ -33,8 +33,8 @@ from ._ray import (
     job_cluster,
     job_spec,
     parse_image,
-    pod_templates,
 )
+from ..subjects import pod_templates
 from .rayservice import serve_apps
 
 POD_KINDS = (*RAY_KINDS, *WORKLOAD_KINDS)

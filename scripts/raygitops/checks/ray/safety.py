@@ -28,7 +28,8 @@ from ._network import (
     select,
     services_by_name,
 )
-from ._ray import RAY_KINDS, WORKLOAD_KINDS, cluster_spec, parse_image, pod_templates
+from ..subjects import pod_templates
+from ._ray import RAY_KINDS, WORKLOAD_KINDS, cluster_spec, parse_image
 
 POD_KINDS = (*RAY_KINDS, *WORKLOAD_KINDS)
 EXPOSED_SERVICE_TYPES = ("LoadBalancer", "NodePort")
