@@ -15,6 +15,7 @@ import sys
 from pathlib import Path
 
 from . import __version__
+from .options import ENGINES, FORMATS, PROFILES
 from .schema.store import DEFAULT_KUBERNETES_VERSION
 
 EXIT_CLEAN, EXIT_FINDINGS, EXIT_CANNOT_RUN = 0, 1, 2
@@ -38,10 +39,10 @@ def build_parser() -> argparse.ArgumentParser:
         help="kustomization folder, YAML file, folder of YAML files, or - for stdin "
         "(default: every overlay and argocd/ of the repository)",
     )
-    validate.add_argument("-o", "--output", choices=("text", "json", "junit", "sarif"), default="text")
-    validate.add_argument("--engine", choices=("builtin", "kubeconform"), default="builtin",
+    validate.add_argument("-o", "--output", choices=FORMATS, default="text")
+    validate.add_argument("--engine", choices=ENGINES, default="builtin",
                           help="schema engine (kubeconform must be on PATH); the other checks always run")
-    validate.add_argument("--profile", choices=("default", "prod"), default="default",
+    validate.add_argument("--profile", choices=PROFILES, default="default",
                           help="prod turns the safety warnings into errors")
     validate.add_argument("--kubernetes-version", default=DEFAULT_KUBERNETES_VERSION, metavar="X.Y",
                           help="schemas of built-in kinds (default %(default)s)")
@@ -86,9 +87,9 @@ def main(argv: list[str] | None = None) -> int:
 def _validate(args: argparse.Namespace) -> int:
     from .engine import Options, validate
     from .engines.kubeconform import KubeconformError
+    from .inputs.sources import SourceError, default_targets, find_repo_root, load_paths
     from .report.output import format_report
     from .schema.store import SchemaStore, SchemaStoreError
-    from .inputs.sources import SourceError, default_targets, find_repo_root, load_paths
 
     paths = args.paths
     if not paths:

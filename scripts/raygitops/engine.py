@@ -9,29 +9,20 @@ and last the suppressions users wrote on their resources.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from pathlib import Path
 
 from .checks.native import builtin_kinds as builtin_checks
 from .checks.native import identity
-from .schema import structural
-from .inputs.documents import Document
+from .checks.ray import Bundle, run_rules
 from .checks.registry import known_ids
 from .findings import Finding, Severity, errors, warnings
-from .checks.ray import Bundle, run_rules
-from .schema.store import SchemaStore
+from .inputs.documents import Document
 from .inputs.sources import Source
+from .options import Options
 from .report.suppress import apply_suppressions
+from .schema import structural
+from .schema.store import SchemaStore
 
-ENGINES = ("builtin", "kubeconform")
-
-
-@dataclass(frozen=True)
-class Options:
-    engine: str = "builtin"
-    profile: str = "default"
-    unknown_group_is_error: bool = False
-    kubeconform_binary: str = "kubeconform"
-    kubeconform_schema_dir: Path | None = None
+__all__ = ["Options", "Report", "document_findings", "validate"]
 
 
 @dataclass
@@ -57,7 +48,8 @@ class Report:
         }
 
 
-def validate(sources: list[Source], store: SchemaStore, options: Options = Options()) -> Report:
+def validate(sources: list[Source], store: SchemaStore, options: Options | None = None) -> Report:
+    options = options or Options()
     report = Report()
     known_rules = known_ids()
     for source in sources:

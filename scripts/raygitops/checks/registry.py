@@ -63,8 +63,6 @@ CORE_CATEGORIES = (DECODE, RENDER, IDENTITY, SCHEMA, NATIVE, KUBECONFORM, RULES,
 RAY_CATEGORIES = (OPERATOR, REFERENCE, CONSISTENCY, SAFETY)
 CATEGORIES = CORE_CATEGORIES + RAY_CATEGORIES
 
-PROFILES = ("default", "prod")
-
 # Modules that declare checks at import; `all_checks` imports them so the registry is complete.
 # The Ray rule modules are found by the checks.ray package itself.
 CHECK_MODULES = (

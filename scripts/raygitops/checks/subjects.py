@@ -15,8 +15,8 @@ from typing import Any
 
 from ..inputs.documents import Document
 from .ray._access import dig
-from .registry import Subject
 from .ray._ray import ClusterSpec, cluster_spec, job_spec
+from .registry import Subject
 
 Path = tuple[str | int, ...]
 

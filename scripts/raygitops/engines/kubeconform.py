@@ -33,8 +33,8 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
-from ..findings import Finding, Severity, field_name, pointer_parts
 from ..checks.registry import KUBECONFORM, Subject, declare
+from ..findings import Finding, Severity, field_name, pointer_parts
 from ..inputs.documents import Document
 from ..tools import find_tool
 
@@ -69,10 +69,7 @@ def schema_file_name(api_version: str, kind: str) -> str:
     core "v1" -> "-v1"), as in kubeconform's pkg/registry.
     """
     group, slash, version = api_version.rpartition("/")
-    if slash:
-        suffix = f"-{group.split('.')[0].lower()}-{version.lower()}"
-    else:
-        suffix = f"-{version.lower()}"
+    suffix = f"-{group.split('.')[0].lower()}-{version.lower()}" if slash else f"-{version.lower()}"
     return f"{kind.lower()}{suffix}.json"
 
 
@@ -335,13 +332,8 @@ def _result_findings(result: dict[str, Any], status: str, document: Document | N
 
 
 def _message(pointer: str, text: str) -> str:
-    field = _dotted(pointer)
+    field = field_name(pointer_parts(pointer))
     return f"{field}: {text}" if field else text
-
-
-def _dotted(pointer: str) -> str:
-    """/spec/ports/0/port -> spec.ports[0].port (the way kubectl names a field)."""
-    return field_name(pointer_parts(pointer))
 
 
 def _document_for(result: dict[str, Any], documents: list[Document]) -> Document | None:

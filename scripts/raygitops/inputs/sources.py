@@ -13,10 +13,10 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .documents import Document, load_stream
-from ..findings import Finding, Severity
-from .render import RenderError, RendererMissing, Renderer, find_renderer, is_kustomization, render
 from ..checks.registry import RENDER, Subject, declare
+from ..findings import Finding, Severity
+from .documents import Document, load_stream
+from .render import Renderer, RendererMissing, RenderError, find_renderer, is_kustomization, render
 
 YAML_SUFFIXES = (".yaml", ".yml")
 # Kustomize's own configuration files are not resources; they never reach the cluster.

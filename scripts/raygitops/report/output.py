@@ -11,12 +11,11 @@ import xml.etree.ElementTree as ET
 from collections.abc import Callable, Iterable
 
 from .. import __version__
-from ..engine import Report
 from ..checks.registry import UnknownCheck, check
+from ..engine import Report
 from ..findings import Finding, Severity
 from .ruledocs import check_help_markdown, help_uri
 
-FORMATS = ("text", "json", "junit", "sarif")
 SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
 
 

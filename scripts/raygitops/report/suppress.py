@@ -18,9 +18,9 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from ..inputs.documents import Document
 from ..checks.registry import SUPPRESSION, Subject, declare
 from ..findings import Finding, Severity, json_pointer
+from ..inputs.documents import Document
 
 IGNORE_ANNOTATION = "raygitops.io/ignore"
 

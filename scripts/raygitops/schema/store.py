@@ -23,6 +23,7 @@ Descriptions are dropped: validation does not need them.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import importlib.util
 import json
@@ -31,11 +32,14 @@ import pickle
 import shutil
 import tempfile
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any, ClassVar
 
 import yaml
+
+from ..inputs.documents import SAFE_LOADER
 
 LOCK_FILE = Path(__file__).with_name("schemas.lock.yaml")
 DEFAULT_KUBERNETES_VERSION = "1.33"
@@ -289,7 +293,7 @@ def _schema_file(group: str, version: str, kind: str) -> str:
 
 def _convert_crd_file(entry: LockEntry, data: bytes, out_dir: Path) -> list[dict[str, Any]]:
     try:
-        documents = [d for d in yaml.load_all(data, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader)) if d]
+        documents = [d for d in yaml.load_all(data, Loader=SAFE_LOADER) if d]
     except yaml.YAMLError as exc:
         raise SchemaFetchError(f"{entry.path}: not valid YAML: {exc}") from exc
     kinds: list[dict[str, Any]] = []
@@ -422,10 +426,8 @@ def _ensure_builtins(cache_dir: Path, version: str, rebuild: bool = False) -> di
     try:
         index = _convert_builtins(definitions_path, version, fingerprint, staging)
         (staging / _MANIFEST).write_text(json.dumps(index, indent=1))
-        try:
+        with contextlib.suppress(OSError):  # another process converted the same version at the same moment: use theirs
             _replace_dir(staging, folder)
-        except OSError:  # another process converted the same version at the same moment: use theirs
-            pass
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     return index
@@ -457,7 +459,7 @@ def _convert_builtins(path: Path, version: str, fingerprint: str, out_dir: Path)
 class _BuiltinConverter:
     """kubernetes-validate JSON Schema -> the CRD structural-schema dialect."""
 
-    _RECURSIVE = {"type": "object", "x-kubernetes-preserve-unknown-fields": True}
+    _RECURSIVE: ClassVar[dict[str, Any]] = {"type": "object", "x-kubernetes-preserve-unknown-fields": True}
 
     def __init__(self, definitions: dict[str, Any]) -> None:
         self._definitions = definitions

@@ -38,12 +38,12 @@ import re
 from datetime import date, datetime
 from typing import Any
 
-from . import cel
-from ..inputs.documents import Document
+from ..checks.registry import SCHEMA, Subject, declare
 from ..findings import Finding, Severity
+from ..inputs.documents import Document
+from . import cel
 from .formats import INT32_MAX, INT32_MIN, INT64_MAX, INT64_MIN, duration_problem, quantity_problem
 from .store import ResourceSchema
-from ..checks.registry import SCHEMA, Subject, declare
 
 declare(
     "schema-type",
@@ -159,12 +159,48 @@ class _Node:
     """
 
     __slots__ = (
-        "schema", "type", "type_check", "int_or_string", "nullable", "has_default", "default", "properties",
-        "additional", "open", "embedded", "items", "required", "defaults", "enum", "enum_strings", "has_checks",
-        "minimum", "maximum", "exclusive_minimum", "exclusive_maximum", "min_length", "max_length", "min_items",
-        "max_items", "min_properties", "max_properties", "pattern", "pattern_text", "format", "is_quantity",
-        "list_type", "list_keys", "rules", "simple_type", "all_of", "any_of", "one_of", "not_",
-        "_children", "_additional_node", "_items_node",
+        "_additional_node",
+        "_children",
+        "_items_node",
+        "additional",
+        "all_of",
+        "any_of",
+        "default",
+        "defaults",
+        "embedded",
+        "enum",
+        "enum_strings",
+        "exclusive_maximum",
+        "exclusive_minimum",
+        "format",
+        "has_checks",
+        "has_default",
+        "int_or_string",
+        "is_quantity",
+        "items",
+        "list_keys",
+        "list_type",
+        "max_items",
+        "max_length",
+        "max_properties",
+        "maximum",
+        "min_items",
+        "min_length",
+        "min_properties",
+        "minimum",
+        "not_",
+        "nullable",
+        "one_of",
+        "open",
+        "pattern",
+        "pattern_text",
+        "properties",
+        "required",
+        "rules",
+        "schema",
+        "simple_type",
+        "type",
+        "type_check",
     )
 
     def __init__(self, schema: dict[str, Any]) -> None:
@@ -271,7 +307,7 @@ def _root_skip(resource_schema: ResourceSchema) -> frozenset[str]:
 
 
 class _Walker:
-    __slots__ = ("document", "crd", "findings", "path", "probe")
+    __slots__ = ("crd", "document", "findings", "path", "probe")
 
     def __init__(self, document: Document, crd: bool, probe: bool = False) -> None:
         self.document = document
@@ -286,7 +322,7 @@ class _Walker:
         node = _node(resource_schema.schema)
         self.object(body, node, _root_skip(resource_schema))
         if node.rules:
-            self.run_rules(body, node)
+            self.run_cel_rules(body, node)
 
     def value(self, value: Any, node: _Node) -> None:
         if value is None:
@@ -321,7 +357,7 @@ class _Walker:
             if self.crd and (node.list_type == "set" or node.list_type == "map"):
                 self.check_unique(value, node)
         if node.rules and not self.probe:
-            self.run_rules(value, node)
+            self.run_cel_rules(value, node)
 
     def object(self, value: dict[Any, Any], node: _Node, skip: frozenset[str]) -> None:
         if self.probe:
@@ -492,7 +528,7 @@ class _Walker:
 
     # ------------------------------------------------------------------ CEL
 
-    def run_rules(self, value: Any, node: _Node) -> None:
+    def run_cel_rules(self, value: Any, node: _Node) -> None:
         for rule in node.rules:
             outcome = cel.evaluate(rule, value)
             if outcome is None:

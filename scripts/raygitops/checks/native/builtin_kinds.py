@@ -24,12 +24,13 @@ from collections.abc import Iterator
 from decimal import Decimal
 from typing import Any
 
-from ...schema import formats as fmt
+from ...findings import Finding, Severity, field_name
 from ...inputs.documents import Document
-from ...findings import Finding, Severity
-from .identity import describe_value, dotted_path, labels_problems
+from ...schema import formats as fmt
+from ..ray._access import dig
 from ..registry import NATIVE, Subject, check, declare
 from ..subjects import PodTemplate, pod_templates, workload_pod_spec_path
+from .identity import describe_value, labels_problems
 
 Path = tuple[str | int, ...]
 Problem = tuple[Path, str, str]  # (path parts, rule id, message)
@@ -173,7 +174,7 @@ def pod_template_problems(template: PodTemplate) -> Iterator[Problem]:
 
 def _workload_problems(body: dict[str, Any], key: tuple[str, str], pod_path: Path) -> Iterator[Problem]:
     """The checks that depend on the workload kind: its pod's restartPolicy, its selector."""
-    pod_spec = _get(body, pod_path)
+    pod_spec = dig(body, *pod_path)
     group, kind = key
     if isinstance(pod_spec, dict):
         yield from _restart_policy_problems(kind, pod_spec, pod_path)
@@ -189,18 +190,17 @@ def _restart_policy_problems(kind: str, pod_spec: dict[str, Any], pod_path: Path
         if policy is None:
             # The pod template defaults it to Always, which a Job rejects.
             yield path, "pod-restart-policy", (
-                f"{dotted_path(path)} is not set (it defaults to Always); a {kind} needs OnFailure or Never")
+                f"{field_name(path)} is not set (it defaults to Always); a {kind} needs OnFailure or Never")
         elif policy not in ("OnFailure", "Never"):
             yield path, "pod-restart-policy", (
-                f"{dotted_path(path)} is {describe_value(policy)}; a {kind} needs OnFailure or Never")
-    elif kind in ("Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "ReplicationController"):
-        if policy is not None and policy != "Always":
-            yield path, "pod-restart-policy", (
-                f"{dotted_path(path)} is {describe_value(policy)}; a {kind} only allows Always")
+                f"{field_name(path)} is {describe_value(policy)}; a {kind} needs OnFailure or Never")
+    elif kind in ("Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "ReplicationController") and policy not in (None, "Always"):
+        yield path, "pod-restart-policy", (
+            f"{field_name(path)} is {describe_value(policy)}; a {kind} only allows Always")
 
 
 def _selector_problems(body: dict[str, Any], template_path: Path) -> Iterator[Problem]:
-    selector = _get(body, ("spec", "selector"))
+    selector = dig(body, "spec", "selector")
     path: Path = ("spec", "selector")
     if not isinstance(selector, dict):  # absent: the schema's `required` reports it
         return
@@ -209,7 +209,7 @@ def _selector_problems(body: dict[str, Any], template_path: Path) -> Iterator[Pr
     if not match_labels and not expressions:
         yield path, "workload-selector", "spec.selector is empty; it must select the pod template's labels"
         return
-    template_labels = _get(body, (*template_path, "metadata", "labels"))
+    template_labels = dig(body, *template_path, "metadata", "labels")
     labels = template_labels if isinstance(template_labels, dict) else {}
     if isinstance(match_labels, dict):
         for key, value in match_labels.items():
@@ -254,7 +254,7 @@ def pod_spec_problems(pod_spec: Any, path: Path) -> Iterator[Problem]:
     volumes = yield from _volume_problems(pod_spec.get("volumes"), (*path, "volumes"))
     containers = pod_spec.get("containers")
     if containers == []:  # absent: the schema's `required` reports it
-        yield (*path, "containers"), "pod-containers", f"{dotted_path((*path, 'containers'))} is empty; a pod needs at least one container"
+        yield (*path, "containers"), "pod-containers", f"{field_name((*path, 'containers'))} is empty; a pod needs at least one container"
     names: set[str] = set()
     for field in ("initContainers", "containers"):
         items = pod_spec.get(field)
@@ -277,13 +277,13 @@ def _volume_problems(volumes: Any, path: Path) -> Iterator[Problem]:
         where = (*path, index, "name")
         if not isinstance(name, str) or not name:
             if name == "":
-                yield where, "pod-volume", f"{dotted_path(where)} is empty; every volume needs a name"
+                yield where, "pod-volume", f"{field_name(where)} is empty; every volume needs a name"
             continue
         problem = fmt.dns1123_label_problem(name)
         if problem:
-            yield where, "pod-volume", f"{dotted_path(where)} '{name}' is not a valid volume name: it {problem}"
+            yield where, "pod-volume", f"{field_name(where)} '{name}' is not a valid volume name: it {problem}"
         if name in names:
-            yield where, "pod-volume", f"{dotted_path(where)} '{name}' is a duplicate; volume names must be unique in the pod"
+            yield where, "pod-volume", f"{field_name(where)} '{name}' is a duplicate; volume names must be unique in the pod"
         names.add(name)
     return names
 
@@ -294,21 +294,21 @@ def _container_problems(
     name = container.get("name")
     where = (*path, "name")
     if name == "":
-        yield where, "container-name", f"{dotted_path(where)} is empty; every container needs a name"
+        yield where, "container-name", f"{field_name(where)} is empty; every container needs a name"
     elif isinstance(name, str):
         problem = fmt.dns1123_label_problem(name)
         if problem:
-            yield where, "container-name", f"{dotted_path(where)} '{name}' is not a valid container name: it {problem}"
+            yield where, "container-name", f"{field_name(where)} '{name}' is not a valid container name: it {problem}"
         if name in names:
-            yield where, "container-name", f"{dotted_path(where)} '{name}' is a duplicate; container names must be unique in the pod"
+            yield where, "container-name", f"{field_name(where)} '{name}' is a duplicate; container names must be unique in the pod"
         names.add(name)
 
     image = container.get("image")
     where = (*path, "image")
     if regular and (image is None or image == ""):
-        yield where, "container-image", f"{dotted_path(where)} is missing; every container needs an image"
+        yield where, "container-image", f"{field_name(where)} is missing; every container needs an image"
     elif isinstance(image, str) and image != image.strip():
-        yield where, "container-image", f"{dotted_path(where)} '{image}' must not have leading or trailing whitespace"
+        yield where, "container-image", f"{field_name(where)} '{image}' must not have leading or trailing whitespace"
 
     port_names = yield from _container_port_problems(container.get("ports"), (*path, "ports"))
     yield from resources_problems(container.get("resources"), (*path, "resources"))
@@ -331,20 +331,20 @@ def _container_port_problems(ports: Any, path: Path) -> Iterator[Problem]:
             problem = fmt.port_number_problem(container_port)
             if problem:
                 yield (*where, "containerPort"), "container-port", (
-                    f"{dotted_path((*where, 'containerPort'))} is {container_port}; it {problem}")
+                    f"{field_name((*where, 'containerPort'))} is {container_port}; it {problem}")
         host_port = port.get("hostPort")
         if _is_int(host_port) and host_port != 0 and fmt.port_number_problem(host_port):
             yield (*where, "hostPort"), "container-port", (
-                f"{dotted_path((*where, 'hostPort'))} is {host_port}; it must be between 1 and 65535, inclusive (or 0 for none)")
+                f"{field_name((*where, 'hostPort'))} is {host_port}; it must be between 1 and 65535, inclusive (or 0 for none)")
         name = port.get("name")
         if isinstance(name, str) and name:
             problem = fmt.port_name_problem(name)
             if problem:
                 yield (*where, "name"), "container-port", (
-                    f"{dotted_path((*where, 'name'))} '{name}' is not a valid port name (IANA service name): it {problem}")
+                    f"{field_name((*where, 'name'))} '{name}' is not a valid port name (IANA service name): it {problem}")
             elif name in names:
                 yield (*where, "name"), "container-port", (
-                    f"{dotted_path((*where, 'name'))} '{name}' is a duplicate; port names must be unique in a container")
+                    f"{field_name((*where, 'name'))} '{name}' is a duplicate; port names must be unique in a container")
             names.add(name)
     return names
 
@@ -353,28 +353,28 @@ def _probe_problems(probe: dict[str, Any], path: Path, which: str, port_names: s
     handlers = [h for h in _PROBE_HANDLERS if probe.get(h) is not None]
     if len(handlers) != 1:
         found = ", ".join(handlers) if handlers else "none"
-        yield path, "probe", (f"{dotted_path(path)} must have exactly one handler of exec, httpGet, tcpSocket, grpc; found {found}")
+        yield path, "probe", (f"{field_name(path)} must have exactly one handler of exec, httpGet, tcpSocket, grpc; found {found}")
     for handler in ("httpGet", "tcpSocket"):
         action = probe.get(handler)
         if isinstance(action, dict):
             where = (*path, handler, "port")
             port = action.get("port")
             if port is None:
-                yield where, "probe", f"{dotted_path(where)} is missing; expected a port number or a container port name"
+                yield where, "probe", f"{field_name(where)} is missing; expected a port number or a container port name"
             else:
                 problem = _port_or_name_problem(port)
                 if problem:
-                    yield where, "probe", f"{dotted_path(where)} is {describe_value(port)}; {problem}"
+                    yield where, "probe", f"{field_name(where)} is {describe_value(port)}; {problem}"
     grpc = probe.get("grpc")
     if isinstance(grpc, dict):
         where = (*path, "grpc", "port")
         port = grpc.get("port")
         if _is_int(port) and fmt.port_number_problem(port):
-            yield where, "probe", f"{dotted_path(where)} is {port}; it must be between 1 and 65535, inclusive"
+            yield where, "probe", f"{field_name(where)} is {port}; it must be between 1 and 65535, inclusive"
     threshold = probe.get("successThreshold")
     if which in ("livenessProbe", "startupProbe") and _is_int(threshold) and threshold != 1:
         where = (*path, "successThreshold")
-        yield where, "probe", f"{dotted_path(where)} is {threshold}; it must be 1 for a {which}"
+        yield where, "probe", f"{field_name(where)} is {threshold}; it must be 1 for a {which}"
 
 
 def _volume_mount_problems(mounts: Any, path: Path, volumes: set[str]) -> Iterator[Problem]:
@@ -389,14 +389,14 @@ def _volume_mount_problems(mounts: Any, path: Path, volumes: set[str]) -> Iterat
         if isinstance(name, str) and name and name not in volumes:
             known = ", ".join(sorted(volumes)) or "none"
             yield (*where, "name"), "volume-mount", (
-                f"{dotted_path((*where, 'name'))} '{name}' names no volume of the pod (volumes: {known})")
+                f"{field_name((*where, 'name'))} '{name}' names no volume of the pod (volumes: {known})")
         mount_path = mount.get("mountPath")
         if mount_path == "":
-            yield (*where, "mountPath"), "volume-mount", f"{dotted_path((*where, 'mountPath'))} is missing; every volumeMount needs a mountPath"
+            yield (*where, "mountPath"), "volume-mount", f"{field_name((*where, 'mountPath'))} is missing; every volumeMount needs a mountPath"
         elif isinstance(mount_path, str):
             if mount_path in paths:
                 yield (*where, "mountPath"), "volume-mount", (
-                    f"{dotted_path((*where, 'mountPath'))} '{mount_path}' is mounted twice in the container")
+                    f"{field_name((*where, 'mountPath'))} '{mount_path}' is mounted twice in the container")
             paths.add(mount_path)
 
 
@@ -419,27 +419,27 @@ def resources_problems(resources: Any, path: Path) -> Iterator[Problem]:
                 continue
             problem = resource_name_problem(name)
             if problem:
-                yield where, "resource-name", f"{dotted_path((*path, section))}['{name}'] is not a valid resource name: {problem}"
+                yield where, "resource-name", f"{field_name((*path, section))}['{name}'] is not a valid resource name: {problem}"
                 continue
             quantity = _quantity(value)
             if quantity is None:
                 yield where, "resource-quantity", (
-                    f"{dotted_path((*path, section))}['{name}'] is {describe_value(value)}; it {fmt.quantity_problem(None)}")
+                    f"{field_name((*path, section))}['{name}'] is {describe_value(value)}; it {fmt.quantity_problem(None)}")
                 continue
             if quantity < 0:
                 yield where, "resource-quantity", (
-                    f"{dotted_path((*path, section))}['{name}'] is {value}; it must be greater than or equal to 0")
+                    f"{field_name((*path, section))}['{name}'] is {value}; it must be greater than or equal to 0")
                 continue
             if _is_extended(name) and quantity != quantity.to_integral_value():
                 yield where, "extended-resource", (
-                    f"{dotted_path((*path, section))}['{name}'] is {value}; extended resources must be whole numbers")
+                    f"{field_name((*path, section))}['{name}'] is {value}; extended resources must be whole numbers")
                 continue
             parsed[section][name] = quantity
 
     limits, requests = parsed["limits"], parsed["requests"]
     for name, request in requests.items():
         where = (*path, "requests", name)
-        field = f"{dotted_path((*path, 'requests'))}['{name}']"
+        field = f"{field_name((*path, 'requests'))}['{name}']"
         raw = resources["requests"][name]
         if _is_extended(name) or name.startswith("hugepages-"):
             if name not in limits:
@@ -531,33 +531,33 @@ def _service_port_problems(
     if isinstance(name, str) and name:
         problem = fmt.dns1123_label_problem(name)
         if problem:
-            yield (*where, "name"), "service-port", f"{dotted_path((*where, 'name'))} '{name}' is not a valid port name: it {problem}"
+            yield (*where, "name"), "service-port", f"{field_name((*where, 'name'))} '{name}' is not a valid port name: it {problem}"
         elif name in names:
-            yield (*where, "name"), "service-port", f"{dotted_path((*where, 'name'))} '{name}' is a duplicate; port names must be unique"
+            yield (*where, "name"), "service-port", f"{field_name((*where, 'name'))} '{name}' is a duplicate; port names must be unique"
         names.add(name)
     elif several and (name is None or name == ""):
         yield (*where, "name"), "service-port", (
-            f"{dotted_path((*where, 'name'))} is missing; when a Service has more than one port, every port needs a name")
+            f"{field_name((*where, 'name'))} is missing; when a Service has more than one port, every port needs a name")
 
     number = port.get("port")
     if _is_int(number) and fmt.port_number_problem(number):
-        yield (*where, "port"), "service-port", f"{dotted_path((*where, 'port'))} is {number}; it must be between 1 and 65535, inclusive"
+        yield (*where, "port"), "service-port", f"{field_name((*where, 'port'))} is {number}; it must be between 1 and 65535, inclusive"
     elif _is_int(number):
         key = (number, port.get("protocol") or "TCP")
         if key in seen:
             yield (*where, "port"), "service-port", (
-                f"{dotted_path((*where, 'port'))} {number}/{key[1]} is a duplicate; each port and protocol pair must be unique")
+                f"{field_name((*where, 'port'))} {number}/{key[1]} is a duplicate; each port and protocol pair must be unique")
         seen.add(key)
 
     target = port.get("targetPort")
     if target is not None and target != 0 and target != "":
         problem = _port_or_name_problem(target)
         if problem:
-            yield (*where, "targetPort"), "service-port", f"{dotted_path((*where, 'targetPort'))} is {describe_value(target)}; {problem}"
+            yield (*where, "targetPort"), "service-port", f"{field_name((*where, 'targetPort'))} is {describe_value(target)}; {problem}"
 
     node_port = port.get("nodePort")
     if _is_int(node_port) and node_port != 0:
-        field = dotted_path((*where, "nodePort"))
+        field = field_name((*where, "nodePort"))
         if service_type == "ClusterIP":
             yield (*where, "nodePort"), "service-port", f"{field} is {node_port}; nodePort may not be used when type is ClusterIP"
         elif fmt.port_number_problem(node_port):
@@ -604,13 +604,13 @@ def ingress_problems(spec: Any) -> Iterator[Problem]:
         if isinstance(host, str) and host:
             problem = _host_problem(host)
             if problem:
-                yield (*where, "host"), "ingress-host", f"{dotted_path((*where, 'host'))} '{host}' {problem}"
+                yield (*where, "host"), "ingress-host", f"{field_name((*where, 'host'))} '{host}' {problem}"
         http = rule.get("http")
         if not isinstance(http, dict):
             continue
         paths = http.get("paths")
         if paths is None or paths == []:
-            yield (*where, "http", "paths"), "ingress-path", f"{dotted_path((*where, 'http', 'paths'))} is empty; an http rule needs at least one path"
+            yield (*where, "http", "paths"), "ingress-path", f"{field_name((*where, 'http', 'paths'))} is empty; an http rule needs at least one path"
             continue
         if not isinstance(paths, list):
             continue
@@ -622,7 +622,7 @@ def ingress_problems(spec: Any) -> Iterator[Problem]:
 def _ingress_path_problems(entry: dict[str, Any], where: Path) -> Iterator[Problem]:
     path_type = entry.get("pathType")
     path = entry.get("path")
-    field = dotted_path((*where, "pathType"))
+    field = field_name((*where, "pathType"))
     if path_type is None:
         pass  # required by the schema, which reports it
     elif path_type not in _PATH_TYPES:
@@ -631,7 +631,7 @@ def _ingress_path_problems(entry: dict[str, Any], where: Path) -> Iterator[Probl
         yield (*where, "pathType"), "ingress-path-type", (
             f"{field} is {describe_value(path_type)}; it must be one of Exact, Prefix, ImplementationSpecific{suggestion}")
     if isinstance(path, str):
-        path_field = dotted_path((*where, "path"))
+        path_field = field_name((*where, "path"))
         if path_type in ("Exact", "Prefix"):
             if not path.startswith("/"):
                 yield (*where, "path"), "ingress-path", f"{path_field} '{path}' must be an absolute path starting with '/'"
@@ -643,7 +643,7 @@ def _ingress_path_problems(entry: dict[str, Any], where: Path) -> Iterator[Probl
         elif path and not path.startswith("/"):
             yield (*where, "path"), "ingress-path", f"{path_field} '{path}' must be an absolute path starting with '/'"
     elif path is None and path_type in ("Exact", "Prefix"):
-        yield (*where, "path"), "ingress-path", f"{dotted_path((*where, 'path'))} is missing; pathType {path_type} needs an absolute path"
+        yield (*where, "path"), "ingress-path", f"{field_name((*where, 'path'))} is missing; pathType {path_type} needs an absolute path"
     backend = entry.get("backend")
     if isinstance(backend, dict):
         yield from _backend_problems(backend, (*where, "backend"))
@@ -652,7 +652,7 @@ def _ingress_path_problems(entry: dict[str, Any], where: Path) -> Iterator[Probl
 def _backend_problems(backend: dict[str, Any], where: Path) -> Iterator[Problem]:
     service, resource = backend.get("service"), backend.get("resource")
     if (service is None) == (resource is None):
-        yield where, "ingress-backend-spec", f"{dotted_path(where)} must have exactly one of service or resource"
+        yield where, "ingress-backend-spec", f"{field_name(where)} must have exactly one of service or resource"
     if not isinstance(service, dict):
         return
     name = service.get("name")
@@ -660,26 +660,26 @@ def _backend_problems(backend: dict[str, Any], where: Path) -> Iterator[Problem]
         problem = fmt.dns1035_label_problem(name)
         if problem:
             yield (*where, "service", "name"), "ingress-backend-spec", (
-                f"{dotted_path((*where, 'service', 'name'))} '{name}' is not a valid Service name: it {problem}")
+                f"{field_name((*where, 'service', 'name'))} '{name}' is not a valid Service name: it {problem}")
     port = service.get("port")
     port_path = (*where, "service", "port")
     if not isinstance(port, dict):
         if port is None:
-            yield port_path, "ingress-backend-spec", f"{dotted_path(port_path)} is missing; set number or name"
+            yield port_path, "ingress-backend-spec", f"{field_name(port_path)} is missing; set number or name"
         return
     number, port_name = port.get("number"), port.get("name")
     has_number = number is not None and number != 0
     has_name = port_name is not None and port_name != ""
     if has_number == has_name:
-        yield port_path, "ingress-backend-spec", f"{dotted_path(port_path)} must have exactly one of number or name"
+        yield port_path, "ingress-backend-spec", f"{field_name(port_path)} must have exactly one of number or name"
     if has_number and _is_int(number) and fmt.port_number_problem(number):
         yield (*port_path, "number"), "ingress-backend-spec", (
-            f"{dotted_path((*port_path, 'number'))} is {number}; it must be between 1 and 65535, inclusive")
+            f"{field_name((*port_path, 'number'))} is {number}; it must be between 1 and 65535, inclusive")
     if has_name and isinstance(port_name, str):
         problem = fmt.port_name_problem(port_name)
         if problem:
             yield (*port_path, "name"), "ingress-backend-spec", (
-                f"{dotted_path((*port_path, 'name'))} '{port_name}' is not a valid port name: it {problem}")
+                f"{field_name((*port_path, 'name'))} '{port_name}' is not a valid port name: it {problem}")
 
 
 def _host_problem(host: str) -> str | None:
@@ -697,14 +697,3 @@ def _host_problem(host: str) -> str | None:
 
 def _is_int(value: Any) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
-
-
-def _get(body: Any, path: Path) -> Any:
-    for part in path:
-        if isinstance(part, int):
-            if not isinstance(body, list) or part >= len(body):
-                return None
-        elif not isinstance(body, dict):
-            return None
-        body = body[part] if isinstance(part, int) else body.get(part)
-    return body

@@ -17,9 +17,9 @@ import difflib
 from collections.abc import Iterator
 from typing import Any, Protocol
 
-from ...schema import formats as fmt
-from ...inputs.documents import Document
 from ...findings import Finding, Severity, field_name
+from ...inputs.documents import Document
+from ...schema import formats as fmt
 from ..registry import IDENTITY, Subject, declare
 
 declare(
@@ -287,7 +287,7 @@ def _name_findings(document: Document, metadata: dict[str, Any], group: str, kin
 
 def labels_problems(labels: object, path: tuple[str | int, ...]) -> Iterator[tuple[tuple[str | int, ...], str]]:
     """(path, message) for each invalid key or value of a label map (also used for selectors)."""
-    field = dotted_path(path)
+    field = field_name(path)
     if labels is None:
         return
     if not isinstance(labels, dict):
@@ -380,8 +380,3 @@ def describe_value(value: object) -> str:
 
 def _short(value: str, limit: int = 80) -> str:
     return value if len(value) <= limit else value[: limit - 3] + "..."
-
-
-def dotted_path(path: tuple[str | int, ...]) -> str:
-    """("spec", "ports", 0, "port") -> spec.ports[0].port, the way kubectl names fields."""
-    return field_name(path)

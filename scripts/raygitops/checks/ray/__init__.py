@@ -20,11 +20,11 @@ from typing import Any, TypeVar
 
 from ...findings import Finding, Severity
 from ...inputs.documents import Document
+from ...options import PROFILES
 from ..registry import (
     CATEGORIES,
     CONSISTENCY,
     OPERATOR,
-    PROFILES,
     RAY_CATEGORIES,
     REFERENCE,
     REGISTRY,
@@ -174,6 +174,21 @@ def load_rule_modules() -> None:
 
 
 __all__ = [
-    "ANY_KIND", "Bundle", "CATEGORIES", "CONSISTENCY", "OPERATOR", "PROFILES", "Problem", "REFERENCE", "REGISTRY",
-    "RULE_CRASHED", "Rule", "SAFETY", "Subject", "all_rules", "load_rule_modules", "rule", "run_rules",
+    "ANY_KIND",
+    "CATEGORIES",
+    "CONSISTENCY",
+    "OPERATOR",
+    "PROFILES",
+    "REFERENCE",
+    "REGISTRY",
+    "RULE_CRASHED",
+    "SAFETY",
+    "Bundle",
+    "Problem",
+    "Rule",
+    "Subject",
+    "all_rules",
+    "load_rule_modules",
+    "rule",
+    "run_rules",
 ]

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from ...inputs.documents import Document
+from ..subjects import workload_pod_spec_path
 from ._access import (
     container_port_names,
     container_port_numbers,
@@ -23,7 +24,6 @@ from ._access import (
     sequence,
     text,
 )
-from ..subjects import workload_pod_spec_path
 from ._ray import RAY_KINDS, WORKLOAD_KINDS, Path, cluster_spec
 
 if TYPE_CHECKING:

@@ -14,9 +14,10 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from ...inputs.documents import Document
 from ...findings import Severity
+from ...inputs.documents import Document
 from ...schema.formats import parse_quantity
+from ..subjects import pod_templates
 from . import CONSISTENCY, Bundle, Problem, rule
 from ._access import containers, dig, integer, mapping, scalar_text, sequence, text
 from ._ray import (
@@ -31,7 +32,6 @@ from ._ray import (
     parse_image,
     parse_version,
 )
-from ..subjects import pod_templates
 
 GPU_RESOURCE = "nvidia.com/gpu"
 
@@ -245,7 +245,7 @@ def entrypoint_demand(entrypoint: str) -> Demand | None:
                 return value if math.isfinite(value) and value >= 0 else None
         return None
 
-    use_gpu = "use-gpu" in switches and "use-gpu" not in values or values.get("use-gpu", "").lower() == "true"
+    use_gpu = ("use-gpu" in switches and "use-gpu" not in values) or values.get("use-gpu", "").lower() == "true"
     workers = number("num-workers")
     if workers is not None:
         cpus = number("cpus-per-worker")

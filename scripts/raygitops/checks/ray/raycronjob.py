@@ -64,7 +64,7 @@ def cron_problem(schedule: str) -> str | None:
     fields = stripped.split()
     if len(fields) != 5:
         return f"has {len(fields)} fields, expected 5 (minute hour day-of-month month day-of-week)"
-    for value, (name, low, high, names) in zip(fields, _FIELDS):
+    for value, (name, low, high, names) in zip(fields, _FIELDS, strict=True):
         problem = _field_problem(value, name, low, high, names)
         if problem:
             return problem

@@ -12,8 +12,8 @@ from typing import Any
 
 import yaml
 
-from ...inputs.documents import Document
 from ...findings import Severity
+from ...inputs.documents import Document
 from . import Bundle, Problem, rule
 from ._access import dig, integer, mapping, sequence, text
 from ._ray import Path, job_spec

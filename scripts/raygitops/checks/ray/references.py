@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ...inputs.documents import Document
+from ..subjects import pod_templates
 from . import ANY_KIND, REFERENCE, Bundle, Problem, rule
 from ._access import containers, dig, env_entries, integer, mapping, sequence, text
 from ._network import ingress_backends, same_namespace, select, services_by_name
@@ -34,14 +35,13 @@ from ._ray import (
     job_spec,
     parse_image,
 )
-from ..subjects import pod_templates
 from .rayservice import serve_apps
 
 POD_KINDS = (*RAY_KINDS, *WORKLOAD_KINDS)
 CERT_MANAGER_ANNOTATIONS = ("cert-manager.io/cluster-issuer", "cert-manager.io/issuer")
 
 
-def _reference_rule(id: str, kinds: tuple[str, ...]):  # noqa: ANN202 - a decorator factory
+def _reference_rule(id: str, kinds: tuple[str, ...]):
     return rule(id, kinds=kinds, category=REFERENCE)
 
 

@@ -13,8 +13,9 @@ import re
 from collections.abc import Iterator
 from typing import Any
 
-from ...inputs.documents import Document
 from ...findings import Severity
+from ...inputs.documents import Document
+from ..subjects import pod_templates
 from . import SAFETY, Bundle, Problem, rule
 from ._access import containers, dig, env_entries, integer, mapping, sequence, text
 from ._network import (
@@ -28,7 +29,6 @@ from ._network import (
     select,
     services_by_name,
 )
-from ..subjects import pod_templates
 from ._ray import RAY_KINDS, WORKLOAD_KINDS, cluster_spec, parse_image
 
 POD_KINDS = (*RAY_KINDS, *WORKLOAD_KINDS)
@@ -71,7 +71,7 @@ def _ingress_authenticates(document: Document, bundle: Bundle) -> bool:
     return bool(text(annotations.get(DECLARED_AUTH)).strip())
 
 
-def _warning_rule(id: str, kinds: tuple[str, ...]):  # noqa: ANN202 - a decorator factory
+def _warning_rule(id: str, kinds: tuple[str, ...]):
     return rule(id, kinds=kinds, category=SAFETY, severity=Severity.WARNING)
 
 
