@@ -155,7 +155,7 @@ def to_standalone(schema: dict[str, Any], resolve: Callable[[str], dict[str, Any
       apiVersion, kind and metadata;
     - descriptions and `x-kubernetes-*` extensions are dropped (kubeconform ignores them).
     """
-    converted = _convert(schema, resolve, frozenset())
+    converted: dict[str, Any] = _convert(schema, resolve, frozenset())
     converted["$schema"] = "http://json-schema.org/draft-07/schema#"
     return converted
 
@@ -221,7 +221,7 @@ def _ref_resolver(store: Any, schema: dict[str, Any]) -> Callable[[str], dict[st
 
     def resolve(ref: str) -> dict[str, Any] | None:
         if callable(store_resolve):
-            found = store_resolve(ref)
+            found: dict[str, Any] | None = store_resolve(ref)
             if found is not None:
                 return found
         name = ref.rsplit("/", 1)[-1]

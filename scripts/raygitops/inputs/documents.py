@@ -77,7 +77,8 @@ class _StrictLoader(_BaseLoader):  # type: ignore[misc, valid-type]
                     key_node.start_mark,
                 )
             seen[key] = key_node
-        return super().construct_mapping(node, deep=deep)
+        mapping: dict[Any, Any] = super().construct_mapping(node, deep=deep)
+        return mapping
 
 
 _StrictLoader.add_constructor(

@@ -59,14 +59,14 @@ def _junit(report: Report) -> str:
         total_failures += failures
         suite = ET.SubElement(suites, "testsuite", name=source, tests=str(len(cases)), failures=str(failures))
         for case_name, findings in cases.items():
-            case = ET.SubElement(suite, "testcase", classname=source, name=case_name)
+            testcase = ET.SubElement(suite, "testcase", classname=source, name=case_name)
             for finding in findings:
                 if finding.severity is Severity.ERROR:
-                    failure = ET.SubElement(case, "failure", type=finding.rule, message=finding.message)
+                    failure = ET.SubElement(testcase, "failure", type=finding.rule, message=finding.message)
                     failure.text = text_line(finding)
             notes = [text_line(f) for f in findings if f.severity is Severity.WARNING]
             if notes:
-                ET.SubElement(case, "system-out").text = "\n".join(notes)
+                ET.SubElement(testcase, "system-out").text = "\n".join(notes)
     suites.set("failures", str(total_failures))
     return ET.tostring(suites, encoding="unicode", xml_declaration=True) + "\n"
 

@@ -352,7 +352,7 @@ class _Interner:
 
     def intern(self, node: Any) -> Any:
         if isinstance(node, dict):
-            items = {k: self.intern(v) for k, v in node.items()}
+            items: Any = {k: self.intern(v) for k, v in node.items()}
             key = ("d", tuple(sorted((k, self._key(v)) for k, v in items.items())))
         elif isinstance(node, list):
             items = [self.intern(v) for v in node]
@@ -416,7 +416,7 @@ def _ensure_builtins(cache_dir: Path, version: str, rebuild: bool = False) -> di
     index_path = folder / _MANIFEST
     if not rebuild:
         try:
-            index = json.loads(index_path.read_text())
+            index: dict[str, Any] = json.loads(index_path.read_text())
             if index.get("format") == STORE_FORMAT and index.get("source_fingerprint") == fingerprint:
                 return index
         except (OSError, ValueError):
@@ -475,7 +475,7 @@ class _BuiltinConverter:
             # accepting anything there keeps every converted schema a finite tree.
             return self._RECURSIVE
         self._in_progress.add(name)
-        converted = self._interner.intern(self._convert(self._definitions[name]))
+        converted: dict[str, Any] = self._interner.intern(self._convert(self._definitions[name]))
         self._in_progress.discard(name)
         self._done[name] = converted
         return converted

@@ -35,6 +35,7 @@ import difflib
 import ipaddress
 import json
 import re
+from collections.abc import Callable
 from datetime import date, datetime
 from typing import Any
 
@@ -206,7 +207,7 @@ class _Node:
     def __init__(self, schema: dict[str, Any]) -> None:
         get = schema.get
         self.schema = schema  # keeps the dict alive, so its id stays unique in the cache
-        self.type = get("type")
+        self.type: Any = get("type")
         self.type_check = _TYPE_CHECKS.get(self.type) if isinstance(self.type, str) else None
         self.int_or_string = bool(get("x-kubernetes-int-or-string"))
         self.nullable = bool(get("nullable"))
@@ -226,7 +227,7 @@ class _Node:
         )
         enum = get("enum")
         self.enum = enum if isinstance(enum, list) else None
-        self.enum_strings = frozenset(enum) if self.enum and all(type(e) is str for e in enum) else None
+        self.enum_strings = frozenset(self.enum) if self.enum and all(type(e) is str for e in self.enum) else None
         self.minimum, self.maximum = _number(get("minimum")), _number(get("maximum"))
         self.exclusive_minimum = get("exclusiveMinimum") is True
         self.exclusive_maximum = get("exclusiveMaximum") is True
@@ -260,7 +261,7 @@ class _Node:
         self.has_checks = self.has_checks or bool(self.all_of or self.any_of or self.one_of or self.not_)
         # A plain string or boolean leaf: the walker only needs `type(value) is simple_type`.
         plain_leaf = not (self.has_checks or self.rules or self.int_or_string)
-        self.simple_type = {"string": str, "boolean": bool}.get(self.type) if plain_leaf else None
+        self.simple_type = _SIMPLE_TYPES.get(self.type) if plain_leaf else None
         self._children: dict[str, _Node] = {}
         self._additional_node: _Node | None = None
         self._items_node: _Node | None = None
@@ -396,9 +397,11 @@ class _Walker:
         for name, default in node.defaults:
             if name not in value:
                 value[name] = _copy(default)
-                path.append(name)
-                self.value(value[name], node.child(name))  # a default may itself be defaulted further
-                path.pop()
+                default_node = node.child(name)
+                if default_node is not None:  # always: defaults come from declared properties
+                    path.append(name)
+                    self.value(value[name], default_node)  # a default may itself be defaulted further
+                    path.pop()
         for name in node.required:
             if name not in value and name not in skip:
                 path.append(name)
@@ -578,7 +581,8 @@ def _is_integer(value: Any) -> bool:
     return kind is int or (kind is float and value.is_integer())
 
 
-_TYPE_CHECKS = {
+_SIMPLE_TYPES: dict[Any, type] = {"string": str, "boolean": bool}
+_TYPE_CHECKS: dict[str, Callable[[Any], bool]] = {
     "object": lambda v: type(v) is dict,
     "array": lambda v: type(v) is list,
     "string": lambda v: type(v) is str,

@@ -20,7 +20,7 @@ them, minutes after the apply, as a FailedCreate event.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from decimal import Decimal
 from typing import Any
 
@@ -227,7 +227,8 @@ def _selector_problems(body: dict[str, Any], template_path: Path) -> Iterator[Pr
 
 
 def _expression_matches(expression: dict[str, Any], labels: dict[str, Any]) -> bool:
-    key, operator, values = expression.get("key"), expression.get("operator"), expression.get("values") or []
+    key: Any = expression.get("key")
+    operator, values = expression.get("operator"), expression.get("values") or []
     if not isinstance(values, list):
         return True
     if operator == "In":
@@ -265,7 +266,7 @@ def pod_spec_problems(pod_spec: Any, path: Path) -> Iterator[Problem]:
                 yield from _container_problems(container, (*path, field, index), names, volumes, field == "containers")
 
 
-def _volume_problems(volumes: Any, path: Path) -> Iterator[Problem]:
+def _volume_problems(volumes: Any, path: Path) -> Generator[Problem, None, set[str]]:
     """Checks volume names; returns the set of valid names (via `yield from`)."""
     names: set[str] = set()
     if not isinstance(volumes, list):
@@ -318,7 +319,7 @@ def _container_problems(
     yield from _volume_mount_problems(container.get("volumeMounts"), (*path, "volumeMounts"), volumes)
 
 
-def _container_port_problems(ports: Any, path: Path) -> Iterator[Problem]:
+def _container_port_problems(ports: Any, path: Path) -> Generator[Problem, None, set[str]]:
     names: set[str] = set()
     if not isinstance(ports, list):
         return names
@@ -555,7 +556,7 @@ def _service_port_problems(
         if problem:
             yield (*where, "targetPort"), "service-port", f"{field_name((*where, 'targetPort'))} is {describe_value(target)}; {problem}"
 
-    node_port = port.get("nodePort")
+    node_port: Any = port.get("nodePort")
     if _is_int(node_port) and node_port != 0:
         field = field_name((*where, "nodePort"))
         if service_type == "ClusterIP":

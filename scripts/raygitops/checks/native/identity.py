@@ -99,7 +99,7 @@ def check_identity(document: Document, store: KindCatalogue, unknown_group_is_er
     if not isinstance(kind, str) or not kind:
         findings.append(_error(document, "missing-kind", ("kind",),
                                f"kind is {describe_value(kind)}; expected a string such as Service or RayCluster"))
-    if findings:
+    if findings or not isinstance(api_version, str) or not isinstance(kind, str):
         return findings
 
     group, slash, version = api_version.rpartition("/")

@@ -181,7 +181,7 @@ def kuberay_services(document: Document) -> list[ServiceModel]:
     head_ports.setdefault("metrics", METRICS_PORT)
     head_name = text(dig(cluster.head.spec, "headService", "metadata", "name")) or f"{document.name}-head-svc"
     cluster_label = ray_cluster_name(document)
-    labels = {
+    labels: dict[str, str | None] = {
         "ray.io/cluster": cluster_label,
         "ray.io/node-type": "head",
         "app.kubernetes.io/name": "kuberay",

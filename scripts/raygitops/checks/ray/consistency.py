@@ -189,7 +189,7 @@ def _advertised(group: RayGroup, param: str, ray_name: str, resource_names: tupl
 
 def node_shapes(cluster: ClusterSpec) -> list[NodeShape]:
     shapes = [NodeShape(cluster.head, _advertised(cluster.head, "num-cpus", "CPU", ("cpu",)),
-                        _advertised(cluster.head, "num-gpus", "GPU", (GPU_RESOURCE,)), 1)]
+                        _advertised(cluster.head, "num-gpus", "GPU", (GPU_RESOURCE,)) or 0.0, 1)]
     for group in cluster.workers:
         low = integer(group.spec.get("minReplicas")) or 0
         high = integer(group.spec.get("maxReplicas"))
@@ -201,7 +201,7 @@ def node_shapes(cluster: ClusterSpec) -> list[NodeShape]:
             count = max(low, min(replicas, high))
         count *= integer(group.spec.get("numOfHosts")) or 1
         shapes.append(NodeShape(group, _advertised(group, "num-cpus", "CPU", ("cpu",)),
-                                _advertised(group, "num-gpus", "GPU", (GPU_RESOURCE,)), max(count, 0)))
+                                _advertised(group, "num-gpus", "GPU", (GPU_RESOURCE,)) or 0.0, max(count, 0)))
     return shapes
 
 

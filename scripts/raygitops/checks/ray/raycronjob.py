@@ -15,7 +15,7 @@ from . import Bundle, Problem, rule
 from ._access import text
 
 # The standard five-field cron format KubeRay parses (robfig/cron ParseStandard).
-_FIELDS = (
+_FIELDS: tuple[tuple[str, int, int, dict[str, int]], ...] = (
     ("minute", 0, 59, {}),
     ("hour", 0, 23, {}),
     ("day of month", 1, 31, {}),

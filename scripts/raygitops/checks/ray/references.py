@@ -15,13 +15,13 @@ from __future__ import annotations
 import posixpath
 import re
 import shlex
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
 from ...inputs.documents import Document
 from ..subjects import pod_templates
-from . import ANY_KIND, REFERENCE, Bundle, Problem, rule
+from . import ANY_KIND, REFERENCE, Bundle, CheckFunction, Problem, rule
 from ._access import containers, dig, env_entries, integer, mapping, sequence, text
 from ._network import ingress_backends, same_namespace, select, services_by_name
 from ._ray import (
@@ -41,7 +41,7 @@ POD_KINDS = (*RAY_KINDS, *WORKLOAD_KINDS)
 CERT_MANAGER_ANNOTATIONS = ("cert-manager.io/cluster-issuer", "cert-manager.io/issuer")
 
 
-def _reference_rule(id: str, kinds: tuple[str, ...]):
+def _reference_rule(id: str, kinds: tuple[str, ...]) -> Callable[[CheckFunction], CheckFunction]:
     return rule(id, kinds=kinds, category=REFERENCE)
 
 
@@ -184,10 +184,10 @@ def _pod_references(spec: dict[str, Any], base: Path) -> Iterator[ObjectReferenc
         here = (*base, "volumes", index)
         config_map, secret = mapping(volume.get("configMap")), mapping(volume.get("secret"))
         if text(config_map.get("name")):
-            for key in [text(mapping(i).get("key")) for i in sequence(config_map.get("items"))] or [None]:
+            for key in [text(mapping(i).get("key")) for i in sequence(config_map.get("items"))] or [""]:
                 yield ObjectReference("ConfigMap", config_map["name"], key or None, (*here, "configMap", "name"), config_map.get("optional") is True)
         if text(secret.get("secretName")):
-            for key in [text(mapping(i).get("key")) for i in sequence(secret.get("items"))] or [None]:
+            for key in [text(mapping(i).get("key")) for i in sequence(secret.get("items"))] or [""]:
                 yield ObjectReference("Secret", secret["secretName"], key or None, (*here, "secret", "secretName"), secret.get("optional") is True)
         for s, source in enumerate(sequence(dig(volume, "projected", "sources"))):
             for field, kind in (("configMap", "ConfigMap"), ("secret", "Secret")):

@@ -10,13 +10,13 @@ errors under `--profile prod`.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from ...findings import Severity
 from ...inputs.documents import Document
 from ..subjects import pod_templates
-from . import SAFETY, Bundle, Problem, rule
+from . import SAFETY, Bundle, CheckFunction, Problem, rule
 from ._access import containers, dig, env_entries, integer, mapping, sequence, text
 from ._network import (
     CONTROL_PORTS,
@@ -71,7 +71,7 @@ def _ingress_authenticates(document: Document, bundle: Bundle) -> bool:
     return bool(text(annotations.get(DECLARED_AUTH)).strip())
 
 
-def _warning_rule(id: str, kinds: tuple[str, ...]):
+def _warning_rule(id: str, kinds: tuple[str, ...]) -> Callable[[CheckFunction], CheckFunction]:
     return rule(id, kinds=kinds, category=SAFETY, severity=Severity.WARNING)
 
 
