@@ -37,7 +37,19 @@ Problem = tuple[Path, str, str]  # (path parts, rule id, message)
 
 declare(
     "service-port",
-    'Service port out of 1..65535, bad targetPort, port names missing, invalid or duplicated',
+    """Service port out of 1..65535, bad targetPort, port names missing, invalid or duplicated
+
+    Why: the Service schema says an int32, but the API server only accepts ports 1..65535, a valid
+    targetPort, and unique names on every port once there are several.
+
+    Fails:
+        ports:
+        - {port: 70000}
+
+    Instead:
+        ports:
+        - {name: serve, port: 8000, targetPort: 8000}
+    """,
     category=NATIVE, subject=Subject.DOCUMENT,
 )
 declare(
@@ -52,67 +64,239 @@ declare(
 )
 declare(
     "container-name",
-    'container name missing, not a DNS-1123 label, or duplicated in the pod',
+    """container name missing, not a DNS-1123 label, or duplicated in the pod
+
+    Why: the API server rejects a pod whose containers lack a name, use one that is not a DNS-1123
+    label, or repeat one across containers and initContainers; for a Ray pod that happens only when
+    KubeRay creates it, as a FailedCreate event.
+
+    Fails:
+        containers:
+        - {name: ray_head, image: rayproject/ray:2.60.0}
+
+    Instead:
+        containers:
+        - {name: ray-head, image: rayproject/ray:2.60.0}
+    """,
     category=NATIVE, subject=Subject.POD_TEMPLATE,
 )
 declare(
     "container-image",
-    'container image missing or with surrounding whitespace',
+    """container image missing or with surrounding whitespace
+
+    Why: a pod without an image, or with spaces around it, is rejected at creation; the kubelet
+    cannot pull a name with whitespace.
+
+    Fails:
+        containers:
+        - {name: ray-head, image: ' rayproject/ray:2.60.0'}
+
+    Instead:
+        containers:
+        - {name: ray-head, image: rayproject/ray:2.60.0}
+    """,
     category=NATIVE, subject=Subject.POD_TEMPLATE,
 )
 declare(
     "container-port",
-    'containerPort out of 1..65535, hostPort out of 0..65535, port names not IANA service names or duplicated',
+    """containerPort out of 1..65535, hostPort out of 0..65535, port names not IANA service names or duplicated
+
+    Why: the API server rejects containerPort outside 1..65535, hostPort outside 0..65535, and port
+    names that are not IANA service names (at most 15 characters, a letter) or that repeat in the pod.
+
+    Fails:
+        ports:
+        - {name: dashboard-http-port, containerPort: 70000}
+
+    Instead:
+        ports:
+        - {name: dashboard, containerPort: 8265}
+    """,
     category=NATIVE, subject=Subject.POD_TEMPLATE,
 )
 declare(
     "pod-containers",
-    'pod spec without containers',
+    """pod spec without containers
+
+    Why: a pod needs at least one container; an empty list is rejected when the pod is created.
+
+    Fails:
+        template:
+          spec: {containers: []}
+
+    Instead:
+        template:
+          spec: {containers: [{name: ray-worker, image: rayproject/ray:2.60.0}]}
+    """,
     category=NATIVE, subject=Subject.POD_TEMPLATE,
 )
 declare(
     "pod-volume",
-    'volume name missing, not a DNS-1123 label, or duplicated',
+    """volume name missing, not a DNS-1123 label, or duplicated
+
+    Why: volume names are DNS-1123 labels, unique in the pod; a mount refers to them by name.
+
+    Fails:
+        volumes:
+        - {name: Data, emptyDir: {}}
+        - {name: Data, emptyDir: {}}
+
+    Instead:
+        volumes:
+        - {name: data, emptyDir: {}}
+    """,
     category=NATIVE, subject=Subject.POD_TEMPLATE,
 )
 declare(
     "volume-mount",
-    'volumeMount naming no volume of the pod, without a mountPath, or mounting two things at one path',
+    """volumeMount naming no volume of the pod, without a mountPath, or mounting two things at one path
+
+    Why: a volumeMount must name a volume of the same pod and have a mountPath, and two mounts may not
+    share a path; otherwise the pod is rejected, for a Ray pod minutes after the apply.
+
+    Fails:
+        containers:
+        - name: ray-head
+          volumeMounts: [{name: logs, mountPath: /tmp/ray}]
+        # no volume named logs
+
+    Instead:
+        containers:
+        - name: ray-head
+          volumeMounts: [{name: logs, mountPath: /tmp/ray}]
+        volumes:
+        - {name: logs, emptyDir: {}}
+    """,
     category=NATIVE, subject=Subject.POD_TEMPLATE,
 )
 declare(
     "probe",
-    'probe with no or several handlers, a bad port, or a successThreshold other than 1 on liveness/startup',
+    """probe with no or several handlers, a bad port, or a successThreshold other than 1 on liveness/startup
+
+    Why: a probe needs exactly one handler (exec, httpGet, tcpSocket or grpc) with a valid port, and
+    liveness and startup probes only allow successThreshold 1; the API server rejects anything else.
+
+    Fails:
+        readinessProbe: {periodSeconds: 5}
+
+    Instead:
+        readinessProbe:
+          httpGet: {path: /-/healthz, port: 8000}
+          periodSeconds: 5
+    """,
     category=NATIVE, subject=Subject.POD_TEMPLATE,
 )
 declare(
     "resource-name",
-    'resource name neither standard (cpu, memory, ephemeral-storage, hugepages-*) nor a domain-qualified extended resource',
+    """resource name neither standard (cpu, memory, ephemeral-storage, hugepages-*) nor a domain-qualified extended resource
+
+    Why: container resources are cpu, memory, ephemeral-storage, hugepages-* or a domain-qualified
+    extended resource such as nvidia.com/gpu; a bare or misspelt name is rejected.
+
+    Fails:
+        resources:
+          limits: {gpu: 1}
+
+    Instead:
+        resources:
+          limits: {nvidia.com/gpu: 1}
+    """,
     category=NATIVE, subject=Subject.POD_TEMPLATE,
 )
 declare(
     "resource-quantity",
-    'resource request or limit that is not a valid, non-negative quantity',
+    """resource request or limit that is not a valid, non-negative quantity
+
+    Why: requests and limits are Kubernetes quantities (500m, 2, 1.5Gi); the API server rejects any
+    other text or a negative value.
+
+    Fails:
+        resources:
+          limits: {cpu: 2 cores, memory: 4GB}
+
+    Instead:
+        resources:
+          limits: {cpu: "2", memory: 4Gi}
+    """,
     category=NATIVE, subject=Subject.POD_TEMPLATE,
 )
 declare(
     "resource-requests-exceed-limits",
-    'a request greater than the limit of the same resource',
+    """a request greater than the limit of the same resource
+
+    Why: a request greater than the limit of the same resource is rejected; Ray sizes itself from
+    the limits, so the two must agree.
+
+    Fails:
+        resources:
+          requests: {memory: 8Gi}
+          limits: {memory: 4Gi}
+
+    Instead:
+        resources:
+          requests: {memory: 4Gi}
+          limits: {memory: 4Gi}
+    """,
     category=NATIVE, subject=Subject.POD_TEMPLATE,
 )
 declare(
     "extended-resource",
-    'extended resource (e.g. nvidia.com/gpu) without a limit, with a request different from it, or fractional',
+    """extended resource (e.g. nvidia.com/gpu) without a limit, with a request different from it, or fractional
+
+    Why: an extended resource such as nvidia.com/gpu cannot be overcommitted: it needs a limit, a
+    request (if any) equal to it, and a whole number.
+
+    Fails:
+        resources:
+          requests: {nvidia.com/gpu: 1}
+          limits: {nvidia.com/gpu: 2}
+
+    Instead:
+        resources:
+          limits: {nvidia.com/gpu: 1}
+    """,
     category=NATIVE, subject=Subject.POD_TEMPLATE,
 )
 declare(
     "pod-restart-policy",
-    'restartPolicy not allowed for the workload (Deployments need Always, Jobs OnFailure or Never)',
+    """restartPolicy not allowed for the workload (Deployments need Always, Jobs OnFailure or Never)
+
+    Why: a Deployment, StatefulSet, DaemonSet or ReplicaSet only allows restartPolicy Always, and a
+    Job or CronJob OnFailure or Never (the template defaults to Always, which a Job rejects).
+
+    Fails:
+        kind: Job
+        spec:
+          template:
+            spec: {containers: [...]}
+
+    Instead:
+        kind: Job
+        spec:
+          template:
+            spec: {restartPolicy: Never, containers: [...]}
+    """,
     category=NATIVE, subject=Subject.DOCUMENT,
 )
 declare(
     "workload-selector",
-    "workload selector missing or not matching the pod template's labels",
+    """workload selector missing or not matching the pod template's labels
+
+    Why: a Deployment's, StatefulSet's, DaemonSet's or ReplicaSet's selector must be non-empty and
+    match its pod template's labels; the API server rejects the workload otherwise.
+
+    Fails:
+        spec:
+          selector: {matchLabels: {app: web}}
+          template:
+            metadata: {labels: {app: website}}
+
+    Instead:
+        spec:
+          selector: {matchLabels: {app: web}}
+          template:
+            metadata: {labels: {app: web}}
+    """,
     category=NATIVE, subject=Subject.DOCUMENT,
 )
 declare(
