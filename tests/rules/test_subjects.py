@@ -7,9 +7,9 @@ from collections.abc import Iterator
 import pytest
 
 from raygitops.checks.ray import REGISTRY, Bundle, Problem, rule, run_rules
+from raygitops.checks.ray._ray import ClusterSpec
 from raygitops.checks.registry import Subject
 from raygitops.checks.subjects import JobSpec, PodTemplate
-from raygitops.checks.ray._ray import ClusterSpec
 from raygitops.inputs.documents import load_stream
 
 from .cases import HEAD, cluster, job, spec, stream, worker, workers_list
