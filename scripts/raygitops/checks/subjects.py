@@ -41,13 +41,13 @@ class PodTemplate:
     spec: dict[str, Any]
     path: Path  # to the pod spec
     label: str
-    document: Document | None = None
+    document: Document
     # Where the template's metadata is; None for a bare Pod, whose metadata is the document's.
     metadata_path: Path | None = None
 
     @property
     def metadata(self) -> Any:
-        if self.document is None or self.metadata_path is None:
+        if self.metadata_path is None:
             return None
         return dig(self.document.body, *self.metadata_path)
 

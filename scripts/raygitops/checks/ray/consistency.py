@@ -17,8 +17,8 @@ from typing import Any
 from ...findings import Severity
 from ...inputs.documents import Document
 from ...schema.formats import parse_quantity
-from ..subjects import pod_templates
-from . import CONSISTENCY, Bundle, Problem, rule
+from ..subjects import PodTemplate
+from . import CONSISTENCY, Bundle, Problem, Subject, rule
 from ._access import containers, dig, integer, mapping, scalar_text, sequence, text
 from ._ray import (
     RAY_KINDS,
@@ -47,12 +47,9 @@ def _ray_images(cluster: ClusterSpec) -> Iterator[tuple[tuple[str | int, ...], s
         yield (*cluster.path, "autoscalerOptions", "image"), image
 
 
-@rule("image-ray-version", kinds=RAY_KINDS, category=CONSISTENCY)
-def image_ray_version(document: Document, bundle: Bundle) -> Iterator[Problem]:
+@rule("image-ray-version", kinds=RAY_KINDS, category=CONSISTENCY, subject=Subject.RAY_CLUSTER)
+def image_ray_version(cluster: ClusterSpec, bundle: Bundle) -> Iterator[Problem]:
     """The Ray version in every Ray image tag equals rayVersion."""
-    cluster = cluster_spec(document)
-    if cluster is None:
-        return
     declared = parse_version(cluster.ray_version)
     if declared is None:
         return
@@ -66,12 +63,9 @@ def image_ray_version(document: Document, bundle: Bundle) -> Iterator[Problem]:
             )
 
 
-@rule("image-ray-version-unknown", kinds=RAY_KINDS, category=CONSISTENCY, severity=Severity.WARNING)
-def image_ray_version_unknown(document: Document, bundle: Bundle) -> Iterator[Problem]:
+@rule("image-ray-version-unknown", kinds=RAY_KINDS, category=CONSISTENCY, severity=Severity.WARNING, subject=Subject.RAY_CLUSTER)
+def image_ray_version_unknown(cluster: ClusterSpec, bundle: Bundle) -> Iterator[Problem]:
     """A Ray image tag names a release (2.60.0-py311), not nightly or another moving tag."""
-    cluster = cluster_spec(document)
-    if cluster is None:
-        return
     for path, image in _ray_images(cluster):
         reference = parse_image(image)
         if not reference.tag or reference.tag == "latest":
@@ -95,22 +89,21 @@ def _extended_resources(container: dict[str, Any]) -> set[str]:
     return {str(n) for n in names if "/" in str(n) and not str(n).split("/")[0].endswith("kubernetes.io")}
 
 
-@rule("gpu-limits-equal-requests", kinds=RAY_KINDS, category=CONSISTENCY)
-def gpu_limits_equal_requests(document: Document, bundle: Bundle) -> Iterator[Problem]:
+@rule("gpu-limits-equal-requests", kinds=RAY_KINDS, category=CONSISTENCY, subject=Subject.POD_TEMPLATE)
+def gpu_limits_equal_requests(template: PodTemplate, bundle: Bundle) -> Iterator[Problem]:
     """In Ray pod templates, nvidia.com/gpu and other extended resources have limits equal to requests."""
-    for template in pod_templates(document):
-        for index, container in containers(template.spec):
-            resources = mapping(container.get("resources"))
-            requests, limits = mapping(resources.get("requests")), mapping(resources.get("limits"))
-            for name in sorted(_extended_resources(container)):
-                base = (*template.path, "containers", index, "resources")
-                if name in requests and name not in limits:
-                    yield Problem((*base, "limits"), f"{template.label} requests {name} without a limit; set limits.{name} equal to the request (the pod is rejected otherwise)")
-                elif name in requests and parse_quantity(requests[name]) != parse_quantity(limits[name]):
-                    yield Problem(
-                        (*base, "limits", name),
-                        f"{template.label} has {name} limit {scalar_text(limits[name])} but request {scalar_text(requests[name])}; make them equal",
-                    )
+    for index, container in containers(template.spec):
+        resources = mapping(container.get("resources"))
+        requests, limits = mapping(resources.get("requests")), mapping(resources.get("limits"))
+        for name in sorted(_extended_resources(container)):
+            base = (*template.path, "containers", index, "resources")
+            if name in requests and name not in limits:
+                yield Problem((*base, "limits"), f"{template.label} requests {name} without a limit; set limits.{name} equal to the request (the pod is rejected otherwise)")
+            elif name in requests and parse_quantity(requests[name]) != parse_quantity(limits[name]):
+                yield Problem(
+                    (*base, "limits", name),
+                    f"{template.label} has {name} limit {scalar_text(limits[name])} but request {scalar_text(requests[name])}; make them equal",
+                )
 
 
 def _tolerates_gpu(pod_spec: dict[str, Any]) -> bool:
@@ -122,20 +115,19 @@ def _tolerates_gpu(pod_spec: dict[str, Any]) -> bool:
     return False
 
 
-@rule("gpu-toleration", kinds=(*RAY_KINDS, *WORKLOAD_KINDS), category=CONSISTENCY, severity=Severity.WARNING)
-def gpu_toleration(document: Document, bundle: Bundle) -> Iterator[Problem]:
+@rule("gpu-toleration", kinds=(*RAY_KINDS, *WORKLOAD_KINDS), category=CONSISTENCY, severity=Severity.WARNING, subject=Subject.POD_TEMPLATE)
+def gpu_toleration(template: PodTemplate, bundle: Bundle) -> Iterator[Problem]:
     """Pods that ask for nvidia.com/gpu tolerate the nvidia.com/gpu taint GPU nodes usually carry."""
-    for template in pod_templates(document):
-        wants_gpu = any(
-            GPU_RESOURCE in mapping(dig(c, "resources", "limits")) or GPU_RESOURCE in mapping(dig(c, "resources", "requests"))
-            for _, c in containers(template.spec)
+    wants_gpu = any(
+        GPU_RESOURCE in mapping(dig(c, "resources", "limits")) or GPU_RESOURCE in mapping(dig(c, "resources", "requests"))
+        for _, c in containers(template.spec)
+    )
+    if wants_gpu and not _tolerates_gpu(template.spec):
+        yield Problem(
+            (*template.path, "tolerations"),
+            f"{template.label} asks for {GPU_RESOURCE} but does not tolerate the {GPU_RESOURCE} taint; "
+            f"add a toleration {{key: {GPU_RESOURCE}, operator: Exists, effect: NoSchedule}}",
         )
-        if wants_gpu and not _tolerates_gpu(template.spec):
-            yield Problem(
-                (*template.path, "tolerations"),
-                f"{template.label} asks for {GPU_RESOURCE} but does not tolerate the {GPU_RESOURCE} taint; "
-                f"add a toleration {{key: {GPU_RESOURCE}, operator: Exists, effect: NoSchedule}}",
-            )
 
 
 # --- what an entrypoint asks for ----------------------------------------------------------
@@ -302,12 +294,9 @@ def resources_exceed_cluster(document: Document, bundle: Bundle) -> Iterator[Pro
     )
 
 
-@rule("ray-start-params-exceed-container", kinds=RAY_KINDS, category=CONSISTENCY, severity=Severity.WARNING)
-def start_params_exceed_container(document: Document, bundle: Bundle) -> Iterator[Problem]:
+@rule("ray-start-params-exceed-container", kinds=RAY_KINDS, category=CONSISTENCY, severity=Severity.WARNING, subject=Subject.RAY_CLUSTER)
+def start_params_exceed_container(cluster: ClusterSpec, bundle: Bundle) -> Iterator[Problem]:
     """rayStartParams num-cpus and num-gpus do not advertise more than the Ray container's limits."""
-    cluster = cluster_spec(document)
-    if cluster is None:
-        return
     for group in cluster.groups:
         limits = mapping(dig(group.ray_container, "resources", "limits"))
         for param, resource in (("num-cpus", "cpu"), ("num-gpus", GPU_RESOURCE)):
@@ -321,12 +310,9 @@ def start_params_exceed_container(document: Document, bundle: Bundle) -> Iterato
                 )
 
 
-@rule("cluster-without-task-capacity", kinds=RAY_KINDS, category=CONSISTENCY, severity=Severity.WARNING)
-def cluster_without_task_capacity(document: Document, bundle: Bundle) -> Iterator[Problem]:
+@rule("cluster-without-task-capacity", kinds=RAY_KINDS, category=CONSISTENCY, severity=Severity.WARNING, subject=Subject.RAY_CLUSTER)
+def cluster_without_task_capacity(cluster: ClusterSpec, bundle: Bundle) -> Iterator[Problem]:
     """A cluster whose head takes no tasks (num-cpus 0) has a worker group that can start pods."""
-    cluster = cluster_spec(document)
-    if cluster is None:
-        return
     shapes = node_shapes(cluster)
     head, workers = shapes[0], shapes[1:]
     if head.cpus != 0 or head.gpus:

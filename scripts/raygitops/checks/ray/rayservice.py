@@ -17,9 +17,9 @@ import yaml
 
 from ...inputs.documents import SAFE_LOADER, Document
 from ...schema.formats import parse_duration
-from . import Bundle, Problem, rule
+from . import Bundle, Problem, Subject, rule
 from ._access import dig, integer, mapping, sequence, text
-from ._ray import cluster_spec
+from ._ray import ClusterSpec
 
 UPGRADE_TYPES = ("NewCluster", "NewClusterWithIncrementalUpgrade", "None")
 _IMPORT_PATH = re.compile(r"[A-Za-z_][\w]*(\.[A-Za-z_]\w*)*:[A-Za-z_]\w*(\.[A-Za-z_]\w*)*|[A-Za-z_]\w*(\.[A-Za-z_]\w*)+")
@@ -168,12 +168,9 @@ def import_path(document: Document, bundle: Bundle) -> Iterator[Problem]:
             yield Problem(CONFIG_PATH, f"application {app.name!r} has import_path {path!r}; write it as 'package.module:attribute'")
 
 
-@rule("serve-port-name", kinds=("RayService",))
-def serve_port_name(document: Document, bundle: Bundle) -> Iterator[Problem]:
+@rule("serve-port-name", kinds=("RayService",), subject=Subject.RAY_CLUSTER)
+def serve_port_name(cluster: ClusterSpec, bundle: Bundle) -> Iterator[Problem]:
     """If the head container declares ports, one is named 'serve' (or 'serve-*') so KubeRay can build the serve Service."""
-    cluster = cluster_spec(document)
-    if cluster is None:
-        return
     head = cluster.head.ray_container
     if head is None or not sequence(head.get("ports")):
         return
@@ -185,12 +182,9 @@ def serve_port_name(document: Document, bundle: Bundle) -> Iterator[Problem]:
         )
 
 
-@rule("rayservice-head-service-name", kinds=("RayService",))
-def head_service_name(document: Document, bundle: Bundle) -> Iterator[Problem]:
+@rule("rayservice-head-service-name", kinds=("RayService",), subject=Subject.RAY_CLUSTER)
+def head_service_name(cluster: ClusterSpec, bundle: Bundle) -> Iterator[Problem]:
     """A RayService's headService has no metadata.name (KubeRay names it per cluster)."""
-    cluster = cluster_spec(document)
-    if cluster is None:
-        return
     if text(dig(cluster.head.spec, "headService", "metadata", "name")):
         yield Problem(
             (*cluster.head.path, "headService", "metadata", "name"),

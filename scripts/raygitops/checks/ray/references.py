@@ -21,13 +21,14 @@ from typing import Any
 
 from ...inputs.documents import Document
 from ..subjects import pod_templates
-from . import ANY_KIND, REFERENCE, Bundle, CheckFunction, Problem, rule
+from . import ANY_KIND, REFERENCE, Bundle, CheckFunction, Problem, Subject, rule
 from ._access import containers, dig, env_entries, integer, mapping, sequence, text
 from ._network import ingress_backends, same_namespace, select, services_by_name
 from ._ray import (
     EXTERNAL_ANNOTATION,
     RAY_KINDS,
     WORKLOAD_KINDS,
+    ClusterSpec,
     Path,
     cluster_spec,
     is_external,
@@ -41,8 +42,10 @@ POD_KINDS = (*RAY_KINDS, *WORKLOAD_KINDS)
 CERT_MANAGER_ANNOTATIONS = ("cert-manager.io/cluster-issuer", "cert-manager.io/issuer")
 
 
-def _reference_rule(id: str, kinds: tuple[str, ...]) -> Callable[[CheckFunction], CheckFunction]:
-    return rule(id, kinds=kinds, category=REFERENCE)
+def _reference_rule(
+    id: str, kinds: tuple[str, ...], subject: Subject = Subject.DOCUMENT
+) -> Callable[[CheckFunction], CheckFunction]:
+    return rule(id, kinds=kinds, category=REFERENCE, subject=subject)
 
 
 # --- Services and their pods ---------------------------------------------------------------
@@ -413,13 +416,10 @@ def _code_dirs(container: dict[str, Any]) -> list[str]:
     return []
 
 
-@_reference_rule("serve-import-module", kinds=("RayService",))
-def serve_import_module(document: Document, bundle: Bundle) -> Iterator[Problem]:
+@_reference_rule("serve-import-module", kinds=("RayService",), subject=Subject.RAY_CLUSTER)
+def serve_import_module(cluster: ClusterSpec, bundle: Bundle) -> Iterator[Problem]:
     """A Serve import_path module loaded from a mounted ConfigMap (via PYTHONPATH or working_dir) is a key of it, on every group."""
-    cluster = cluster_spec(document)
-    if cluster is None:
-        return
-    for app in serve_apps(document):
+    for app in serve_apps(cluster.document):
         module = app.module
         if not module:
             continue
@@ -439,7 +439,7 @@ def serve_import_module(document: Document, bundle: Bundle) -> Iterator[Problem]
                 if not group.is_head and any(d in head_dirs for d in dirs):
                     yield Problem((*group.pod_path, "volumes"), f"application {app.name!r} loads its code from a ConfigMap mounted on the head only; mount it on {group.label} too (replicas run there)")
                 continue
-            reasons = [_config_map_has(m, file, document, bundle) for m in config_dirs]
+            reasons = [_config_map_has(m, file, cluster.document, bundle) for m in config_dirs]
             if all(reasons):
                 yield Problem(
                     (*group.ray_container_path, "volumeMounts"),

@@ -15,8 +15,8 @@ from typing import Any
 
 from ...findings import Severity
 from ...inputs.documents import Document
-from ..subjects import pod_templates
-from . import SAFETY, Bundle, CheckFunction, Problem, rule
+from ..subjects import PodTemplate
+from . import SAFETY, Bundle, CheckFunction, Problem, Subject, rule
 from ._access import containers, dig, env_entries, integer, mapping, sequence, text
 from ._network import (
     CONTROL_PORTS,
@@ -71,8 +71,10 @@ def _ingress_authenticates(document: Document, bundle: Bundle) -> bool:
     return bool(text(annotations.get(DECLARED_AUTH)).strip())
 
 
-def _warning_rule(id: str, kinds: tuple[str, ...]) -> Callable[[CheckFunction], CheckFunction]:
-    return rule(id, kinds=kinds, category=SAFETY, severity=Severity.WARNING)
+def _warning_rule(
+    id: str, kinds: tuple[str, ...], subject: Subject = Subject.DOCUMENT
+) -> Callable[[CheckFunction], CheckFunction]:
+    return rule(id, kinds=kinds, category=SAFETY, severity=Severity.WARNING, subject=subject)
 
 
 # --- exposure of the control ports ----------------------------------------------------------
@@ -220,79 +222,72 @@ def _effective(container: dict[str, Any], pod_spec: dict[str, Any], field: str) 
     return value if value is not None else dig(pod_spec, "securityContext", field)
 
 
-@_warning_rule("privileged-container", kinds=POD_KINDS)
-def privileged(document: Document, bundle: Bundle) -> Iterator[Problem]:
+@_warning_rule("privileged-container", kinds=POD_KINDS, subject=Subject.POD_TEMPLATE)
+def privileged(template: PodTemplate, bundle: Bundle) -> Iterator[Problem]:
     """No container runs privileged."""
-    for template in pod_templates(document):
-        for where, container in _all_containers(template.spec):
-            if dig(container, "securityContext", "privileged") is True:
-                yield Problem((*template.path, *where, "securityContext", "privileged"), f"container {text(container.get('name'))!r} in {template.label} is privileged; remove privileged: true")
+    for where, container in _all_containers(template.spec):
+        if dig(container, "securityContext", "privileged") is True:
+            yield Problem((*template.path, *where, "securityContext", "privileged"), f"container {text(container.get('name'))!r} in {template.label} is privileged; remove privileged: true")
 
 
-@_warning_rule("host-namespace", kinds=POD_KINDS)
-def host_namespace(document: Document, bundle: Bundle) -> Iterator[Problem]:
+@_warning_rule("host-namespace", kinds=POD_KINDS, subject=Subject.POD_TEMPLATE)
+def host_namespace(template: PodTemplate, bundle: Bundle) -> Iterator[Problem]:
     """Pods do not share the node's network, PID or IPC namespace."""
-    for template in pod_templates(document):
-        for field in ("hostNetwork", "hostPID", "hostIPC"):
-            if template.spec.get(field) is True:
-                yield Problem((*template.path, field), f"{template.label} sets {field}: true, sharing the node's namespace; remove it")
+    for field in ("hostNetwork", "hostPID", "hostIPC"):
+        if template.spec.get(field) is True:
+            yield Problem((*template.path, field), f"{template.label} sets {field}: true, sharing the node's namespace; remove it")
 
 
-@_warning_rule("host-path-volume", kinds=POD_KINDS)
-def host_path(document: Document, bundle: Bundle) -> Iterator[Problem]:
+@_warning_rule("host-path-volume", kinds=POD_KINDS, subject=Subject.POD_TEMPLATE)
+def host_path(template: PodTemplate, bundle: Bundle) -> Iterator[Problem]:
     """Pods do not mount hostPath volumes."""
-    for template in pod_templates(document):
-        for index, volume in enumerate(sequence(template.spec.get("volumes"))):
-            if isinstance(volume, dict) and "hostPath" in volume:
-                yield Problem((*template.path, "volumes", index, "hostPath"), f"volume {text(volume.get('name'))!r} in {template.label} mounts a host path; use an emptyDir or a PersistentVolumeClaim")
+    for index, volume in enumerate(sequence(template.spec.get("volumes"))):
+        if isinstance(volume, dict) and "hostPath" in volume:
+            yield Problem((*template.path, "volumes", index, "hostPath"), f"volume {text(volume.get('name'))!r} in {template.label} mounts a host path; use an emptyDir or a PersistentVolumeClaim")
 
 
-@_warning_rule("privilege-escalation", kinds=POD_KINDS)
-def privilege_escalation(document: Document, bundle: Bundle) -> Iterator[Problem]:
+@_warning_rule("privilege-escalation", kinds=POD_KINDS, subject=Subject.POD_TEMPLATE)
+def privilege_escalation(template: PodTemplate, bundle: Bundle) -> Iterator[Problem]:
     """Every container sets securityContext.allowPrivilegeEscalation: false."""
-    for template in pod_templates(document):
-        for where, container in _all_containers(template.spec):
-            if dig(container, "securityContext", "allowPrivilegeEscalation") is not False:
-                yield Problem((*template.path, *where, "securityContext", "allowPrivilegeEscalation"), f"container {text(container.get('name'))!r} in {template.label} may escalate privileges; set securityContext.allowPrivilegeEscalation: false")
+    for where, container in _all_containers(template.spec):
+        if dig(container, "securityContext", "allowPrivilegeEscalation") is not False:
+            yield Problem((*template.path, *where, "securityContext", "allowPrivilegeEscalation"), f"container {text(container.get('name'))!r} in {template.label} may escalate privileges; set securityContext.allowPrivilegeEscalation: false")
 
 
-@_warning_rule("run-as-root", kinds=POD_KINDS)
-def run_as_root(document: Document, bundle: Bundle) -> Iterator[Problem]:
+@_warning_rule("run-as-root", kinds=POD_KINDS, subject=Subject.POD_TEMPLATE)
+def run_as_root(template: PodTemplate, bundle: Bundle) -> Iterator[Problem]:
     """Containers run as non-root: runAsNonRoot: true (pod or container) and no runAsUser: 0."""
-    for template in pod_templates(document):
-        for where, container in _all_containers(template.spec):
-            name = text(container.get("name"))
-            user = _effective(container, template.spec, "runAsUser")
-            if integer(user) == 0:
-                yield Problem((*template.path, *where, "securityContext", "runAsUser"), f"container {name!r} in {template.label} runs as uid 0; use a non-root uid (Ray images use 1000)")
-            elif _effective(container, template.spec, "runAsNonRoot") is not True and not integer(user):
-                yield Problem((*template.path, "securityContext", "runAsNonRoot"), f"container {name!r} in {template.label} may run as root; set securityContext.runAsNonRoot: true")
+    for where, container in _all_containers(template.spec):
+        name = text(container.get("name"))
+        user = _effective(container, template.spec, "runAsUser")
+        if integer(user) == 0:
+            yield Problem((*template.path, *where, "securityContext", "runAsUser"), f"container {name!r} in {template.label} runs as uid 0; use a non-root uid (Ray images use 1000)")
+        elif _effective(container, template.spec, "runAsNonRoot") is not True and not integer(user):
+            yield Problem((*template.path, "securityContext", "runAsNonRoot"), f"container {name!r} in {template.label} may run as root; set securityContext.runAsNonRoot: true")
 
 
-@_warning_rule("missing-limits", kinds=POD_KINDS)
-def missing_limits(document: Document, bundle: Bundle) -> Iterator[Problem]:
+@_warning_rule("missing-limits", kinds=POD_KINDS, subject=Subject.POD_TEMPLATE)
+def missing_limits(template: PodTemplate, bundle: Bundle) -> Iterator[Problem]:
     """Every container sets cpu and memory limits (Ray sizes itself from them)."""
-    for template in pod_templates(document):
-        for where, container in _all_containers(template.spec):
-            limits = mapping(dig(container, "resources", "limits"))
-            missing = [r for r in ("cpu", "memory") if r not in limits]
-            if missing:
-                yield Problem((*template.path, *where, "resources", "limits"), f"container {text(container.get('name'))!r} in {template.label} has no {' or '.join(missing)} limit; set resources.limits.{missing[0]}")
+    for where, container in _all_containers(template.spec):
+        limits = mapping(dig(container, "resources", "limits"))
+        missing = [r for r in ("cpu", "memory") if r not in limits]
+        if missing:
+            yield Problem((*template.path, *where, "resources", "limits"), f"container {text(container.get('name'))!r} in {template.label} has no {' or '.join(missing)} limit; set resources.limits.{missing[0]}")
 
 
-@_warning_rule("image-unpinned", kinds=POD_KINDS)
-def image_unpinned(document: Document, bundle: Bundle) -> Iterator[Problem]:
+@_warning_rule("image-unpinned", kinds=POD_KINDS, subject=Subject.POD_TEMPLATE)
+def image_unpinned(template: PodTemplate, bundle: Bundle) -> Iterator[Problem]:
     """Images are pinned to a tag or digest, never `latest` or untagged."""
-    for template in pod_templates(document):
-        for where, container in _all_containers(template.spec):
-            image = container.get("image")
-            if not isinstance(image, str) or not image:
-                continue
-            reference = parse_image(image)
-            if reference.digest:
-                continue
-            if not reference.tag or reference.tag == "latest":
-                yield Problem((*template.path, *where, "image"), f"image {image!r} in {template.label} is not pinned; use a release tag ({reference.repository}:<version>) or a digest")
+    for where, container in _all_containers(template.spec):
+        image = container.get("image")
+        if not isinstance(image, str) or not image:
+            continue
+        reference = parse_image(image)
+        if reference.digest:
+            continue
+        if not reference.tag or reference.tag == "latest":
+            yield Problem((*template.path, *where, "image"), f"image {image!r} in {template.label} is not pinned; use a release tag ({reference.repository}:<version>) or a digest")
 
 
 _SECRET_WORDS = {"PASSWORD", "PASSWD", "SECRET", "TOKEN", "CREDENTIAL", "CREDENTIALS", "APIKEY"}
@@ -310,18 +305,17 @@ def looks_secret(name: str, value: str) -> bool:
     return bool(_SECRET_WORDS & set(words)) or name.upper().endswith(_SECRET_SUFFIXES)
 
 
-@_warning_rule("literal-secret-env", kinds=POD_KINDS)
-def literal_secret_env(document: Document, bundle: Bundle) -> Iterator[Problem]:
+@_warning_rule("literal-secret-env", kinds=POD_KINDS, subject=Subject.POD_TEMPLATE)
+def literal_secret_env(template: PodTemplate, bundle: Bundle) -> Iterator[Problem]:
     """Passwords, tokens and keys come from a secretKeyRef, not a literal env value."""
-    for template in pod_templates(document):
-        for where, container in _all_containers(template.spec):
-            for index, entry in env_entries(container):
-                name, value = text(entry.get("name")), entry.get("value")
-                if isinstance(value, str) and looks_secret(name, value):
-                    yield Problem(
-                        (*template.path, *where, "env", index, "value"),
-                        f"env {name} in {template.label} holds a literal secret; move it to a Secret and use valueFrom.secretKeyRef",
-                    )
+    for where, container in _all_containers(template.spec):
+        for index, entry in env_entries(container):
+            name, value = text(entry.get("name")), entry.get("value")
+            if isinstance(value, str) and looks_secret(name, value):
+                yield Problem(
+                    (*template.path, *where, "env", index, "value"),
+                    f"env {name} in {template.label} holds a literal secret; move it to a Secret and use valueFrom.secretKeyRef",
+                )
 
 
 @_warning_rule("namespace-without-networkpolicy", kinds=RAY_KINDS)
