@@ -50,9 +50,11 @@ def _traefik_auth_middlewares(bundle: Bundle) -> set[str]:
     """`<namespace>-<name>`, as router.middlewares names them, of each Traefik Middleware that authenticates."""
     names = set()
     for document in bundle.documents:
-        if document.kind == "Middleware" and document.api_version.startswith(("traefik.io/", "traefik.containo.us/")):
-            if any(field in document.spec for field in TRAEFIK_AUTH_FIELDS):
-                names.add(f"{document.namespace or 'default'}-{document.name}")
+        is_traefik_middleware = document.kind == "Middleware" and document.api_version.startswith(
+            ("traefik.io/", "traefik.containo.us/")
+        )
+        if is_traefik_middleware and any(field in document.spec for field in TRAEFIK_AUTH_FIELDS):
+            names.add(f"{document.namespace or 'default'}-{document.name}")
     return names
 
 
