@@ -50,3 +50,9 @@ def test_the_native_pod_checks_run_on_pod_templates_with_full_docs() -> None:
     pod_checks = [c for c in all_checks() if c.subject is Subject.POD_TEMPLATE and c.category == NATIVE]
     assert {c.id for c in pod_checks} >= {"volume-mount", "container-port", "extended-resource", "probe"}
     assert all(c.doc.complete for c in pod_checks)
+
+
+def test_every_core_check_has_a_three_part_doc() -> None:
+    core = [c for c in all_checks() if c.run is None]
+    assert len(core) >= 55
+    assert [c.id for c in core if not c.doc.complete] == []

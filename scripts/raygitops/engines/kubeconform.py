@@ -40,12 +40,34 @@ from ..tools import find_tool
 
 declare(
     "kubeconform",
-    'kubeconform found the resource invalid against its (strict, standalone) schema',
+    """kubeconform found the resource invalid against its (strict, standalone) schema
+
+    Why: with --engine kubeconform, kubeconform judges the schema; the finding carries its message.
+
+    Fails:
+        workerGroupSpecs:
+        - {groupName: cpu, replicas: two}
+
+    Instead:
+        workerGroupSpecs:
+        - {groupName: cpu, replicas: 2}
+    """,
     category=KUBECONFORM, subject=Subject.DOCUMENT,
 )
 declare(
     "kubeconform-error",
-    'kubeconform could not validate the resource (no schema, unreadable resource)',
+    """kubeconform could not validate the resource (no schema, unreadable resource)
+
+    Why: kubeconform could not check the resource at all (no schema for it, or it could not read it), so it was
+    not validated by that engine.
+
+    Fails:
+        apiVersion: example.com/v1
+        kind: Widget   # no standalone schema
+
+    Instead:
+        # use --engine builtin, or give kubeconform a schema
+    """,
     category=KUBECONFORM, subject=Subject.DOCUMENT,
 )
 

@@ -20,22 +20,70 @@ from ..findings import Finding, Severity, json_pointer
 # Rule ids this stage reports, with their one-line docs (listed by `raygitops rules`).
 declare(
     "yaml-syntax",
-    'The stream must be valid YAML; the finding gives the line and column.',
+    """The stream must be valid YAML; the finding gives the line and column.
+
+    Why: kubectl and Argo CD refuse the whole file, so nothing in it is applied; the finding names the line and
+    column where parsing stopped.
+
+    Fails:
+        metadata:
+          name: rc
+           labels: {app: ray}
+
+    Instead:
+        metadata:
+          name: rc
+          labels: {app: ray}
+    """,
     category=DECODE, subject=Subject.STREAM,
 )
 declare(
     "yaml-encoding",
-    'Manifests must be UTF-8 text.',
+    """Manifests must be UTF-8 text.
+
+    Why: Kubernetes manifests are UTF-8; a file saved as Latin-1 or UTF-16 cannot be decoded by kubectl.
+
+    Fails:
+        # a file saved as UTF-16 by an editor
+
+    Instead:
+        # the same file saved as UTF-8
+    """,
     category=DECODE, subject=Subject.STREAM,
 )
 declare(
     "yaml-duplicate-key",
-    "A mapping must not repeat a key (kubectl's strict decoding rejects it).",
+    """A mapping must not repeat a key (kubectl's strict decoding rejects it).
+
+    Why: YAML keeps the last of two equal keys silently, so half of what was written is lost; kubectl's strict
+    decoding rejects the object.
+
+    Fails:
+        resources:
+          limits: {cpu: "2"}
+          limits: {memory: 4Gi}
+
+    Instead:
+        resources:
+          limits: {cpu: "2", memory: 4Gi}
+    """,
     category=DECODE, subject=Subject.STREAM,
 )
 declare(
     "document-not-mapping",
-    'Each non-empty document must be a mapping (an object), not a list or a scalar.',
+    """Each non-empty document must be a mapping (an object), not a list or a scalar.
+
+    Why: the API server expects one object per document; a list or a scalar is not a resource.
+
+    Fails:
+        - apiVersion: v1
+          kind: ConfigMap
+
+    Instead:
+        apiVersion: v1
+        kind: ConfigMap
+        metadata: {name: settings}
+    """,
     category=DECODE, subject=Subject.STREAM,
 )
 

@@ -27,7 +27,19 @@ DEFAULT_TARGET_GLOBS = ("overlays/*", "argocd")
 
 declare(
     "kustomize-build",
-    "Every kustomization must build; the finding quotes kustomize's own message.",
+    """Every kustomization must build; the finding quotes kustomize's own message.
+
+    Why: an overlay that does not build deploys nothing: Argo CD marks the application as failed and `kubectl
+    apply -k` stops.
+
+    Fails:
+        resources:
+        - ../../base/raycluster.yml   # no such file
+
+    Instead:
+        resources:
+        - ../../base/raycluster.yaml
+    """,
     category=RENDER, subject=Subject.STREAM,
 )
 

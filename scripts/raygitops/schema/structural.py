@@ -48,77 +48,241 @@ from .store import ResourceSchema
 
 declare(
     "schema-type",
-    'a value of the wrong type, e.g. a string where the schema wants an integer',
+    """a value of the wrong type, e.g. a string where the schema wants an integer
+
+    Why: the API server decodes each field into its declared type; a string where an integer belongs is rejected.
+
+    Fails:
+        workerGroupSpecs:
+        - {groupName: cpu, replicas: two}
+
+    Instead:
+        workerGroupSpecs:
+        - {groupName: cpu, replicas: 2}
+    """,
     category=SCHEMA, subject=Subject.DOCUMENT,
 )
 declare(
     "schema-required",
-    'a required field is missing (after defaults are applied)',
+    """a required field is missing (after defaults are applied)
+
+    Why: the schema lists fields every object needs (after defaults); the API server rejects an object without
+    them.
+
+    Fails:
+        kind: Deployment
+        spec: {template: {...}}   # no selector
+
+    Instead:
+        kind: Deployment
+        spec: {selector: {matchLabels: {app: web}}, template: {...}}
+    """,
     category=SCHEMA, subject=Subject.DOCUMENT,
 )
 declare(
     "schema-enum",
-    "a value that is not one of the schema's allowed values",
+    """a value that is not one of the schema's allowed values
+
+    Why: only the listed values are accepted; a differently spelt one is rejected.
+
+    Fails:
+        # schema: {type: string, enum: [Always, Never]}
+        restartPolicy: always
+
+    Instead:
+        restartPolicy: Always
+    """,
     category=SCHEMA, subject=Subject.DOCUMENT,
 )
 declare(
     "schema-unknown-field",
-    'a field the schema does not declare (kubectl --validate=strict rejects it)',
+    """a field the schema does not declare (kubectl --validate=strict rejects it)
+
+    Why: a field the schema does not declare is dropped silently by `kubectl apply` and rejected under
+    --validate=strict; usually a typo or a wrong level.
+
+    Fails:
+        headGroupSpec:
+          rayStartParam: {num-cpus: "0"}
+
+    Instead:
+        headGroupSpec:
+          rayStartParams: {num-cpus: "0"}
+    """,
     category=SCHEMA, subject=Subject.DOCUMENT,
 )
 declare(
     "schema-range",
-    "a number below the schema's minimum or above its maximum (exclusive bounds included)",
+    """a number below the schema's minimum or above its maximum (exclusive bounds included)
+
+    Why: the schema bounds the number; the API server rejects values outside it.
+
+    Fails:
+        # schema: {type: integer, minimum: 0}
+        value: -1
+
+    Instead:
+        value: 0
+    """,
     category=SCHEMA, subject=Subject.DOCUMENT,
 )
 declare(
     "schema-length",
-    'a string shorter than minLength or longer than maxLength',
+    """a string shorter than minLength or longer than maxLength
+
+    Why: the schema bounds the string's length; the API server rejects a shorter or longer one.
+
+    Fails:
+        # schema: {type: string, minLength: 1}
+        name: ""
+
+    Instead:
+        name: cpu
+    """,
     category=SCHEMA, subject=Subject.DOCUMENT,
 )
 declare(
     "schema-items",
-    'a list with fewer than minItems or more than maxItems items',
+    """a list with fewer than minItems or more than maxItems items
+
+    Why: the schema bounds how many items the list has; the API server rejects fewer or more.
+
+    Fails:
+        # schema: {type: array, minItems: 1}
+        items: []
+
+    Instead:
+        items: [a]
+    """,
     category=SCHEMA, subject=Subject.DOCUMENT,
 )
 declare(
     "schema-properties",
-    'a mapping with fewer than minProperties or more than maxProperties entries',
+    """a mapping with fewer than minProperties or more than maxProperties entries
+
+    Why: the schema bounds how many entries the mapping has; the API server rejects fewer or more.
+
+    Fails:
+        # schema: {type: object, minProperties: 1}
+        selector: {}
+
+    Instead:
+        selector: {app: ray}
+    """,
     category=SCHEMA, subject=Subject.DOCUMENT,
 )
 declare(
     "schema-pattern",
-    "a string that does not match the schema's regular expression",
+    """a string that does not match the schema's regular expression
+
+    Why: the schema's regular expression is what the API server checks the string against.
+
+    Fails:
+        # schema: {type: string, pattern: '^[a-z]+$'}
+        name: Ray
+
+    Instead:
+        name: ray
+    """,
     category=SCHEMA, subject=Subject.DOCUMENT,
 )
 declare(
     "schema-format",
-    'a value outside its format: int32/int64 range, quantity, duration, date-time, byte, ip, ...',
+    """a value outside its format: int32/int64 range, quantity, duration, date-time, byte, ip, ...
+
+    Why: formats such as int32, quantity, duration and date-time are enforced by the API server even where the
+    type matches.
+
+    Fails:
+        # schema: {type: integer, format: int32}
+        port: 3000000000
+
+    Instead:
+        port: 8265
+    """,
     category=SCHEMA, subject=Subject.DOCUMENT,
 )
 declare(
     "schema-list-unique",
-    'duplicate items in a list declared x-kubernetes-list-type set, or map (by its keys)',
+    """duplicate items in a list declared x-kubernetes-list-type set, or map (by its keys)
+
+    Why: a list declared as a set, or as a map keyed by some fields, may not hold two equal items or keys; the API
+    server rejects the duplicate.
+
+    Fails:
+        ports:
+        - {containerPort: 8265, protocol: TCP}
+        - {containerPort: 8265, protocol: TCP}
+
+    Instead:
+        ports:
+        - {containerPort: 8265, protocol: TCP}
+    """,
     category=SCHEMA, subject=Subject.DOCUMENT,
 )
 declare(
     "schema-alternatives",
-    'a value matching none of its anyOf, not exactly one of its oneOf, or its `not` schema',
+    """a value matching none of its anyOf, not exactly one of its oneOf, or its `not` schema
+
+    Why: anyOf, oneOf and not constrain which shapes are allowed; the API server rejects a value matching none (or
+    several of a oneOf).
+
+    Fails:
+        # schema: {anyOf: [{type: integer}, {type: string}]}
+        value: [8000]
+
+    Instead:
+        value: 8000
+    """,
     category=SCHEMA, subject=Subject.DOCUMENT,
 )
 declare(
     "cel-rule",
-    "an x-kubernetes-validations rule is false for the object; the message is the CRD's own",
+    """an x-kubernetes-validations rule is false for the object; the message is the CRD's own
+
+    Why: x-kubernetes-validations are the CRD's own CEL rules; the API server rejects an object that breaks one,
+    with the message the CRD gives.
+
+    Fails:
+        deletionStrategy:
+          onSuccess: {policy: DeleteCluster}
+          onFailure: {policy: DeleteCluster}
+          deletionRules: [...]
+
+    Instead:
+        deletionStrategy:
+          deletionRules: [...]
+    """,
     category=SCHEMA, subject=Subject.DOCUMENT,
 )
 declare(
     "cel-error",
-    'an x-kubernetes-validations rule fails to evaluate (the API server rejects the object too)',
+    """an x-kubernetes-validations rule fails to evaluate (the API server rejects the object too)
+
+    Why: a rule that cannot be evaluated on the object (a wrong type, a missing field it assumes) makes the API
+    server reject the object too.
+
+    Fails:
+        # a value of a type the rule does not expect
+
+    Instead:
+        # the value with the type the schema declares
+    """,
     category=SCHEMA, subject=Subject.DOCUMENT,
 )
 declare(
     "cel-unsupported",
-    'warning: a rule uses a Kubernetes CEL function this evaluator lacks, so it was not checked',
+    """warning: a rule uses a Kubernetes CEL function this evaluator lacks, so it was not checked
+
+    Why: the rule uses a Kubernetes CEL library function this evaluator lacks, so raygitops could not check it;
+    the API server still will.
+
+    Fails:
+        # a CRD rule calling a Kubernetes-only CEL function
+
+    Instead:
+        # nothing to change; check the rule by hand or on a test cluster
+    """,
     category=SCHEMA, subject=Subject.DOCUMENT, severity=Severity.WARNING,
 )
 

@@ -54,12 +54,34 @@ declare(
 )
 declare(
     "service-node-port",
-    'Service nodePort outside the default NodePort range 30000-32767 (warning: the range is configurable)',
+    """Service nodePort outside the default NodePort range 30000-32767 (warning: the range is configurable)
+
+    Why: a nodePort outside 30000-32767 is rejected unless the cluster's --service-node-port-range allows it (a
+    warning: that range is configurable).
+
+    Fails:
+        ports:
+        - {port: 8265, nodePort: 8265}
+
+    Instead:
+        ports:
+        - {port: 8265, nodePort: 30265}
+    """,
     category=NATIVE, subject=Subject.DOCUMENT, severity=Severity.WARNING,
 )
 declare(
     "service-spec",
-    'Service without ports (unless headless or ExternalName), ExternalName without a valid externalName',
+    """Service without ports (unless headless or ExternalName), ExternalName without a valid externalName
+
+    Why: a Service needs ports unless it is headless or an ExternalName, and an ExternalName Service needs a valid
+    DNS name; the API server rejects others.
+
+    Fails:
+        spec: {type: ClusterIP, selector: {app: ray}}
+
+    Instead:
+        spec: {type: ClusterIP, selector: {app: ray}, ports: [{port: 8265}]}
+    """,
     category=NATIVE, subject=Subject.DOCUMENT,
 )
 declare(
@@ -301,22 +323,67 @@ declare(
 )
 declare(
     "ingress-path-type",
-    'Ingress path without pathType, or pathType not Exact, Prefix or ImplementationSpecific',
+    """Ingress path without pathType, or pathType not Exact, Prefix or ImplementationSpecific
+
+    Why: networking.k8s.io/v1 requires pathType, one of Exact, Prefix or ImplementationSpecific (case-sensitive).
+
+    Fails:
+        paths:
+        - {path: /dashboard, pathType: prefix, backend: ...}
+
+    Instead:
+        paths:
+        - {path: /dashboard, pathType: Prefix, backend: ...}
+    """,
     category=NATIVE, subject=Subject.DOCUMENT,
 )
 declare(
     "ingress-path",
-    "Ingress path not absolute or containing '//', '/./', '/../' for Exact/Prefix, or rule without paths",
+    """Ingress path not absolute or containing '//', '/./', '/../' for Exact/Prefix, or rule without paths
+
+    Why: Exact and Prefix paths are absolute and may not contain //, /./ or /../; a rule with http needs paths.
+
+    Fails:
+        paths:
+        - {path: dashboard, pathType: Prefix, backend: ...}
+
+    Instead:
+        paths:
+        - {path: /dashboard, pathType: Prefix, backend: ...}
+    """,
     category=NATIVE, subject=Subject.DOCUMENT,
 )
 declare(
     "ingress-backend-spec",
-    'Ingress backend without exactly one of service/resource, or a service port out of range or badly named',
+    """Ingress backend without exactly one of service/resource, or a service port out of range or badly named
+
+    Why: a backend names exactly one of service or resource, and a service port by number (1..65535) or by name.
+
+    Fails:
+        backend:
+          service: {name: ray-head-svc, port: {number: 70000}}
+
+    Instead:
+        backend:
+          service: {name: ray-head-svc, port: {number: 8265}}
+    """,
     category=NATIVE, subject=Subject.DOCUMENT,
 )
 declare(
     "ingress-host",
-    "Ingress rule host that is not a lowercase DNS name (a leading '*.' wildcard allowed)",
+    """Ingress rule host that is not a lowercase DNS name (a leading '*.' wildcard allowed)
+
+    Why: a host is a lowercase DNS name, optionally with a leading '*.' wildcard; the API server rejects IPs and
+    uppercase.
+
+    Fails:
+        rules:
+        - host: Ray.Example.com
+
+    Instead:
+        rules:
+        - host: ray.example.com
+    """,
     category=NATIVE, subject=Subject.DOCUMENT,
 )
 

@@ -24,52 +24,165 @@ from ..registry import IDENTITY, Subject, declare
 
 declare(
     "missing-api-version",
-    'apiVersion is missing or not a string',
+    """apiVersion is missing or not a string
+
+    Why: without apiVersion the API server cannot tell which schema the object follows and rejects it.
+
+    Fails:
+        kind: RayCluster
+        metadata: {name: rc}
+
+    Instead:
+        apiVersion: ray.io/v1
+        kind: RayCluster
+        metadata: {name: rc}
+    """,
     category=IDENTITY, subject=Subject.DOCUMENT,
 )
 declare(
     "missing-kind",
-    'kind is missing or not a string',
+    """kind is missing or not a string
+
+    Why: without kind the API server cannot tell what the object is and rejects it.
+
+    Fails:
+        apiVersion: ray.io/v1
+        metadata: {name: rc}
+
+    Instead:
+        apiVersion: ray.io/v1
+        kind: RayCluster
+        metadata: {name: rc}
+    """,
     category=IDENTITY, subject=Subject.DOCUMENT,
 )
 declare(
     "unknown-api-version",
-    'the group exists but does not serve this kind at this version (e.g. ray.io/v2)',
+    """the group exists but does not serve this kind at this version (e.g. ray.io/v2)
+
+    Why: the API server only serves the versions its CRD or release declares; any other is 'no matches for kind'.
+
+    Fails:
+        apiVersion: ray.io/v2
+        kind: RayCluster
+
+    Instead:
+        apiVersion: ray.io/v1
+        kind: RayCluster
+    """,
     category=IDENTITY, subject=Subject.DOCUMENT,
 )
 declare(
     "unknown-kind",
-    'the group exists but has no such kind (e.g. RayClusters); the closest kind is suggested',
+    """the group exists but has no such kind (e.g. RayClusters); the closest kind is suggested
+
+    Why: a kind the group does not define is rejected with 'no matches for kind'; a typo is the usual cause.
+
+    Fails:
+        apiVersion: ray.io/v1
+        kind: RayClusters
+
+    Instead:
+        apiVersion: ray.io/v1
+        kind: RayCluster
+    """,
     category=IDENTITY, subject=Subject.DOCUMENT,
 )
 declare(
     "unknown-group",
-    'no schema is held for the group, so the resource is not validated (an error with --reject-unknown-kinds)',
+    """no schema is held for the group, so the resource is not validated (an error with --reject-unknown-kinds)
+
+    Why: raygitops holds no schema for the group, so nothing in the resource is checked; the cluster needs the CRD
+    too. With --reject-unknown-kinds it is an error.
+
+    Fails:
+        apiVersion: example.com/v1
+        kind: Widget
+
+    Instead:
+        # add the CRD to schemas.lock.yaml, or accept that the resource is not validated
+    """,
     category=IDENTITY, subject=Subject.DOCUMENT, severity=Severity.WARNING,
 )
 declare(
     "metadata-missing",
-    'metadata is missing or not a mapping',
+    """metadata is missing or not a mapping
+
+    Why: every object needs metadata with a name; without it the API server rejects the object.
+
+    Fails:
+        apiVersion: v1
+        kind: ConfigMap
+        data: {a: b}
+
+    Instead:
+        apiVersion: v1
+        kind: ConfigMap
+        metadata: {name: settings}
+        data: {a: b}
+    """,
     category=IDENTITY, subject=Subject.DOCUMENT,
 )
 declare(
     "metadata-name",
-    'metadata.name (or generateName) is missing or not valid for the kind',
+    """metadata.name (or generateName) is missing or not valid for the kind
+
+    Why: names follow the kind's rules (DNS-1123 subdomain or label, lengths such as a CronJob's 52); the API
+    server rejects others.
+
+    Fails:
+        metadata: {name: Ray_Head}
+
+    Instead:
+        metadata: {name: ray-head}
+    """,
     category=IDENTITY, subject=Subject.DOCUMENT,
 )
 declare(
     "metadata-namespace",
-    'metadata.namespace is not a DNS-1123 label, or is set on a cluster-scoped kind',
+    """metadata.namespace is not a DNS-1123 label, or is set on a cluster-scoped kind
+
+    Why: a namespace name is a DNS-1123 label, else the object is rejected; on a cluster-scoped kind the API
+    server ignores it (a warning: the author expected a namespaced object).
+
+    Fails:
+        kind: Service
+        metadata: {name: ray, namespace: Ray_Dev}
+
+    Instead:
+        kind: Service
+        metadata: {name: ray, namespace: ray-dev}
+    """,
     category=IDENTITY, subject=Subject.DOCUMENT,
 )
 declare(
     "metadata-label",
-    'a label key is not a qualified name or a label value is not a valid label value',
+    """a label key is not a qualified name or a label value is not a valid label value
+
+    Why: label keys are qualified names and values at most 63 characters of [A-Za-z0-9-_.]; the API server rejects
+    others, on a pod template only when the pod is created.
+
+    Fails:
+        labels: {app: ray head}
+
+    Instead:
+        labels: {app: ray-head}
+    """,
     category=IDENTITY, subject=Subject.DOCUMENT,
 )
 declare(
     "metadata-annotation",
-    'an annotation key is not a qualified name, a value is not a string, or all annotations exceed 256 KiB',
+    """an annotation key is not a qualified name, a value is not a string, or all annotations exceed 256 KiB
+
+    Why: annotation keys are qualified names, values strings, and all of them together at most 256 KiB; the API
+    server rejects others.
+
+    Fails:
+        annotations: {ray.io/ft-enabled: true}
+
+    Instead:
+        annotations: {ray.io/ft-enabled: "true"}
+    """,
     category=IDENTITY, subject=Subject.DOCUMENT,
 )
 

@@ -43,7 +43,17 @@ F = TypeVar("F", bound=Callable[..., Any])
 ANY_KIND = "*"  # in `kinds`: the rule looks at every document
 RULE_CRASHED = declare(
     "rule-crashed",
-    """A Ray rule failed on a resource (a raygitops bug to report); the other rules still ran.""",
+    """A Ray rule failed on a resource (a raygitops bug to report); the other rules still ran.
+
+    Why: a bug in raygitops made a rule fail on this resource; the other rules still ran, and the run is not clean
+    until it is fixed.
+
+    Fails:
+        # any resource that makes a rule raise
+
+    Instead:
+        # nothing in the manifest: report the finding with the resource
+    """,
     category=RULES, subject=Subject.DOCUMENT,
 )
 
