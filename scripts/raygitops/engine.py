@@ -10,8 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from .checks.native import builtin_kinds as builtin_checks
-from .checks.native import identity
+from .checks.native import builtin_kinds, identity
 from .checks.ray import Bundle, run_rules
 from .checks.registry import known_ids
 from .findings import Finding, Severity, errors, warnings
@@ -80,7 +79,7 @@ def document_findings(document: Document, store: SchemaStore, options: Options) 
         # kubeconform judges the schema (on the pruned, defaulted body); CEL rules it cannot evaluate.
         schema_findings = [f for f in schema_findings if f.rule in structural.CEL_RULES]
     findings.extend(schema_findings)
-    findings.extend(builtin_checks.check_builtin(document))  # built-in kinds, and the pods inside Ray resources
+    findings.extend(builtin_kinds.check_native(document))  # built-in kinds, and the pods inside Ray resources
     return findings
 
 

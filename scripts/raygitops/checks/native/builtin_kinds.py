@@ -393,7 +393,7 @@ _STANDARD_CONTAINER_RESOURCES = frozenset({"cpu", "memory", "ephemeral-storage"}
 _PROBE_HANDLERS = ("exec", "httpGet", "tcpSocket", "grpc")
 
 
-def check_builtin(document: Document) -> list[Finding]:
+def check_native(document: Document) -> list[Finding]:
     """Native-validation findings: the kind's own checks (Service, Ingress, workloads), then the
     pod checks on every pod template the document holds, a Ray resource's included."""
     key = (document.group, document.kind)
