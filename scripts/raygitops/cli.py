@@ -1,9 +1,9 @@
 """The `raygitops` command line.
 
-    raygitops validate [PATH...]      render and validate (exit 0 clean, 1 errors, 2 could not run)
-    raygitops render DIR              print what `kubectl apply -k DIR` would send
-    raygitops schemas fetch           fill the pinned schema store (upstream or a mirror folder)
-    raygitops rules                   list every check with its id, severity and doc
+raygitops validate [PATH...]      render and validate (exit 0 clean, 1 errors, 2 could not run)
+raygitops render DIR              print what `kubectl apply -k DIR` would send
+raygitops schemas fetch           fill the pinned schema store (upstream or a mirror folder)
+raygitops rules                   list every check with its id, severity and doc
 """
 
 from __future__ import annotations
@@ -35,27 +35,45 @@ def build_parser() -> argparse.ArgumentParser:
 
     validate = commands.add_parser("validate", help="validate kustomizations, YAML files or stdin")
     validate.add_argument(
-        "paths", nargs="*", metavar="PATH",
+        "paths",
+        nargs="*",
+        metavar="PATH",
         help="kustomization folder, YAML file, folder of YAML files, or - for stdin "
         "(default: every overlay and argocd/ of the repository)",
     )
     validate.add_argument("-o", "--output", choices=FORMATS, default="text")
-    validate.add_argument("--engine", choices=ENGINES, default="builtin",
-                          help="schema engine (kubeconform must be on PATH); the other checks always run")
-    validate.add_argument("--profile", choices=PROFILES, default="default",
-                          help="prod turns the safety warnings into errors")
-    validate.add_argument("--kubernetes-version", default=DEFAULT_KUBERNETES_VERSION, metavar="X.Y",
-                          help="schemas of built-in kinds (default %(default)s)")
-    validate.add_argument("--reject-unknown-kinds", action="store_true",
-                          help="a kind whose group has no schema is an error, not a 'not validated' warning")
-    validate.add_argument("--cache-dir", type=Path, help="schema store (default: $RAYGITOPS_CACHE_DIR or .cache/raygitops)")
+    validate.add_argument(
+        "--engine",
+        choices=ENGINES,
+        default="builtin",
+        help="schema engine (kubeconform must be on PATH); the other checks always run",
+    )
+    validate.add_argument(
+        "--profile", choices=PROFILES, default="default", help="prod turns the safety warnings into errors"
+    )
+    validate.add_argument(
+        "--kubernetes-version",
+        default=DEFAULT_KUBERNETES_VERSION,
+        metavar="X.Y",
+        help="schemas of built-in kinds (default %(default)s)",
+    )
+    validate.add_argument(
+        "--reject-unknown-kinds",
+        action="store_true",
+        help="a kind whose group has no schema is an error, not a 'not validated' warning",
+    )
+    validate.add_argument(
+        "--cache-dir", type=Path, help="schema store (default: $RAYGITOPS_CACHE_DIR or .cache/raygitops)"
+    )
 
     render = commands.add_parser("render", help="print the rendered output of a kustomization")
     render.add_argument("path", metavar="DIR")
 
     schemas = commands.add_parser("schemas", help="manage the pinned schema store")
     schema_commands = schemas.add_subparsers(dest="schemas_command", required=True, metavar="ACTION")
-    fetch = schema_commands.add_parser("fetch", help="download (or copy from a mirror) the pinned CRDs, check their sha256, convert them")
+    fetch = schema_commands.add_parser(
+        "fetch", help="download (or copy from a mirror) the pinned CRDs, check their sha256, convert them"
+    )
     fetch.add_argument("--mirror", type=Path, help="folder with the upstream files (default: $RAYGITOPS_CRD_MIRROR)")
     fetch.add_argument("--cache-dir", type=Path)
     fetch.add_argument("--kubernetes-version", default=DEFAULT_KUBERNETES_VERSION, metavar="X.Y")
@@ -141,8 +159,14 @@ def _rules(args: argparse.Namespace) -> int:
     if args.output == "json":
         rows = [
             {
-                "id": c.id, "severity": c.severity.value, "category": c.category, "subject": c.subject.value,
-                "doc": c.doc.summary, "why": c.doc.why, "fails": c.doc.fails, "instead": c.doc.instead,
+                "id": c.id,
+                "severity": c.severity.value,
+                "category": c.category,
+                "subject": c.subject.value,
+                "doc": c.doc.summary,
+                "why": c.doc.why,
+                "fails": c.doc.fails,
+                "instead": c.doc.instead,
                 "help_uri": help_uri(c),
             }
             for c in checks

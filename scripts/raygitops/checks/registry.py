@@ -113,8 +113,10 @@ def parse_doc(docstring: str) -> CheckDoc:
                 current.append(match.group(2))
         elif current is not None:
             current.append(line)
+
     def part(name: str) -> str:
         return inspect.cleandoc("\n".join(parts.get(name, []))).strip("\n")
+
     return CheckDoc(lines[0].strip(), part("Why"), part("Fails"), part("Instead"))
 
 

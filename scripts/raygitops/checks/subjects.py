@@ -71,13 +71,17 @@ def pod_templates(document: Document) -> Iterator[PodTemplate]:
     if cluster is not None:
         for group in cluster.groups:
             if isinstance(dig(group.spec, "template", "spec"), dict):
-                yield PodTemplate(group.pod_spec, group.pod_path, group.label, document, (*group.path, "template", "metadata"))
+                yield PodTemplate(
+                    group.pod_spec, group.pod_path, group.label, document, (*group.path, "template", "metadata")
+                )
     job = job_spec(document)
     if job is not None:
         submitter = dig(job[0], "submitterPodTemplate", "spec")
         if isinstance(submitter, dict):
             template_path = (*job[1], "submitterPodTemplate")
-            yield PodTemplate(submitter, (*template_path, "spec"), "the submitter pod", document, (*template_path, "metadata"))
+            yield PodTemplate(
+                submitter, (*template_path, "spec"), "the submitter pod", document, (*template_path, "metadata")
+            )
     workload_path = workload_pod_spec_path(document)
     if workload_path is not None:
         spec = dig(document.body, *workload_path)

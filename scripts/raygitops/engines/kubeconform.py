@@ -52,7 +52,8 @@ declare(
         workerGroupSpecs:
         - {groupName: cpu, replicas: 2}
     """,
-    category=KUBECONFORM, subject=Subject.DOCUMENT,
+    category=KUBECONFORM,
+    subject=Subject.DOCUMENT,
 )
 declare(
     "kubeconform-error",
@@ -68,12 +69,15 @@ declare(
     Instead:
         # use --engine builtin, or give kubeconform a schema
     """,
-    category=KUBECONFORM, subject=Subject.DOCUMENT,
+    category=KUBECONFORM,
+    subject=Subject.DOCUMENT,
 )
 
 TIMEOUT_SECONDS = 600
 _MANIFEST = "raygitops-schemas.json"  # what was written, and for which store
-_INSTALL_HINT = "run `make tools` (builds the pinned kubeconform into .venv/bin), put it on PATH, or use --engine builtin"
+_INSTALL_HINT = (
+    "run `make tools` (builds the pinned kubeconform into .venv/bin), put it on PATH, or use --engine builtin"
+)
 
 
 class KubeconformError(Exception):
@@ -199,10 +203,16 @@ def _convert(node: Any, resolve: Callable[[str], dict[str, Any] | None], seen: f
 
     out: dict[str, Any] = {}
     for key, value in node.items():
-        if key in ("description", "$defs", "definitions", "x-kubernetes-validations") or key.startswith("x-kubernetes-"):
+        if key in ("description", "$defs", "definitions", "x-kubernetes-validations") or key.startswith(
+            "x-kubernetes-"
+        ):
             continue
         if key in ("properties", "patternProperties", "dependencies"):
-            out[key] = {name: _convert(sub, resolve, seen) for name, sub in value.items()} if isinstance(value, dict) else value
+            out[key] = (
+                {name: _convert(sub, resolve, seen) for name, sub in value.items()}
+                if isinstance(value, dict)
+                else value
+            )
         elif key in ("items", "additionalProperties", "not", "allOf", "anyOf", "oneOf"):
             out[key] = _convert(value, resolve, seen)
         elif key == "nullable":
@@ -273,8 +283,17 @@ def run_kubeconform(
             (Path(work) / _document_file_name(position)).write_text(json.dumps(document.body, default=str))
         command = [
             # Missing schemas are skipped: the identity stage already reported those kinds.
-            executable, "-strict", "-ignore-missing-schemas", "-summary", "-output", "json", "-n", str(max(1, jobs)),
-            "-schema-location", location_template(Path(schema_dir)), work,
+            executable,
+            "-strict",
+            "-ignore-missing-schemas",
+            "-summary",
+            "-output",
+            "json",
+            "-n",
+            str(max(1, jobs)),
+            "-schema-location",
+            location_template(Path(schema_dir)),
+            work,
         ]
         try:
             completed = subprocess.run(command, capture_output=True, text=True, timeout=TIMEOUT_SECONDS, check=False)
@@ -294,10 +313,15 @@ def _document_file_name(position: int) -> str:
 
 _POSITION = re.compile(r"doc-(\d+)\.ya?ml$")
 _STATUS = {
-    "statusinvalid": "invalid", "invalid": "invalid",
-    "statuserror": "error", "error": "error",
-    "statusvalid": "valid", "valid": "valid",
-    "statusskipped": "skipped", "skipped": "skipped", "statusempty": "skipped",
+    "statusinvalid": "invalid",
+    "invalid": "invalid",
+    "statuserror": "error",
+    "error": "error",
+    "statusvalid": "valid",
+    "valid": "valid",
+    "statusskipped": "skipped",
+    "skipped": "skipped",
+    "statusempty": "skipped",
 }
 # The error text when there are no validationErrors to read, per jsonschema library:
 # v5 (kubeconform 0.6): "jsonschema: '/spec/ports/0/port' does not validate with <url>: <message>"
@@ -364,7 +388,9 @@ def _document_for(result: dict[str, Any], documents: list[Document]) -> Document
         return documents[int(match.group(1))]
     for document in documents:
         if (document.api_version, document.kind, document.name) == (
-            result.get("version"), result.get("kind"), result.get("name")
+            result.get("version"),
+            result.get("kind"),
+            result.get("name"),
         ):
             return document
     return None
@@ -375,7 +401,12 @@ def _finding(document: Document | None, result: dict[str, Any], rule: str, path:
     if document is not None:
         return document.finding(rule, Severity.ERROR, pointer, message)
     return Finding(
-        severity=Severity.ERROR, rule=rule, message=message, source=str(result.get("filename", "")),
-        api_version=str(result.get("version", "")), kind=str(result.get("kind", "")),
-        name=str(result.get("name", "")), path=pointer,
+        severity=Severity.ERROR,
+        rule=rule,
+        message=message,
+        source=str(result.get("filename", "")),
+        api_version=str(result.get("version", "")),
+        kind=str(result.get("kind", "")),
+        name=str(result.get("name", "")),
+        path=pointer,
     )

@@ -35,7 +35,8 @@ declare(
           name: rc
           labels: {app: ray}
     """,
-    category=DECODE, subject=Subject.STREAM,
+    category=DECODE,
+    subject=Subject.STREAM,
 )
 declare(
     "yaml-encoding",
@@ -49,7 +50,8 @@ declare(
     Instead:
         # the same file saved as UTF-8
     """,
-    category=DECODE, subject=Subject.STREAM,
+    category=DECODE,
+    subject=Subject.STREAM,
 )
 declare(
     "yaml-duplicate-key",
@@ -67,7 +69,8 @@ declare(
         resources:
           limits: {cpu: "2", memory: 4Gi}
     """,
-    category=DECODE, subject=Subject.STREAM,
+    category=DECODE,
+    subject=Subject.STREAM,
 )
 declare(
     "document-not-mapping",
@@ -84,7 +87,8 @@ declare(
         kind: ConfigMap
         metadata: {name: settings}
     """,
-    category=DECODE, subject=Subject.STREAM,
+    category=DECODE,
+    subject=Subject.STREAM,
 )
 
 # The C loader is ~10x faster on rendered overlays of thousands of lines; PyYAML built without
@@ -129,12 +133,8 @@ class _StrictLoader(_BaseLoader):  # type: ignore[misc, valid-type]
         return mapping
 
 
-_StrictLoader.add_constructor(
-    "tag:yaml.org,2002:timestamp", yaml.SafeLoader.construct_yaml_str
-)
-_StrictLoader.add_constructor(
-    "tag:yaml.org,2002:map", _StrictLoader.construct_yaml_map
-)
+_StrictLoader.add_constructor("tag:yaml.org,2002:timestamp", yaml.SafeLoader.construct_yaml_str)
+_StrictLoader.add_constructor("tag:yaml.org,2002:map", _StrictLoader.construct_yaml_map)
 
 
 @dataclass
@@ -241,7 +241,9 @@ def load_stream(data: str | bytes, source: str) -> tuple[list[Document], list[Fi
         except UnicodeDecodeError as exc:
             return [], [
                 _decode_error(
-                    source, None, "yaml-encoding",
+                    source,
+                    None,
+                    "yaml-encoding",
                     f"file is not UTF-8: byte 0x{data[exc.start]:02x} at offset {exc.start}; "
                     "Kubernetes manifests must be UTF-8 text",
                     None,
@@ -261,7 +263,9 @@ def load_stream(data: str | bytes, source: str) -> tuple[list[Document], list[Fi
             if not isinstance(body, dict):
                 findings.append(
                     _decode_error(
-                        source, index, "document-not-mapping",
+                        source,
+                        index,
+                        "document-not-mapping",
                         f"document is a {_yaml_type(body)}, expected a mapping with apiVersion, kind and metadata",
                         line,
                     )
@@ -269,7 +273,9 @@ def load_stream(data: str | bytes, source: str) -> tuple[list[Document], list[Fi
             elif (bad_key := next((k for k in body if not isinstance(k, str)), None)) is not None:
                 findings.append(
                     _decode_error(
-                        source, index, "yaml-syntax",
+                        source,
+                        index,
+                        "yaml-syntax",
                         f"mapping key {bad_key!r} is a {_yaml_type(bad_key)}, expected a string",
                         line,
                     )
@@ -284,9 +290,7 @@ def load_stream(data: str | bytes, source: str) -> tuple[list[Document], list[Fi
     except yaml.YAMLError as exc:  # unmarked errors, e.g. from the reader
         findings.append(_decode_error(source, index, "yaml-syntax", f"invalid YAML: {exc}", None))
     except RecursionError:
-        findings.append(
-            _decode_error(source, index, "yaml-syntax", "YAML nested too deeply to decode", None)
-        )
+        findings.append(_decode_error(source, index, "yaml-syntax", "YAML nested too deeply to decode", None))
     except (TypeError, ValueError) as exc:  # e.g. a list used as a mapping key
         findings.append(_decode_error(source, index, "yaml-syntax", f"invalid YAML: {exc}", None))
     finally:

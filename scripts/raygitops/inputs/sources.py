@@ -40,7 +40,8 @@ declare(
         resources:
         - ../../base/raycluster.yaml
     """,
-    category=RENDER, subject=Subject.STREAM,
+    category=RENDER,
+    subject=Subject.STREAM,
 )
 
 

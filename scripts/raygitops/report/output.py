@@ -21,7 +21,10 @@ SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
 
 def format_report(report: Report, output: str) -> str:
     writers: dict[str, Callable[[Report], str]] = {
-        "text": _text, "json": _json, "junit": _junit, "sarif": _sarif,
+        "text": _text,
+        "json": _json,
+        "junit": _junit,
+        "sarif": _sarif,
     }
     return writers[output](report)
 
@@ -35,9 +38,7 @@ def text_line(finding: Finding) -> str:
 def _text(report: Report) -> str:
     lines = [text_line(f) for f in report.findings]
     suppressed = f", {report.suppressed} suppressed" if report.suppressed else ""
-    lines.append(
-        f"{report.resources} resources: {report.errors} errors, {report.warnings} warnings{suppressed}"
-    )
+    lines.append(f"{report.resources} resources: {report.errors} errors, {report.warnings} warnings{suppressed}")
     return "\n".join(lines) + "\n"
 
 
@@ -117,9 +118,7 @@ def _sarif_result(finding: Finding, rule_index: int) -> dict[str, object]:
         physical["region"] = {"startLine": finding.line}
     location: dict[str, object] = {"physicalLocation": physical}
     if finding.resource or finding.path:
-        location["logicalLocations"] = [
-            {"fullyQualifiedName": f"{finding.resource}{finding.path}", "kind": "object"}
-        ]
+        location["logicalLocations"] = [{"fullyQualifiedName": f"{finding.resource}{finding.path}", "kind": "object"}]
     return {
         "ruleId": finding.rule,
         "ruleIndex": rule_index,

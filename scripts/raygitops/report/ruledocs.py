@@ -90,8 +90,12 @@ def render_rules_markdown(checks: Iterable[Check]) -> str:
         "rules on every rendered bundle, after the schema stage (so they see defaulted values). "
         "`raygitops rules` lists them; `--output json` gives the same as data.",
         "",
-        "Kinds: *Ray kinds* are " + ", ".join(KIND_GROUPS["Ray kinds"]) + " (a rule on a RayClusterSpec also checks the "
-        "one embedded in a RayJob, RayService or RayCronJob); *workloads* are " + ", ".join(KIND_GROUPS["workloads"]) + ". "
+        "Kinds: *Ray kinds* are "
+        + ", ".join(KIND_GROUPS["Ray kinds"])
+        + " (a rule on a RayClusterSpec also checks the "
+        "one embedded in a RayJob, RayService or RayCronJob); *workloads* are "
+        + ", ".join(KIND_GROUPS["workloads"])
+        + ". "
         "A check on *every pod template* runs on the pods of workloads and on those inside Ray resources "
         "(head and worker groups, a RayJob's submitter).",
         "",
@@ -100,12 +104,26 @@ def render_rules_markdown(checks: Iterable[Check]) -> str:
         members = [c for c in checks if c.category == category]
         if not members:
             continue
-        lines += [f"## {CATEGORY_TITLES.get(category, category)}", "", "| id | severity | applies to | checks |", "| --- | --- | --- | --- |"]
+        lines += [
+            f"## {CATEGORY_TITLES.get(category, category)}",
+            "",
+            "| id | severity | applies to | checks |",
+            "| --- | --- | --- | --- |",
+        ]
         for check in members:
-            lines.append(f"| [`{check.id}`](#{check.anchor}) | {_severity(check)} | {applies_to(check)} | {_cell(check.doc.summary)} |")
+            lines.append(
+                f"| [`{check.id}`](#{check.anchor}) | {_severity(check)} | {applies_to(check)} | {_cell(check.doc.summary)} |"
+            )
         lines.append("")
         for check in members:
-            lines += [f"### `{check.id}`", "", f"*{_severity(check)}, {applies_to(check)}*", "", check_help_markdown(check), ""]
+            lines += [
+                f"### `{check.id}`",
+                "",
+                f"*{_severity(check)}, {applies_to(check)}*",
+                "",
+                check_help_markdown(check),
+                "",
+            ]
     lines += [
         "## Annotations",
         "",

@@ -41,7 +41,8 @@ WITHOUT_REASON = declare(
           annotations:
             raygitops.io/ignore: "missing-limits: the batch submitter is sized by the queue"
     """,
-    category=SUPPRESSION, subject=Subject.DOCUMENT,
+    category=SUPPRESSION,
+    subject=Subject.DOCUMENT,
 )
 UNKNOWN_RULE = declare(
     "suppression-unknown-rule",
@@ -56,7 +57,9 @@ UNKNOWN_RULE = declare(
     Instead:
         raygitops.io/ignore: "missing-limits: sized by the queue"
     """,
-    category=SUPPRESSION, subject=Subject.DOCUMENT, severity=Severity.WARNING,
+    category=SUPPRESSION,
+    subject=Subject.DOCUMENT,
+    severity=Severity.WARNING,
 )
 
 _RULE_ID = re.compile(r"[a-z0-9][a-z0-9-]*")
@@ -114,18 +117,26 @@ def apply_suppressions(
         suppressions, malformed = parse_ignore(document.annotations[IGNORE_ANNOTATION])
         by_document[(document.source, document.index)] = {s.rule for s in suppressions}
         for entry in malformed:
-            new.append(document.finding(
-                WITHOUT_REASON, Severity.ERROR, pointer,
-                f"suppression {entry!r} has no reason; write it as '<rule-id>: <why this is acceptable>'",
-            ))
+            new.append(
+                document.finding(
+                    WITHOUT_REASON,
+                    Severity.ERROR,
+                    pointer,
+                    f"suppression {entry!r} has no reason; write it as '<rule-id>: <why this is acceptable>'",
+                )
+            )
         if known is not None:
             for suppression in suppressions:
                 if suppression.rule not in known:
-                    new.append(document.finding(
-                        UNKNOWN_RULE, Severity.WARNING, pointer,
-                        f"suppression names rule {suppression.rule!r}, which does not exist; "
-                        "fix the id (see `raygitops rules`) or remove the entry",
-                    ))
+                    new.append(
+                        document.finding(
+                            UNKNOWN_RULE,
+                            Severity.WARNING,
+                            pointer,
+                            f"suppression names rule {suppression.rule!r}, which does not exist; "
+                            "fix the id (see `raygitops rules`) or remove the entry",
+                        )
+                    )
     kept: list[Finding] = []
     suppressed = 0
     for finding in findings:

@@ -60,7 +60,8 @@ declare(
         workerGroupSpecs:
         - {groupName: cpu, replicas: 2}
     """,
-    category=SCHEMA, subject=Subject.DOCUMENT,
+    category=SCHEMA,
+    subject=Subject.DOCUMENT,
 )
 declare(
     "schema-required",
@@ -77,7 +78,8 @@ declare(
         kind: Deployment
         spec: {selector: {matchLabels: {app: web}}, template: {...}}
     """,
-    category=SCHEMA, subject=Subject.DOCUMENT,
+    category=SCHEMA,
+    subject=Subject.DOCUMENT,
 )
 declare(
     "schema-enum",
@@ -92,7 +94,8 @@ declare(
     Instead:
         restartPolicy: Always
     """,
-    category=SCHEMA, subject=Subject.DOCUMENT,
+    category=SCHEMA,
+    subject=Subject.DOCUMENT,
 )
 declare(
     "schema-unknown-field",
@@ -109,7 +112,8 @@ declare(
         headGroupSpec:
           rayStartParams: {num-cpus: "0"}
     """,
-    category=SCHEMA, subject=Subject.DOCUMENT,
+    category=SCHEMA,
+    subject=Subject.DOCUMENT,
 )
 declare(
     "schema-range",
@@ -124,7 +128,8 @@ declare(
     Instead:
         value: 0
     """,
-    category=SCHEMA, subject=Subject.DOCUMENT,
+    category=SCHEMA,
+    subject=Subject.DOCUMENT,
 )
 declare(
     "schema-length",
@@ -139,7 +144,8 @@ declare(
     Instead:
         name: cpu
     """,
-    category=SCHEMA, subject=Subject.DOCUMENT,
+    category=SCHEMA,
+    subject=Subject.DOCUMENT,
 )
 declare(
     "schema-items",
@@ -154,7 +160,8 @@ declare(
     Instead:
         items: [a]
     """,
-    category=SCHEMA, subject=Subject.DOCUMENT,
+    category=SCHEMA,
+    subject=Subject.DOCUMENT,
 )
 declare(
     "schema-properties",
@@ -169,7 +176,8 @@ declare(
     Instead:
         selector: {app: ray}
     """,
-    category=SCHEMA, subject=Subject.DOCUMENT,
+    category=SCHEMA,
+    subject=Subject.DOCUMENT,
 )
 declare(
     "schema-pattern",
@@ -184,7 +192,8 @@ declare(
     Instead:
         name: ray
     """,
-    category=SCHEMA, subject=Subject.DOCUMENT,
+    category=SCHEMA,
+    subject=Subject.DOCUMENT,
 )
 declare(
     "schema-format",
@@ -200,7 +209,8 @@ declare(
     Instead:
         port: 8265
     """,
-    category=SCHEMA, subject=Subject.DOCUMENT,
+    category=SCHEMA,
+    subject=Subject.DOCUMENT,
 )
 declare(
     "schema-list-unique",
@@ -218,7 +228,8 @@ declare(
         ports:
         - {containerPort: 8265, protocol: TCP}
     """,
-    category=SCHEMA, subject=Subject.DOCUMENT,
+    category=SCHEMA,
+    subject=Subject.DOCUMENT,
 )
 declare(
     "schema-alternatives",
@@ -234,7 +245,8 @@ declare(
     Instead:
         value: 8000
     """,
-    category=SCHEMA, subject=Subject.DOCUMENT,
+    category=SCHEMA,
+    subject=Subject.DOCUMENT,
 )
 declare(
     "cel-rule",
@@ -253,7 +265,8 @@ declare(
         deletionStrategy:
           deletionRules: [...]
     """,
-    category=SCHEMA, subject=Subject.DOCUMENT,
+    category=SCHEMA,
+    subject=Subject.DOCUMENT,
 )
 declare(
     "cel-error",
@@ -268,7 +281,8 @@ declare(
     Instead:
         # the value with the type the schema declares
     """,
-    category=SCHEMA, subject=Subject.DOCUMENT,
+    category=SCHEMA,
+    subject=Subject.DOCUMENT,
 )
 declare(
     "cel-unsupported",
@@ -283,7 +297,9 @@ declare(
     Instead:
         # nothing to change; check the rule by hand or on a test cluster
     """,
-    category=SCHEMA, subject=Subject.DOCUMENT, severity=Severity.WARNING,
+    category=SCHEMA,
+    subject=Subject.DOCUMENT,
+    severity=Severity.WARNING,
 )
 
 # The CEL checks among them: what a schema-only engine such as kubeconform cannot do.
@@ -298,8 +314,12 @@ _ROOT_IDENTITY = frozenset({"apiVersion", "kind", "metadata"})
 _NO_SKIP: frozenset[str] = frozenset()
 _EMBEDDED_ALLOWED = _ROOT_IDENTITY
 _TYPE_WORDS = {
-    "object": "a mapping (object)", "array": "a list (array)", "string": "string",
-    "integer": "integer", "number": "number", "boolean": "boolean",
+    "object": "a mapping (object)",
+    "array": "a list (array)",
+    "string": "string",
+    "integer": "integer",
+    "number": "number",
+    "boolean": "boolean",
 }
 
 
@@ -387,7 +407,9 @@ class _Node:
         self.items = items if isinstance(items, dict) else None
         self.required = tuple(r for r in get("required") or () if isinstance(r, str))
         self.defaults = tuple(
-            (name, sub["default"]) for name, sub in self.properties.items() if isinstance(sub, dict) and "default" in sub
+            (name, sub["default"])
+            for name, sub in self.properties.items()
+            if isinstance(sub, dict) and "default" in sub
         )
         enum = get("enum")
         self.enum = enum if isinstance(enum, list) else None
@@ -408,11 +430,25 @@ class _Node:
         self.list_keys = tuple(get("x-kubernetes-list-map-keys") or ())
         validations = get("x-kubernetes-validations")
         self.rules = cel.rules_for(validations) if isinstance(validations, list) and validations else ()
-        self.has_checks = any(
-            v is not None
-            for v in (self.enum, self.minimum, self.maximum, self.min_length, self.max_length, self.min_items,
-                      self.max_items, self.min_properties, self.max_properties, self.pattern, self.format)
-        ) or self.is_quantity
+        self.has_checks = (
+            any(
+                v is not None
+                for v in (
+                    self.enum,
+                    self.minimum,
+                    self.maximum,
+                    self.min_length,
+                    self.max_length,
+                    self.min_items,
+                    self.max_items,
+                    self.min_properties,
+                    self.max_properties,
+                    self.pattern,
+                    self.format,
+                )
+            )
+            or self.is_quantity
+        )
         # Value validations in allOf/anyOf/oneOf/not. The anyOf [integer, string] that
         # controller-gen writes beside x-kubernetes-int-or-string only repeats the type.
         self.all_of = _schema_list(get("allOf"))
@@ -593,15 +629,19 @@ class _Walker:
             failures = [self.branch_findings(value, branch) for branch in node.any_of]
             if all(failures):
                 first = failures[0][0].message
-                self.report("schema-alternatives",
-                            f"found {_show(value)}, expected to match at least one of {len(failures)} "
-                            f"alternatives (anyOf); the first says: {first}")
+                self.report(
+                    "schema-alternatives",
+                    f"found {_show(value)}, expected to match at least one of {len(failures)} "
+                    f"alternatives (anyOf); the first says: {first}",
+                )
         if node.one_of:
             matched = sum(1 for branch in node.one_of if not self.branch_findings(value, branch))
             if matched != 1:
-                self.report("schema-alternatives",
-                            f"found {_show(value)}, matching {matched} of {len(node.one_of)} alternatives, "
-                            "expected exactly one (oneOf)")
+                self.report(
+                    "schema-alternatives",
+                    f"found {_show(value)}, matching {matched} of {len(node.one_of)} alternatives, "
+                    "expected exactly one (oneOf)",
+                )
         if node.not_ is not None and not self.branch_findings(value, node.not_):
             self.report("schema-alternatives", f"found {_show(value)}, which matches a schema it must not (not)")
 
@@ -640,13 +680,19 @@ class _Walker:
     def check_string(self, value: str, node: _Node) -> None:
         length = len(value)
         if node.min_length is not None and length < node.min_length:
-            self.report("schema-length", f"found {_show(value)} ({length} characters), expected at least {node.min_length}")
+            self.report(
+                "schema-length", f"found {_show(value)} ({length} characters), expected at least {node.min_length}"
+            )
         if node.max_length is not None and length > node.max_length:
-            self.report("schema-length", f"found {_show(value)} ({length} characters), expected at most {node.max_length}")
+            self.report(
+                "schema-length", f"found {_show(value)} ({length} characters), expected at most {node.max_length}"
+            )
         if node.is_quantity:
             # CRDs carry controller-gen's quantity pattern; built-ins only the format.
             if not node.pattern.search(value) if node.pattern is not None else quantity_problem(value):
-                self.report("schema-format", f"found {_show(value)}, expected a quantity such as 500m, 2, 1.5Gi or 100M")
+                self.report(
+                    "schema-format", f"found {_show(value)}, expected a quantity such as 500m, 2, 1.5Gi or 100M"
+                )
             return
         if node.pattern is not None and not node.pattern.search(value):
             self.report("schema-pattern", f"found {_show(value)}, expected a string matching {node.pattern_text}")
@@ -690,7 +736,9 @@ class _Walker:
                 expected = f"unique items by their keys {', '.join(node.list_keys)}"
             else:
                 what, expected = _show_plain(item), "unique items"
-            self.report("schema-list-unique", f"found duplicate item {what} (same as item {first}), expected {expected}")
+            self.report(
+                "schema-list-unique", f"found duplicate item {what} (same as item {first}), expected {expected}"
+            )
             self.path.pop()
 
     # ------------------------------------------------------------------ CEL
@@ -707,7 +755,7 @@ class _Walker:
                 self.report("cel-error", f"rule {rule.rule!r}: {outcome.message}")
             else:
                 self.report("cel-unsupported", f"rule {rule.rule!r} not checked: {outcome.message}", Severity.WARNING)
-            del self.path[len(self.path) - len(outcome.field_path):]
+            del self.path[len(self.path) - len(outcome.field_path) :]
 
     # ------------------------------------------------------------------ reporting
 
@@ -825,6 +873,7 @@ def _ip_problem(version: int) -> Any:
         except ValueError:
             return f"an IPv{version} address"
         return None if address.version == version else f"an IPv{version} address"
+
     return check
 
 

@@ -50,7 +50,8 @@ declare(
         ports:
         - {name: serve, port: 8000, targetPort: 8000}
     """,
-    category=NATIVE, subject=Subject.DOCUMENT,
+    category=NATIVE,
+    subject=Subject.DOCUMENT,
 )
 declare(
     "service-node-port",
@@ -67,7 +68,9 @@ declare(
         ports:
         - {port: 8265, nodePort: 30265}
     """,
-    category=NATIVE, subject=Subject.DOCUMENT, severity=Severity.WARNING,
+    category=NATIVE,
+    subject=Subject.DOCUMENT,
+    severity=Severity.WARNING,
 )
 declare(
     "service-spec",
@@ -82,7 +85,8 @@ declare(
     Instead:
         spec: {type: ClusterIP, selector: {app: ray}, ports: [{port: 8265}]}
     """,
-    category=NATIVE, subject=Subject.DOCUMENT,
+    category=NATIVE,
+    subject=Subject.DOCUMENT,
 )
 declare(
     "container-name",
@@ -100,7 +104,8 @@ declare(
         containers:
         - {name: ray-head, image: rayproject/ray:2.60.0}
     """,
-    category=NATIVE, subject=Subject.POD_TEMPLATE,
+    category=NATIVE,
+    subject=Subject.POD_TEMPLATE,
 )
 declare(
     "container-image",
@@ -117,7 +122,8 @@ declare(
         containers:
         - {name: ray-head, image: rayproject/ray:2.60.0}
     """,
-    category=NATIVE, subject=Subject.POD_TEMPLATE,
+    category=NATIVE,
+    subject=Subject.POD_TEMPLATE,
 )
 declare(
     "container-port",
@@ -134,7 +140,8 @@ declare(
         ports:
         - {name: dashboard, containerPort: 8265}
     """,
-    category=NATIVE, subject=Subject.POD_TEMPLATE,
+    category=NATIVE,
+    subject=Subject.POD_TEMPLATE,
 )
 declare(
     "pod-containers",
@@ -150,7 +157,8 @@ declare(
         template:
           spec: {containers: [{name: ray-worker, image: rayproject/ray:2.60.0}]}
     """,
-    category=NATIVE, subject=Subject.POD_TEMPLATE,
+    category=NATIVE,
+    subject=Subject.POD_TEMPLATE,
 )
 declare(
     "pod-volume",
@@ -167,7 +175,8 @@ declare(
         volumes:
         - {name: data, emptyDir: {}}
     """,
-    category=NATIVE, subject=Subject.POD_TEMPLATE,
+    category=NATIVE,
+    subject=Subject.POD_TEMPLATE,
 )
 declare(
     "volume-mount",
@@ -189,7 +198,8 @@ declare(
         volumes:
         - {name: logs, emptyDir: {}}
     """,
-    category=NATIVE, subject=Subject.POD_TEMPLATE,
+    category=NATIVE,
+    subject=Subject.POD_TEMPLATE,
 )
 declare(
     "probe",
@@ -206,7 +216,8 @@ declare(
           httpGet: {path: /-/healthz, port: 8000}
           periodSeconds: 5
     """,
-    category=NATIVE, subject=Subject.POD_TEMPLATE,
+    category=NATIVE,
+    subject=Subject.POD_TEMPLATE,
 )
 declare(
     "resource-name",
@@ -223,7 +234,8 @@ declare(
         resources:
           limits: {nvidia.com/gpu: 1}
     """,
-    category=NATIVE, subject=Subject.POD_TEMPLATE,
+    category=NATIVE,
+    subject=Subject.POD_TEMPLATE,
 )
 declare(
     "resource-quantity",
@@ -240,7 +252,8 @@ declare(
         resources:
           limits: {cpu: "2", memory: 4Gi}
     """,
-    category=NATIVE, subject=Subject.POD_TEMPLATE,
+    category=NATIVE,
+    subject=Subject.POD_TEMPLATE,
 )
 declare(
     "resource-requests-exceed-limits",
@@ -259,7 +272,8 @@ declare(
           requests: {memory: 4Gi}
           limits: {memory: 4Gi}
     """,
-    category=NATIVE, subject=Subject.POD_TEMPLATE,
+    category=NATIVE,
+    subject=Subject.POD_TEMPLATE,
 )
 declare(
     "extended-resource",
@@ -277,7 +291,8 @@ declare(
         resources:
           limits: {nvidia.com/gpu: 1}
     """,
-    category=NATIVE, subject=Subject.POD_TEMPLATE,
+    category=NATIVE,
+    subject=Subject.POD_TEMPLATE,
 )
 declare(
     "pod-restart-policy",
@@ -298,7 +313,8 @@ declare(
           template:
             spec: {restartPolicy: Never, containers: [...]}
     """,
-    category=NATIVE, subject=Subject.DOCUMENT,
+    category=NATIVE,
+    subject=Subject.DOCUMENT,
 )
 declare(
     "workload-selector",
@@ -319,7 +335,8 @@ declare(
           template:
             metadata: {labels: {app: web}}
     """,
-    category=NATIVE, subject=Subject.DOCUMENT,
+    category=NATIVE,
+    subject=Subject.DOCUMENT,
 )
 declare(
     "ingress-path-type",
@@ -335,7 +352,8 @@ declare(
         paths:
         - {path: /dashboard, pathType: Prefix, backend: ...}
     """,
-    category=NATIVE, subject=Subject.DOCUMENT,
+    category=NATIVE,
+    subject=Subject.DOCUMENT,
 )
 declare(
     "ingress-path",
@@ -351,7 +369,8 @@ declare(
         paths:
         - {path: /dashboard, pathType: Prefix, backend: ...}
     """,
-    category=NATIVE, subject=Subject.DOCUMENT,
+    category=NATIVE,
+    subject=Subject.DOCUMENT,
 )
 declare(
     "ingress-backend-spec",
@@ -367,7 +386,8 @@ declare(
         backend:
           service: {name: ray-head-svc, port: {number: 8265}}
     """,
-    category=NATIVE, subject=Subject.DOCUMENT,
+    category=NATIVE,
+    subject=Subject.DOCUMENT,
 )
 declare(
     "ingress-host",
@@ -384,7 +404,8 @@ declare(
         rules:
         - host: ray.example.com
     """,
-    category=NATIVE, subject=Subject.DOCUMENT,
+    category=NATIVE,
+    subject=Subject.DOCUMENT,
 )
 
 NODE_PORT_RANGE = (30000, 32767)
@@ -440,14 +461,26 @@ def _restart_policy_problems(kind: str, pod_spec: dict[str, Any], pod_path: Path
     if kind in ("Job", "CronJob"):
         if policy is None:
             # The pod template defaults it to Always, which a Job rejects.
-            yield path, "pod-restart-policy", (
-                f"{field_name(path)} is not set (it defaults to Always); a {kind} needs OnFailure or Never")
+            yield (
+                path,
+                "pod-restart-policy",
+                (f"{field_name(path)} is not set (it defaults to Always); a {kind} needs OnFailure or Never"),
+            )
         elif policy not in ("OnFailure", "Never"):
-            yield path, "pod-restart-policy", (
-                f"{field_name(path)} is {describe_value(policy)}; a {kind} needs OnFailure or Never")
-    elif kind in ("Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "ReplicationController") and policy not in (None, "Always"):
-        yield path, "pod-restart-policy", (
-            f"{field_name(path)} is {describe_value(policy)}; a {kind} only allows Always")
+            yield (
+                path,
+                "pod-restart-policy",
+                (f"{field_name(path)} is {describe_value(policy)}; a {kind} needs OnFailure or Never"),
+            )
+    elif kind in ("Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "ReplicationController") and policy not in (
+        None,
+        "Always",
+    ):
+        yield (
+            path,
+            "pod-restart-policy",
+            (f"{field_name(path)} is {describe_value(policy)}; a {kind} only allows Always"),
+        )
 
 
 def _selector_problems(body: dict[str, Any], template_path: Path) -> Iterator[Problem]:
@@ -466,15 +499,25 @@ def _selector_problems(body: dict[str, Any], template_path: Path) -> Iterator[Pr
         for key, value in match_labels.items():
             if labels.get(key) != value:
                 found = f"'{labels[key]}'" if key in labels else "absent"
-                yield (*path, "matchLabels", key), "workload-selector", (
-                    f"spec.selector.matchLabels['{key}'] is '{value}' but the template label {key} is {found}: "
-                    "selector does not match template labels")
+                yield (
+                    (*path, "matchLabels", key),
+                    "workload-selector",
+                    (
+                        f"spec.selector.matchLabels['{key}'] is '{value}' but the template label {key} is {found}: "
+                        "selector does not match template labels"
+                    ),
+                )
     if isinstance(expressions, list):
         for index, expression in enumerate(expressions):
             if isinstance(expression, dict) and not _expression_matches(expression, labels):
-                yield (*path, "matchExpressions", index), "workload-selector", (
-                    f"spec.selector.matchExpressions[{index}] does not match the template labels: "
-                    "selector does not match template labels")
+                yield (
+                    (*path, "matchExpressions", index),
+                    "workload-selector",
+                    (
+                        f"spec.selector.matchExpressions[{index}] does not match the template labels: "
+                        "selector does not match template labels"
+                    ),
+                )
 
 
 def _expression_matches(expression: dict[str, Any], labels: dict[str, Any]) -> bool:
@@ -506,7 +549,11 @@ def pod_spec_problems(pod_spec: Any, path: Path) -> Iterator[Problem]:
     volumes = yield from _volume_problems(pod_spec.get("volumes"), (*path, "volumes"))
     containers = pod_spec.get("containers")
     if containers == []:  # absent: the schema's `required` reports it
-        yield (*path, "containers"), "pod-containers", f"{field_name((*path, 'containers'))} is empty; a pod needs at least one container"
+        yield (
+            (*path, "containers"),
+            "pod-containers",
+            f"{field_name((*path, 'containers'))} is empty; a pod needs at least one container",
+        )
     names: set[str] = set()
     for field in ("initContainers", "containers"):
         items = pod_spec.get(field)
@@ -535,7 +582,11 @@ def _volume_problems(volumes: Any, path: Path) -> Generator[Problem, None, set[s
         if problem:
             yield where, "pod-volume", f"{field_name(where)} '{name}' is not a valid volume name: it {problem}"
         if name in names:
-            yield where, "pod-volume", f"{field_name(where)} '{name}' is a duplicate; volume names must be unique in the pod"
+            yield (
+                where,
+                "pod-volume",
+                f"{field_name(where)} '{name}' is a duplicate; volume names must be unique in the pod",
+            )
         names.add(name)
     return names
 
@@ -552,7 +603,11 @@ def _container_problems(
         if problem:
             yield where, "container-name", f"{field_name(where)} '{name}' is not a valid container name: it {problem}"
         if name in names:
-            yield where, "container-name", f"{field_name(where)} '{name}' is a duplicate; container names must be unique in the pod"
+            yield (
+                where,
+                "container-name",
+                f"{field_name(where)} '{name}' is a duplicate; container names must be unique in the pod",
+            )
         names.add(name)
 
     image = container.get("image")
@@ -582,21 +637,39 @@ def _container_port_problems(ports: Any, path: Path) -> Generator[Problem, None,
         if _is_int(container_port):
             problem = fmt.port_number_problem(container_port)
             if problem:
-                yield (*where, "containerPort"), "container-port", (
-                    f"{field_name((*where, 'containerPort'))} is {container_port}; it {problem}")
+                yield (
+                    (*where, "containerPort"),
+                    "container-port",
+                    (f"{field_name((*where, 'containerPort'))} is {container_port}; it {problem}"),
+                )
         host_port = port.get("hostPort")
         if _is_int(host_port) and host_port != 0 and fmt.port_number_problem(host_port):
-            yield (*where, "hostPort"), "container-port", (
-                f"{field_name((*where, 'hostPort'))} is {host_port}; it must be between 1 and 65535, inclusive (or 0 for none)")
+            yield (
+                (*where, "hostPort"),
+                "container-port",
+                (
+                    f"{field_name((*where, 'hostPort'))} is {host_port}; it must be between 1 and 65535, inclusive (or 0 for none)"
+                ),
+            )
         name = port.get("name")
         if isinstance(name, str) and name:
             problem = fmt.port_name_problem(name)
             if problem:
-                yield (*where, "name"), "container-port", (
-                    f"{field_name((*where, 'name'))} '{name}' is not a valid port name (IANA service name): it {problem}")
+                yield (
+                    (*where, "name"),
+                    "container-port",
+                    (
+                        f"{field_name((*where, 'name'))} '{name}' is not a valid port name (IANA service name): it {problem}"
+                    ),
+                )
             elif name in names:
-                yield (*where, "name"), "container-port", (
-                    f"{field_name((*where, 'name'))} '{name}' is a duplicate; port names must be unique in a container")
+                yield (
+                    (*where, "name"),
+                    "container-port",
+                    (
+                        f"{field_name((*where, 'name'))} '{name}' is a duplicate; port names must be unique in a container"
+                    ),
+                )
             names.add(name)
     return names
 
@@ -605,7 +678,11 @@ def _probe_problems(probe: dict[str, Any], path: Path, which: str, port_names: s
     handlers = [h for h in _PROBE_HANDLERS if probe.get(h) is not None]
     if len(handlers) != 1:
         found = ", ".join(handlers) if handlers else "none"
-        yield path, "probe", (f"{field_name(path)} must have exactly one handler of exec, httpGet, tcpSocket, grpc; found {found}")
+        yield (
+            path,
+            "probe",
+            (f"{field_name(path)} must have exactly one handler of exec, httpGet, tcpSocket, grpc; found {found}"),
+        )
     for handler in ("httpGet", "tcpSocket"):
         action = probe.get(handler)
         if isinstance(action, dict):
@@ -640,15 +717,25 @@ def _volume_mount_problems(mounts: Any, path: Path, volumes: set[str]) -> Iterat
         where = (*path, index)
         if isinstance(name, str) and name and name not in volumes:
             known = ", ".join(sorted(volumes)) or "none"
-            yield (*where, "name"), "volume-mount", (
-                f"{field_name((*where, 'name'))} '{name}' names no volume of the pod (volumes: {known})")
+            yield (
+                (*where, "name"),
+                "volume-mount",
+                (f"{field_name((*where, 'name'))} '{name}' names no volume of the pod (volumes: {known})"),
+            )
         mount_path = mount.get("mountPath")
         if mount_path == "":
-            yield (*where, "mountPath"), "volume-mount", f"{field_name((*where, 'mountPath'))} is missing; every volumeMount needs a mountPath"
+            yield (
+                (*where, "mountPath"),
+                "volume-mount",
+                f"{field_name((*where, 'mountPath'))} is missing; every volumeMount needs a mountPath",
+            )
         elif isinstance(mount_path, str):
             if mount_path in paths:
-                yield (*where, "mountPath"), "volume-mount", (
-                    f"{field_name((*where, 'mountPath'))} '{mount_path}' is mounted twice in the container")
+                yield (
+                    (*where, "mountPath"),
+                    "volume-mount",
+                    (f"{field_name((*where, 'mountPath'))} '{mount_path}' is mounted twice in the container"),
+                )
             paths.add(mount_path)
 
 
@@ -671,20 +758,35 @@ def resources_problems(resources: Any, path: Path) -> Iterator[Problem]:
                 continue
             problem = resource_name_problem(name)
             if problem:
-                yield where, "resource-name", f"{field_name((*path, section))}['{name}'] is not a valid resource name: {problem}"
+                yield (
+                    where,
+                    "resource-name",
+                    f"{field_name((*path, section))}['{name}'] is not a valid resource name: {problem}",
+                )
                 continue
             quantity = _quantity(value)
             if quantity is None:
-                yield where, "resource-quantity", (
-                    f"{field_name((*path, section))}['{name}'] is {describe_value(value)}; it {fmt.quantity_problem(None)}")
+                yield (
+                    where,
+                    "resource-quantity",
+                    (
+                        f"{field_name((*path, section))}['{name}'] is {describe_value(value)}; it {fmt.quantity_problem(None)}"
+                    ),
+                )
                 continue
             if quantity < 0:
-                yield where, "resource-quantity", (
-                    f"{field_name((*path, section))}['{name}'] is {value}; it must be greater than or equal to 0")
+                yield (
+                    where,
+                    "resource-quantity",
+                    (f"{field_name((*path, section))}['{name}'] is {value}; it must be greater than or equal to 0"),
+                )
                 continue
             if _is_extended(name) and quantity != quantity.to_integral_value():
-                yield where, "extended-resource", (
-                    f"{field_name((*path, section))}['{name}'] is {value}; extended resources must be whole numbers")
+                yield (
+                    where,
+                    "extended-resource",
+                    (f"{field_name((*path, section))}['{name}'] is {value}; extended resources must be whole numbers"),
+                )
                 continue
             parsed[section][name] = quantity
 
@@ -696,17 +798,32 @@ def resources_problems(resources: Any, path: Path) -> Iterator[Problem]:
         if _is_extended(name) or name.startswith("hugepages-"):
             if name not in limits:
                 if not _has_raw(resources.get("limits"), name):
-                    yield where, "extended-resource", (
-                        f"{field} is {raw} but no limit is set; {name} cannot be overcommitted, so a limit is required "
-                        f"and the request must equal it")
+                    yield (
+                        where,
+                        "extended-resource",
+                        (
+                            f"{field} is {raw} but no limit is set; {name} cannot be overcommitted, so a limit is required "
+                            f"and the request must equal it"
+                        ),
+                    )
             elif request != limits[name]:
-                yield where, "extended-resource", (
-                    f"{field} is {raw} but the limit is {resources['limits'][name]}; {name} cannot be overcommitted, "
-                    "so the request must equal the limit")
+                yield (
+                    where,
+                    "extended-resource",
+                    (
+                        f"{field} is {raw} but the limit is {resources['limits'][name]}; {name} cannot be overcommitted, "
+                        "so the request must equal the limit"
+                    ),
+                )
         elif name in limits and request > limits[name]:
-            yield where, "resource-requests-exceed-limits", (
-                f"{field} is {raw}, more than the {name} limit of {resources['limits'][name]}; "
-                "a request must be less than or equal to its limit")
+            yield (
+                where,
+                "resource-requests-exceed-limits",
+                (
+                    f"{field} is {raw}, more than the {name} limit of {resources['limits'][name]}; "
+                    "a request must be less than or equal to its limit"
+                ),
+            )
 
 
 def resource_name_problem(name: str) -> str | None:
@@ -714,8 +831,10 @@ def resource_name_problem(name: str) -> str | None:
     if name in _STANDARD_CONTAINER_RESOURCES or name.startswith("hugepages-"):
         return None
     if "/" not in name:
-        return ("it must be a standard resource (cpu, memory, ephemeral-storage, hugepages-<size>) "
-                "or qualified with a domain, such as nvidia.com/gpu")
+        return (
+            "it must be a standard resource (cpu, memory, ephemeral-storage, hugepages-<size>) "
+            "or qualified with a domain, such as nvidia.com/gpu"
+        )
     if "kubernetes.io/" in name and not name.startswith(("requests.",)):
         return None  # native resources in the kubernetes.io namespace (rare; the server decides)
     problem = fmt.qualified_name_problem(name)
@@ -758,8 +877,13 @@ def service_problems(spec: Any) -> Iterator[Problem]:
             if problem:
                 yield where, "service-spec", f"spec.externalName '{external}' is not a valid DNS name: it {problem}"
     elif not headless and (ports is None or ports == []):
-        yield ("spec", "ports"), "service-spec", (
-            "spec.ports is empty; a Service needs at least one port (unless clusterIP is None or type is ExternalName)")
+        yield (
+            ("spec", "ports"),
+            "service-spec",
+            (
+                "spec.ports is empty; a Service needs at least one port (unless clusterIP is None or type is ExternalName)"
+            ),
+        )
 
     for path, message in labels_problems(spec.get("selector"), ("spec", "selector")):
         yield path, "metadata-label", message
@@ -783,41 +907,80 @@ def _service_port_problems(
     if isinstance(name, str) and name:
         problem = fmt.dns1123_label_problem(name)
         if problem:
-            yield (*where, "name"), "service-port", f"{field_name((*where, 'name'))} '{name}' is not a valid port name: it {problem}"
+            yield (
+                (*where, "name"),
+                "service-port",
+                f"{field_name((*where, 'name'))} '{name}' is not a valid port name: it {problem}",
+            )
         elif name in names:
-            yield (*where, "name"), "service-port", f"{field_name((*where, 'name'))} '{name}' is a duplicate; port names must be unique"
+            yield (
+                (*where, "name"),
+                "service-port",
+                f"{field_name((*where, 'name'))} '{name}' is a duplicate; port names must be unique",
+            )
         names.add(name)
     elif several and (name is None or name == ""):
-        yield (*where, "name"), "service-port", (
-            f"{field_name((*where, 'name'))} is missing; when a Service has more than one port, every port needs a name")
+        yield (
+            (*where, "name"),
+            "service-port",
+            (
+                f"{field_name((*where, 'name'))} is missing; when a Service has more than one port, every port needs a name"
+            ),
+        )
 
     number = port.get("port")
     if _is_int(number) and fmt.port_number_problem(number):
-        yield (*where, "port"), "service-port", f"{field_name((*where, 'port'))} is {number}; it must be between 1 and 65535, inclusive"
+        yield (
+            (*where, "port"),
+            "service-port",
+            f"{field_name((*where, 'port'))} is {number}; it must be between 1 and 65535, inclusive",
+        )
     elif _is_int(number):
         key = (number, port.get("protocol") or "TCP")
         if key in seen:
-            yield (*where, "port"), "service-port", (
-                f"{field_name((*where, 'port'))} {number}/{key[1]} is a duplicate; each port and protocol pair must be unique")
+            yield (
+                (*where, "port"),
+                "service-port",
+                (
+                    f"{field_name((*where, 'port'))} {number}/{key[1]} is a duplicate; each port and protocol pair must be unique"
+                ),
+            )
         seen.add(key)
 
     target = port.get("targetPort")
     if target is not None and target != 0 and target != "":
         problem = _port_or_name_problem(target)
         if problem:
-            yield (*where, "targetPort"), "service-port", f"{field_name((*where, 'targetPort'))} is {describe_value(target)}; {problem}"
+            yield (
+                (*where, "targetPort"),
+                "service-port",
+                f"{field_name((*where, 'targetPort'))} is {describe_value(target)}; {problem}",
+            )
 
     node_port: Any = port.get("nodePort")
     if _is_int(node_port) and node_port != 0:
         field = field_name((*where, "nodePort"))
         if service_type == "ClusterIP":
-            yield (*where, "nodePort"), "service-port", f"{field} is {node_port}; nodePort may not be used when type is ClusterIP"
+            yield (
+                (*where, "nodePort"),
+                "service-port",
+                f"{field} is {node_port}; nodePort may not be used when type is ClusterIP",
+            )
         elif fmt.port_number_problem(node_port):
-            yield (*where, "nodePort"), "service-port", f"{field} is {node_port}; it must be between 1 and 65535, inclusive"
+            yield (
+                (*where, "nodePort"),
+                "service-port",
+                f"{field} is {node_port}; it must be between 1 and 65535, inclusive",
+            )
         elif not NODE_PORT_RANGE[0] <= node_port <= NODE_PORT_RANGE[1]:
-            yield (*where, "nodePort"), "service-node-port", (
-                f"{field} is {node_port}, outside the default NodePort range {NODE_PORT_RANGE[0]}-{NODE_PORT_RANGE[1]}; "
-                "the API server rejects it unless --service-node-port-range allows it")
+            yield (
+                (*where, "nodePort"),
+                "service-node-port",
+                (
+                    f"{field} is {node_port}, outside the default NodePort range {NODE_PORT_RANGE[0]}-{NODE_PORT_RANGE[1]}; "
+                    "the API server rejects it unless --service-node-port-range allows it"
+                ),
+            )
 
 
 def _port_or_name_problem(value: Any) -> str | None:
@@ -862,7 +1025,11 @@ def ingress_problems(spec: Any) -> Iterator[Problem]:
             continue
         paths = http.get("paths")
         if paths is None or paths == []:
-            yield (*where, "http", "paths"), "ingress-path", f"{field_name((*where, 'http', 'paths'))} is empty; an http rule needs at least one path"
+            yield (
+                (*where, "http", "paths"),
+                "ingress-path",
+                f"{field_name((*where, 'http', 'paths'))} is empty; an http rule needs at least one path",
+            )
             continue
         if not isinstance(paths, list):
             continue
@@ -880,22 +1047,39 @@ def _ingress_path_problems(entry: dict[str, Any], where: Path) -> Iterator[Probl
     elif path_type not in _PATH_TYPES:
         hint = next((p for p in _PATH_TYPES if isinstance(path_type, str) and p.lower() == path_type.lower()), None)
         suggestion = f" (did you mean {hint}? values are case-sensitive)" if hint else ""
-        yield (*where, "pathType"), "ingress-path-type", (
-            f"{field} is {describe_value(path_type)}; it must be one of Exact, Prefix, ImplementationSpecific{suggestion}")
+        yield (
+            (*where, "pathType"),
+            "ingress-path-type",
+            (
+                f"{field} is {describe_value(path_type)}; it must be one of Exact, Prefix, ImplementationSpecific{suggestion}"
+            ),
+        )
     if isinstance(path, str):
         path_field = field_name((*where, "path"))
         if path_type in ("Exact", "Prefix"):
             if not path.startswith("/"):
-                yield (*where, "path"), "ingress-path", f"{path_field} '{path}' must be an absolute path starting with '/'"
+                yield (
+                    (*where, "path"),
+                    "ingress-path",
+                    f"{path_field} '{path}' must be an absolute path starting with '/'",
+                )
             else:
                 bad = next((s for s in _INVALID_PATH_SEQUENCES if s in path), None)
                 bad = bad or next((s for s in _INVALID_PATH_SUFFIXES if path.endswith(s)), None)
                 if bad:
-                    yield (*where, "path"), "ingress-path", f"{path_field} '{path}' must not contain '{bad}' for pathType {path_type}"
+                    yield (
+                        (*where, "path"),
+                        "ingress-path",
+                        f"{path_field} '{path}' must not contain '{bad}' for pathType {path_type}",
+                    )
         elif path and not path.startswith("/"):
             yield (*where, "path"), "ingress-path", f"{path_field} '{path}' must be an absolute path starting with '/'"
     elif path is None and path_type in ("Exact", "Prefix"):
-        yield (*where, "path"), "ingress-path", f"{field_name((*where, 'path'))} is missing; pathType {path_type} needs an absolute path"
+        yield (
+            (*where, "path"),
+            "ingress-path",
+            f"{field_name((*where, 'path'))} is missing; pathType {path_type} needs an absolute path",
+        )
     backend = entry.get("backend")
     if isinstance(backend, dict):
         yield from _backend_problems(backend, (*where, "backend"))
@@ -911,8 +1095,11 @@ def _backend_problems(backend: dict[str, Any], where: Path) -> Iterator[Problem]
     if isinstance(name, str):
         problem = fmt.dns1035_label_problem(name)
         if problem:
-            yield (*where, "service", "name"), "ingress-backend-spec", (
-                f"{field_name((*where, 'service', 'name'))} '{name}' is not a valid Service name: it {problem}")
+            yield (
+                (*where, "service", "name"),
+                "ingress-backend-spec",
+                (f"{field_name((*where, 'service', 'name'))} '{name}' is not a valid Service name: it {problem}"),
+            )
     port = service.get("port")
     port_path = (*where, "service", "port")
     if not isinstance(port, dict):
@@ -925,13 +1112,19 @@ def _backend_problems(backend: dict[str, Any], where: Path) -> Iterator[Problem]
     if has_number == has_name:
         yield port_path, "ingress-backend-spec", f"{field_name(port_path)} must have exactly one of number or name"
     if has_number and _is_int(number) and fmt.port_number_problem(number):
-        yield (*port_path, "number"), "ingress-backend-spec", (
-            f"{field_name((*port_path, 'number'))} is {number}; it must be between 1 and 65535, inclusive")
+        yield (
+            (*port_path, "number"),
+            "ingress-backend-spec",
+            (f"{field_name((*port_path, 'number'))} is {number}; it must be between 1 and 65535, inclusive"),
+        )
     if has_name and isinstance(port_name, str):
         problem = fmt.port_name_problem(port_name)
         if problem:
-            yield (*port_path, "name"), "ingress-backend-spec", (
-                f"{field_name((*port_path, 'name'))} '{port_name}' is not a valid port name: it {problem}")
+            yield (
+                (*port_path, "name"),
+                "ingress-backend-spec",
+                (f"{field_name((*port_path, 'name'))} '{port_name}' is not a valid port name: it {problem}"),
+            )
 
 
 def _host_problem(host: str) -> str | None:

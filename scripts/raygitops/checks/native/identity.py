@@ -37,7 +37,8 @@ declare(
         kind: RayCluster
         metadata: {name: rc}
     """,
-    category=IDENTITY, subject=Subject.DOCUMENT,
+    category=IDENTITY,
+    subject=Subject.DOCUMENT,
 )
 declare(
     "missing-kind",
@@ -54,7 +55,8 @@ declare(
         kind: RayCluster
         metadata: {name: rc}
     """,
-    category=IDENTITY, subject=Subject.DOCUMENT,
+    category=IDENTITY,
+    subject=Subject.DOCUMENT,
 )
 declare(
     "unknown-api-version",
@@ -70,7 +72,8 @@ declare(
         apiVersion: ray.io/v1
         kind: RayCluster
     """,
-    category=IDENTITY, subject=Subject.DOCUMENT,
+    category=IDENTITY,
+    subject=Subject.DOCUMENT,
 )
 declare(
     "unknown-kind",
@@ -86,7 +89,8 @@ declare(
         apiVersion: ray.io/v1
         kind: RayCluster
     """,
-    category=IDENTITY, subject=Subject.DOCUMENT,
+    category=IDENTITY,
+    subject=Subject.DOCUMENT,
 )
 declare(
     "unknown-group",
@@ -102,7 +106,9 @@ declare(
     Instead:
         # add the CRD to schemas.lock.yaml, or accept that the resource is not validated
     """,
-    category=IDENTITY, subject=Subject.DOCUMENT, severity=Severity.WARNING,
+    category=IDENTITY,
+    subject=Subject.DOCUMENT,
+    severity=Severity.WARNING,
 )
 declare(
     "metadata-missing",
@@ -121,7 +127,8 @@ declare(
         metadata: {name: settings}
         data: {a: b}
     """,
-    category=IDENTITY, subject=Subject.DOCUMENT,
+    category=IDENTITY,
+    subject=Subject.DOCUMENT,
 )
 declare(
     "metadata-name",
@@ -136,7 +143,8 @@ declare(
     Instead:
         metadata: {name: ray-head}
     """,
-    category=IDENTITY, subject=Subject.DOCUMENT,
+    category=IDENTITY,
+    subject=Subject.DOCUMENT,
 )
 declare(
     "metadata-namespace",
@@ -153,7 +161,8 @@ declare(
         kind: Service
         metadata: {name: ray, namespace: ray-dev}
     """,
-    category=IDENTITY, subject=Subject.DOCUMENT,
+    category=IDENTITY,
+    subject=Subject.DOCUMENT,
 )
 declare(
     "metadata-label",
@@ -168,7 +177,8 @@ declare(
     Instead:
         labels: {app: ray-head}
     """,
-    category=IDENTITY, subject=Subject.DOCUMENT,
+    category=IDENTITY,
+    subject=Subject.DOCUMENT,
 )
 declare(
     "metadata-annotation",
@@ -183,7 +193,8 @@ declare(
     Instead:
         annotations: {ray.io/ft-enabled: "true"}
     """,
-    category=IDENTITY, subject=Subject.DOCUMENT,
+    category=IDENTITY,
+    subject=Subject.DOCUMENT,
 )
 
 
@@ -207,31 +218,57 @@ def check_identity(document: Document, store: KindCatalogue, unknown_group_is_er
     api_version = body.get("apiVersion")
     kind = body.get("kind")
     if not isinstance(api_version, str) or not api_version:
-        findings.append(_error(document, "missing-api-version", ("apiVersion",),
-                               f"apiVersion is {describe_value(api_version)}; expected a string such as v1, apps/v1 or ray.io/v1"))
+        findings.append(
+            _error(
+                document,
+                "missing-api-version",
+                ("apiVersion",),
+                f"apiVersion is {describe_value(api_version)}; expected a string such as v1, apps/v1 or ray.io/v1",
+            )
+        )
     if not isinstance(kind, str) or not kind:
-        findings.append(_error(document, "missing-kind", ("kind",),
-                               f"kind is {describe_value(kind)}; expected a string such as Service or RayCluster"))
+        findings.append(
+            _error(
+                document,
+                "missing-kind",
+                ("kind",),
+                f"kind is {describe_value(kind)}; expected a string such as Service or RayCluster",
+            )
+        )
     if findings or not isinstance(api_version, str) or not isinstance(kind, str):
         return findings
 
     group, slash, version = api_version.rpartition("/")
     if (slash and not group) or not version or "/" in group or " " in api_version:
-        return [_error(document, "unknown-api-version", ("apiVersion",),
-                       f"apiVersion '{api_version}' is not of the form <group>/<version> or <version> (for the core group)")]
+        return [
+            _error(
+                document,
+                "unknown-api-version",
+                ("apiVersion",),
+                f"apiVersion '{api_version}' is not of the form <group>/<version> or <version> (for the core group)",
+            )
+        ]
 
     if not store.holds_group(group):
         return [_unknown_group(document, store, group, api_version, kind, unknown_group_is_error)]
 
     kinds = store.kinds_in_group(group)
     if kind not in kinds:
-        return [_error(document, "unknown-kind", ("kind",), _unknown_kind_message(store, group, api_version, kind, kinds))]
+        return [
+            _error(document, "unknown-kind", ("kind",), _unknown_kind_message(store, group, api_version, kind, kinds))
+        ]
 
     versions = store.versions_of(group, kind)
     if version not in versions:
         served = ", ".join(f"{_join(group, v)}" for v in sorted(versions))
-        return [_error(document, "unknown-api-version", ("apiVersion",),
-                       f"apiVersion '{api_version}' does not serve kind {kind}; {kind} is served as: {served}")]
+        return [
+            _error(
+                document,
+                "unknown-api-version",
+                ("apiVersion",),
+                f"apiVersion '{api_version}' does not serve kind {kind}; {kind} is served as: {served}",
+            )
+        ]
     return []
 
 
@@ -335,8 +372,14 @@ def check_metadata(document: Document, store: KindCatalogue) -> list[Finding]:
     """Findings about metadata: name, namespace, labels, annotations."""
     metadata = document.body.get("metadata")
     if not isinstance(metadata, dict):
-        return [_error(document, "metadata-missing", ("metadata",),
-                       f"metadata is {describe_value(metadata)}; expected a mapping with at least a name")]
+        return [
+            _error(
+                document,
+                "metadata-missing",
+                ("metadata",),
+                f"metadata is {describe_value(metadata)}; expected a mapping with at least a name",
+            )
+        ]
     return list(_metadata_findings(document, metadata, store))
 
 
@@ -347,18 +390,28 @@ def _metadata_findings(document: Document, metadata: dict[str, Any], store: Kind
     namespace = metadata.get("namespace")
     if namespace is not None:
         if not isinstance(namespace, str):
-            yield _error(document, "metadata-namespace", ("metadata", "namespace"),
-                         f"metadata.namespace is {describe_value(namespace)}; expected a string")
+            yield _error(
+                document,
+                "metadata-namespace",
+                ("metadata", "namespace"),
+                f"metadata.namespace is {describe_value(namespace)}; expected a string",
+            )
         elif namespace:
             problem = fmt.dns1123_label_problem(namespace)
             if problem:
-                yield _error(document, "metadata-namespace", ("metadata", "namespace"),
-                             f"metadata.namespace '{namespace}' {problem}")
+                yield _error(
+                    document,
+                    "metadata-namespace",
+                    ("metadata", "namespace"),
+                    f"metadata.namespace '{namespace}' {problem}",
+                )
             elif kind and document.api_version and _cluster_scoped(store, document.api_version, kind):
                 # The API server clears it silently, so the manifest applies, but
                 # the author expected a namespaced object: worth a warning.
                 yield document.finding(
-                    "metadata-namespace", Severity.WARNING, ("metadata", "namespace"),
+                    "metadata-namespace",
+                    Severity.WARNING,
+                    ("metadata", "namespace"),
                     f"metadata.namespace '{namespace}' is set on {kind}, which is cluster-scoped; "
                     "the API server ignores it",
                 )
@@ -372,30 +425,50 @@ def _name_findings(document: Document, metadata: dict[str, Any], group: str, kin
     generate_name = metadata.get("generateName")
     if name is None or name == "":
         if generate_name is None or generate_name == "":
-            yield _error(document, "metadata-name", ("metadata", "name"),
-                         "metadata.name is missing; every resource needs a name (or generateName)")
+            yield _error(
+                document,
+                "metadata-name",
+                ("metadata", "name"),
+                "metadata.name is missing; every resource needs a name (or generateName)",
+            )
             return
         if not isinstance(generate_name, str):
-            yield _error(document, "metadata-name", ("metadata", "generateName"),
-                         f"metadata.generateName is {describe_value(generate_name)}; expected a string")
+            yield _error(
+                document,
+                "metadata-name",
+                ("metadata", "generateName"),
+                f"metadata.generateName is {describe_value(generate_name)}; expected a string",
+            )
             return
         # The server appends a random suffix, so a trailing '-' is fine here.
         masked = generate_name[:-1] + "a" if generate_name.endswith("-") else generate_name
         found = name_problem(group, kind, masked)
         if found:
             form, problem = found
-            yield _error(document, "metadata-name", ("metadata", "generateName"),
-                         f"metadata.generateName '{generate_name}' is not valid for {kind or 'this kind'}, which requires a {form}: it {problem}")
+            yield _error(
+                document,
+                "metadata-name",
+                ("metadata", "generateName"),
+                f"metadata.generateName '{generate_name}' is not valid for {kind or 'this kind'}, which requires a {form}: it {problem}",
+            )
         return
     if not isinstance(name, str):
-        yield _error(document, "metadata-name", ("metadata", "name"),
-                     f"metadata.name is {describe_value(name)}; expected a string")
+        yield _error(
+            document,
+            "metadata-name",
+            ("metadata", "name"),
+            f"metadata.name is {describe_value(name)}; expected a string",
+        )
         return
     found = name_problem(group, kind, name)
     if found:
         form, problem = found
-        yield _error(document, "metadata-name", ("metadata", "name"),
-                     f"metadata.name '{name}' is not valid for {kind or 'this kind'}, which requires a {form}: it {problem}")
+        yield _error(
+            document,
+            "metadata-name",
+            ("metadata", "name"),
+            f"metadata.name '{name}' is not valid for {kind or 'this kind'}, which requires a {form}: it {problem}",
+        )
 
 
 def labels_problems(labels: object, path: tuple[str | int, ...]) -> Iterator[tuple[tuple[str | int, ...], str]]:
@@ -414,8 +487,10 @@ def labels_problems(labels: object, path: tuple[str | int, ...]) -> Iterator[tup
         if key_problem:
             yield (*path, key), f"{field} key '{key}' is not a valid label key: {key_problem}"
         if not isinstance(value, str):
-            yield (*path, key), (f"{field}['{key}'] is {describe_value(value)}; label values must be strings "
-                                 f"(quote it: \"{value}\")")
+            yield (
+                (*path, key),
+                (f"{field}['{key}'] is {describe_value(value)}; label values must be strings (quote it: \"{value}\")"),
+            )
             continue
         value_problem = fmt.label_value_problem(value)
         if value_problem:
@@ -432,29 +507,49 @@ def _annotation_findings(document: Document, annotations: object) -> Iterator[Fi
     if annotations is None:
         return
     if not isinstance(annotations, dict):
-        yield _error(document, "metadata-annotation", path,
-                     f"metadata.annotations is {describe_value(annotations)}; expected a mapping of keys to string values")
+        yield _error(
+            document,
+            "metadata-annotation",
+            path,
+            f"metadata.annotations is {describe_value(annotations)}; expected a mapping of keys to string values",
+        )
         return
     total = 0
     for key, value in annotations.items():
         if not isinstance(key, str):
-            yield _error(document, "metadata-annotation", path,
-                         f"metadata.annotations key {key!r} is a {type(key).__name__}; expected a string")
+            yield _error(
+                document,
+                "metadata-annotation",
+                path,
+                f"metadata.annotations key {key!r} is a {type(key).__name__}; expected a string",
+            )
             continue
         # The API server lowercases annotation keys before checking them.
         problem = fmt.qualified_name_problem(key.lower())
         if problem:
-            yield _error(document, "metadata-annotation", (*path, key),
-                         f"metadata.annotations key '{key}' is not a valid annotation key: {problem}")
+            yield _error(
+                document,
+                "metadata-annotation",
+                (*path, key),
+                f"metadata.annotations key '{key}' is not a valid annotation key: {problem}",
+            )
         if not isinstance(value, str):
-            yield _error(document, "metadata-annotation", (*path, key),
-                         f"metadata.annotations['{key}'] is {describe_value(value)}; annotation values must be strings")
+            yield _error(
+                document,
+                "metadata-annotation",
+                (*path, key),
+                f"metadata.annotations['{key}'] is {describe_value(value)}; annotation values must be strings",
+            )
             continue
         total += len(key.encode()) + len(value.encode())
     if total > fmt.ANNOTATIONS_TOTAL_MAX:
-        yield _error(document, "metadata-annotation", path,
-                     f"metadata.annotations total {total} bytes; must be no more than {fmt.ANNOTATIONS_TOTAL_MAX} bytes "
-                     "(256 KiB; a client-side `kubectl apply` also stores the whole object in an annotation)")
+        yield _error(
+            document,
+            "metadata-annotation",
+            path,
+            f"metadata.annotations total {total} bytes; must be no more than {fmt.ANNOTATIONS_TOTAL_MAX} bytes "
+            "(256 KiB; a client-side `kubectl apply` also stores the whole object in an annotation)",
+        )
 
 
 def _cluster_scoped(store: KindCatalogue, api_version: str, kind: str) -> bool:

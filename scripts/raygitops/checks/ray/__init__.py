@@ -54,7 +54,8 @@ RULE_CRASHED = declare(
     Instead:
         # nothing in the manifest: report the finding with the resource
     """,
-    category=RULES, subject=Subject.DOCUMENT,
+    category=RULES,
+    subject=Subject.DOCUMENT,
 )
 
 
@@ -169,7 +170,9 @@ def _run(current: Check, document: Document | None, profile: str, arguments: tup
         if document is not None:
             findings.append(
                 document.finding(
-                    RULE_CRASHED, Severity.ERROR, "",
+                    RULE_CRASHED,
+                    Severity.ERROR,
+                    "",
                     f"rule {current.id} failed on this resource ({type(exc).__name__}: {exc}); "
                     "this is a raygitops bug, please report it with this resource",
                 )

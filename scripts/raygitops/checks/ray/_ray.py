@@ -177,7 +177,7 @@ _VERSION = re.compile(r"v?(\d+)\.(\d+)(?:\.(\d+))?")
 
 
 def parse_version(value: str) -> tuple[int, int, int] | None:
-    """"2.60.0" -> (2, 60, 0); "2.52" -> (2, 52, 0); anything else (nightly, "") -> None."""
+    """ "2.60.0" -> (2, 60, 0); "2.52" -> (2, 52, 0); anything else (nightly, "") -> None."""
     match = _VERSION.match(value.strip()) if isinstance(value, str) else None
     if not match:
         return None
@@ -214,7 +214,7 @@ def parse_image(image: str) -> ImageRef:
     slash = rest.rfind("/")
     colon = rest.rfind(":")
     if colon > slash:
-        return ImageRef(rest[:colon], rest[colon + 1:], digest)
+        return ImageRef(rest[:colon], rest[colon + 1 :], digest)
     return ImageRef(rest, "", digest)
 
 

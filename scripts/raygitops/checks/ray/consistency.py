@@ -63,7 +63,13 @@ def image_ray_version(cluster: ClusterSpec, bundle: Bundle) -> Iterator[Problem]
             )
 
 
-@rule("image-ray-version-unknown", kinds=RAY_KINDS, category=CONSISTENCY, severity=Severity.WARNING, subject=Subject.RAY_CLUSTER)
+@rule(
+    "image-ray-version-unknown",
+    kinds=RAY_KINDS,
+    category=CONSISTENCY,
+    severity=Severity.WARNING,
+    subject=Subject.RAY_CLUSTER,
+)
 def image_ray_version_unknown(cluster: ClusterSpec, bundle: Bundle) -> Iterator[Problem]:
     """A Ray image tag names a release (2.60.0-py311), not nightly or another moving tag."""
     for path, image in _ray_images(cluster):
@@ -71,7 +77,10 @@ def image_ray_version_unknown(cluster: ClusterSpec, bundle: Bundle) -> Iterator[
         if not reference.tag or reference.tag == "latest":
             continue  # unpinned images are the image-unpinned rule's finding
         if reference.ray_version is None:
-            yield Problem(path, f"image {image} does not name a Ray release, so it cannot match rayVersion; use a tag such as {cluster.ray_version or '2.60.0'}-py311")
+            yield Problem(
+                path,
+                f"image {image} does not name a Ray release, so it cannot match rayVersion; use a tag such as {cluster.ray_version or '2.60.0'}-py311",
+            )
 
 
 @rule("ray-version-missing", kinds=RAY_KINDS, category=CONSISTENCY, severity=Severity.WARNING)
@@ -80,7 +89,9 @@ def ray_version_missing(document: Document, bundle: Bundle) -> Iterator[Problem]
     cluster = cluster_spec(document)
     if cluster is not None and parse_version(cluster.ray_version) is None:
         found = f"{cluster.ray_version!r} is not a release" if cluster.ray_version else "is not set"
-        yield Problem((*cluster.path, "rayVersion"), f"rayVersion {found}; set it to the Ray release of the images, e.g. '2.60.0'")
+        yield Problem(
+            (*cluster.path, "rayVersion"), f"rayVersion {found}; set it to the Ray release of the images, e.g. '2.60.0'"
+        )
 
 
 def _extended_resources(container: dict[str, Any]) -> set[str]:
@@ -98,7 +109,10 @@ def gpu_limits_equal_requests(template: PodTemplate, bundle: Bundle) -> Iterator
         for name in sorted(_extended_resources(container)):
             base = (*template.path, "containers", index, "resources")
             if name in requests and name not in limits:
-                yield Problem((*base, "limits"), f"{template.label} requests {name} without a limit; set limits.{name} equal to the request (the pod is rejected otherwise)")
+                yield Problem(
+                    (*base, "limits"),
+                    f"{template.label} requests {name} without a limit; set limits.{name} equal to the request (the pod is rejected otherwise)",
+                )
             elif name in requests and parse_quantity(requests[name]) != parse_quantity(limits[name]):
                 yield Problem(
                     (*base, "limits", name),
@@ -115,11 +129,18 @@ def _tolerates_gpu(pod_spec: dict[str, Any]) -> bool:
     return False
 
 
-@rule("gpu-toleration", kinds=(*RAY_KINDS, *WORKLOAD_KINDS), category=CONSISTENCY, severity=Severity.WARNING, subject=Subject.POD_TEMPLATE)
+@rule(
+    "gpu-toleration",
+    kinds=(*RAY_KINDS, *WORKLOAD_KINDS),
+    category=CONSISTENCY,
+    severity=Severity.WARNING,
+    subject=Subject.POD_TEMPLATE,
+)
 def gpu_toleration(template: PodTemplate, bundle: Bundle) -> Iterator[Problem]:
     """Pods that ask for nvidia.com/gpu tolerate the nvidia.com/gpu taint GPU nodes usually carry."""
     wants_gpu = any(
-        GPU_RESOURCE in mapping(dig(c, "resources", "limits")) or GPU_RESOURCE in mapping(dig(c, "resources", "requests"))
+        GPU_RESOURCE in mapping(dig(c, "resources", "limits"))
+        or GPU_RESOURCE in mapping(dig(c, "resources", "requests"))
         for _, c in containers(template.spec)
     )
     if wants_gpu and not _tolerates_gpu(template.spec):
@@ -180,8 +201,14 @@ def _advertised(group: RayGroup, param: str, ray_name: str, resource_names: tupl
 
 
 def node_shapes(cluster: ClusterSpec) -> list[NodeShape]:
-    shapes = [NodeShape(cluster.head, _advertised(cluster.head, "num-cpus", "CPU", ("cpu",)),
-                        _advertised(cluster.head, "num-gpus", "GPU", (GPU_RESOURCE,)) or 0.0, 1)]
+    shapes = [
+        NodeShape(
+            cluster.head,
+            _advertised(cluster.head, "num-cpus", "CPU", ("cpu",)),
+            _advertised(cluster.head, "num-gpus", "GPU", (GPU_RESOURCE,)) or 0.0,
+            1,
+        )
+    ]
     for group in cluster.workers:
         low = integer(group.spec.get("minReplicas")) or 0
         high = integer(group.spec.get("maxReplicas"))
@@ -192,8 +219,14 @@ def node_shapes(cluster: ClusterSpec) -> list[NodeShape]:
             replicas = integer(group.spec.get("replicas")) or 0
             count = max(low, min(replicas, high))
         count *= integer(group.spec.get("numOfHosts")) or 1
-        shapes.append(NodeShape(group, _advertised(group, "num-cpus", "CPU", ("cpu",)),
-                                _advertised(group, "num-gpus", "GPU", (GPU_RESOURCE,)) or 0.0, max(count, 0)))
+        shapes.append(
+            NodeShape(
+                group,
+                _advertised(group, "num-cpus", "CPU", ("cpu",)),
+                _advertised(group, "num-gpus", "GPU", (GPU_RESOURCE,)) or 0.0,
+                max(count, 0),
+            )
+        )
     return shapes
 
 
@@ -242,9 +275,16 @@ def entrypoint_demand(entrypoint: str) -> Demand | None:
     if workers is not None:
         cpus = number("cpus-per-worker")
         gpus = number("gpus-per-worker") if use_gpu else None
-        shown = " ".join(f"--{n} {values[n]}" for n in ("num-workers", "cpus-per-worker", "gpus-per-worker") if n in values)
+        shown = " ".join(
+            f"--{n} {values[n]}" for n in ("num-workers", "cpus-per-worker", "gpus-per-worker") if n in values
+        )
         shown += " --use-gpu" if use_gpu else ""
-        return Demand(int(workers), 1.0 if cpus is None else cpus, (gpus if gpus is not None else 1.0) if use_gpu else 0.0, shown.strip())
+        return Demand(
+            int(workers),
+            1.0 if cpus is None else cpus,
+            (gpus if gpus is not None else 1.0) if use_gpu else 0.0,
+            shown.strip(),
+        )
     trial_cpus = number("cpus-per-trial")
     if trial_cpus is not None:
         trial_gpus = number("gpus-per-trial") or 0.0
@@ -254,13 +294,21 @@ def entrypoint_demand(entrypoint: str) -> Demand | None:
 
 def _driver_fits(job: dict[str, Any], path: tuple[str | int, ...], shapes: list[NodeShape]) -> Iterator[Problem]:
     """entrypointNumCpus/Gpus reserve resources for the driver on one node; some node must have them."""
-    for field, cpus, gpus in (("entrypointNumCpus", job.get("entrypointNumCpus"), 0), ("entrypointNumGpus", 0, job.get("entrypointNumGpus"))):
+    for field, cpus, gpus in (
+        ("entrypointNumCpus", job.get("entrypointNumCpus"), 0),
+        ("entrypointNumGpus", 0, job.get("entrypointNumGpus")),
+    ):
         cpus, gpus = _number(cpus) or 0.0, _number(gpus) or 0.0
         if (cpus <= 0 and gpus <= 0) or (cpus > 0 and any(s.cpus is None and s.count for s in shapes)):
             continue
         if not any(s.count and s.fits(cpus, gpus) for s in shapes):
-            largest = max((s.cpus or 0) if cpus else s.gpus for s in shapes if s.count) if any(s.count for s in shapes) else 0
-            yield Problem((*path, field), f"{field} {cpus or gpus:g} is more than any node of the cluster offers (at most {largest:g}); lower it or give a group more resources")
+            largest = (
+                max((s.cpus or 0) if cpus else s.gpus for s in shapes if s.count) if any(s.count for s in shapes) else 0
+            )
+            yield Problem(
+                (*path, field),
+                f"{field} {cpus or gpus:g} is more than any node of the cluster offers (at most {largest:g}); lower it or give a group more resources",
+            )
 
 
 @rule("rayjob-resources-exceed-cluster", kinds=("RayJob", "RayCronJob"), category=CONSISTENCY)
@@ -283,10 +331,15 @@ def resources_exceed_cluster(document: Document, bundle: Bundle) -> Iterator[Pro
     placeable = sum(shape.count * shape.fits(demand.cpus_per_worker, demand.gpus_per_worker) for shape in shapes)
     if placeable >= demand.workers:
         return
-    wanted = f"{demand.cpus_per_worker:g} CPU" + (f" + {demand.gpus_per_worker:g} GPU" if demand.gpus_per_worker else "")
-    offered = "; ".join(
-        f"{s.group.label}: up to {s.count} × ({s.cpus or 0:g} CPU, {s.gpus:g} GPU)" for s in shapes if s.count
-    ) or "no nodes"
+    wanted = f"{demand.cpus_per_worker:g} CPU" + (
+        f" + {demand.gpus_per_worker:g} GPU" if demand.gpus_per_worker else ""
+    )
+    offered = (
+        "; ".join(
+            f"{s.group.label}: up to {s.count} × ({s.cpus or 0:g} CPU, {s.gpus:g} GPU)" for s in shapes if s.count
+        )
+        or "no nodes"
+    )
     yield Problem(
         (*path, "entrypoint"),
         f"entrypoint ({demand.flags}) needs {demand.workers} × ({wanted}) but the cluster can place at most {placeable} "
@@ -294,7 +347,13 @@ def resources_exceed_cluster(document: Document, bundle: Bundle) -> Iterator[Pro
     )
 
 
-@rule("ray-start-params-exceed-container", kinds=RAY_KINDS, category=CONSISTENCY, severity=Severity.WARNING, subject=Subject.RAY_CLUSTER)
+@rule(
+    "ray-start-params-exceed-container",
+    kinds=RAY_KINDS,
+    category=CONSISTENCY,
+    severity=Severity.WARNING,
+    subject=Subject.RAY_CLUSTER,
+)
 def start_params_exceed_container(cluster: ClusterSpec, bundle: Bundle) -> Iterator[Problem]:
     """rayStartParams num-cpus and num-gpus do not advertise more than the Ray container's limits."""
     for group in cluster.groups:
@@ -310,7 +369,13 @@ def start_params_exceed_container(cluster: ClusterSpec, bundle: Bundle) -> Itera
                 )
 
 
-@rule("cluster-without-task-capacity", kinds=RAY_KINDS, category=CONSISTENCY, severity=Severity.WARNING, subject=Subject.RAY_CLUSTER)
+@rule(
+    "cluster-without-task-capacity",
+    kinds=RAY_KINDS,
+    category=CONSISTENCY,
+    severity=Severity.WARNING,
+    subject=Subject.RAY_CLUSTER,
+)
 def cluster_without_task_capacity(cluster: ClusterSpec, bundle: Bundle) -> Iterator[Problem]:
     """A cluster whose head takes no tasks (num-cpus 0) has a worker group that can start pods."""
     shapes = node_shapes(cluster)

@@ -63,7 +63,10 @@ def worker_group_names_unique(cluster: ClusterSpec, bundle: Bundle) -> Iterator[
     for group in cluster.workers:
         name = text(group.spec.get("groupName"))
         if name in seen:
-            yield Problem((*group.path, "groupName"), f"worker group name {name!r} is used twice; give each worker group its own groupName")
+            yield Problem(
+                (*group.path, "groupName"),
+                f"worker group name {name!r} is used twice; give each worker group its own groupName",
+            )
         seen.add(name)
 
 
@@ -137,11 +140,16 @@ def group_labels_invalid(cluster: ClusterSpec, bundle: Bundle) -> Iterator[Probl
         for key, value in mapping(group.spec.get("labels")).items():
             key_problem = qualified_name_problem(str(key))
             if key_problem:
-                yield Problem((*group.path, "labels", str(key)), f"{group.label} label key {key!r}: {key_problem}; fix the key")
+                yield Problem(
+                    (*group.path, "labels", str(key)), f"{group.label} label key {key!r}: {key_problem}; fix the key"
+                )
                 continue
             value_problem = label_value_problem(value) if isinstance(value, str) else "must be a string"
             if value_problem:
-                yield Problem((*group.path, "labels", str(key)), f"{group.label} label {key}={value!r}: value {value_problem}; fix the value")
+                yield Problem(
+                    (*group.path, "labels", str(key)),
+                    f"{group.label} label {key}={value!r}: value {value_problem}; fix the value",
+                )
 
 
 @rule("worker-idle-timeout", kinds=RAY_KINDS, subject=Subject.RAY_CLUSTER)
@@ -173,9 +181,15 @@ def worker_priority(cluster: ClusterSpec, bundle: Bundle) -> Iterator[Problem]:
         version = parse_version(cluster.ray_version)
         if version is None or version < PRIORITY_MIN_RAY:
             found = cluster.ray_version or "no rayVersion"
-            yield Problem(path, f"{group.label} sets priority, which needs Ray >= {format_version(PRIORITY_MIN_RAY)} (found {found}); raise rayVersion or remove priority")
+            yield Problem(
+                path,
+                f"{group.label} sets priority, which needs Ray >= {format_version(PRIORITY_MIN_RAY)} (found {found}); raise rayVersion or remove priority",
+            )
         elif not cluster.autoscaler_v2:
-            yield Problem(path, f"{group.label} sets priority {priority}, which only autoscaler v2 honours; set autoscalerOptions.version: v2 or remove priority")
+            yield Problem(
+                path,
+                f"{group.label} sets priority {priority}, which only autoscaler v2 honours; set autoscalerOptions.version: v2 or remove priority",
+            )
 
 
 @rule("worker-group-suspend-autoscaling", kinds=RAY_KINDS, subject=Subject.RAY_CLUSTER)
@@ -185,7 +199,10 @@ def worker_group_suspend(cluster: ClusterSpec, bundle: Bundle) -> Iterator[Probl
         return
     for group in cluster.workers:
         if group.spec.get("suspend") is True:
-            yield Problem((*group.path, "suspend"), f"{group.label} is suspended but autoscaling is enabled, which KubeRay rejects; remove suspend or disable autoscaling")
+            yield Problem(
+                (*group.path, "suspend"),
+                f"{group.label} is suspended but autoscaling is enabled, which KubeRay rejects; remove suspend or disable autoscaling",
+            )
 
 
 # --- autoscaler ------------------------------------------------------------------------
@@ -226,7 +243,10 @@ def autoscaler_v2_restart_policy(cluster: ClusterSpec, bundle: Bundle) -> Iterat
     for group in cluster.groups:
         policy = group.pod_spec.get("restartPolicy")
         if policy not in (None, "", "Never"):
-            yield Problem((*group.pod_path, "restartPolicy"), f"{group.label} has restartPolicy {policy!r}, but autoscaler v2 needs Never; set it to Never or remove it")
+            yield Problem(
+                (*group.pod_path, "restartPolicy"),
+                f"{group.label} has restartPolicy {policy!r}, but autoscaler v2 needs Never; set it to Never or remove it",
+            )
 
 
 @rule("autoscaler-managed-env", kinds=RAY_KINDS, subject=Subject.RAY_CLUSTER)
@@ -245,7 +265,10 @@ def autoscaler_idle_timeout(cluster: ClusterSpec, bundle: Bundle) -> Iterator[Pr
     """autoscalerOptions.idleTimeoutSeconds is not negative."""
     value = integer(cluster.autoscaler_options.get("idleTimeoutSeconds"))
     if value is not None and value < 0:
-        yield Problem((*cluster.path, "autoscalerOptions", "idleTimeoutSeconds"), f"autoscalerOptions.idleTimeoutSeconds is {value}; set it to 0 or more")
+        yield Problem(
+            (*cluster.path, "autoscalerOptions", "idleTimeoutSeconds"),
+            f"autoscalerOptions.idleTimeoutSeconds is {value}; set it to 0 or more",
+        )
 
 
 # --- GCS fault tolerance ------------------------------------------------------------------
@@ -282,7 +305,10 @@ def ft_managed_settings(cluster: ClusterSpec, bundle: Bundle) -> Iterator[Proble
         return
     head = cluster.head
     if head.start_param("redis-password"):
-        yield Problem((*head.path, "rayStartParams", "redis-password"), "rayStartParams redis-password conflicts with gcsFaultToleranceOptions; move it to gcsFaultToleranceOptions.redisPassword")
+        yield Problem(
+            (*head.path, "rayStartParams", "redis-password"),
+            "rayStartParams redis-password conflicts with gcsFaultToleranceOptions; move it to gcsFaultToleranceOptions.redisPassword",
+        )
     container = head.ray_container or {}
     for variable, field in (("REDIS_PASSWORD", "redisPassword"), ("RAY_REDIS_ADDRESS", "redisAddress")):
         found = env_var(container, variable)
@@ -303,10 +329,16 @@ def redis_username(cluster: ClusterSpec, bundle: Bundle) -> Iterator[Problem]:
     """The Redis username is never set in rayStartParams or head env; use gcsFaultToleranceOptions.redisUsername."""
     head = cluster.head
     if head.start_param("redis-username"):
-        yield Problem((*head.path, "rayStartParams", "redis-username"), "rayStartParams redis-username is rejected by KubeRay; set gcsFaultToleranceOptions.redisUsername instead")
+        yield Problem(
+            (*head.path, "rayStartParams", "redis-username"),
+            "rayStartParams redis-username is rejected by KubeRay; set gcsFaultToleranceOptions.redisUsername instead",
+        )
     found = env_var(head.ray_container or {}, "REDIS_USERNAME")
     if found is not None:
-        yield Problem((*head.ray_container_path, "env", found[0]), "head env REDIS_USERNAME is rejected by KubeRay; set gcsFaultToleranceOptions.redisUsername instead")
+        yield Problem(
+            (*head.ray_container_path, "env", found[0]),
+            "head env REDIS_USERNAME is rejected by KubeRay; set gcsFaultToleranceOptions.redisUsername instead",
+        )
 
 
 @rule("gcs-ft-backend", kinds=RAY_KINDS, subject=Subject.RAY_CLUSTER)
@@ -319,15 +351,29 @@ def ft_backend(cluster: ClusterSpec, bundle: Bundle) -> Iterator[Problem]:
     if options.get("backend") == "rocksdb":
         for field in ("redisAddress", "redisUsername", "redisPassword", "externalStorageNamespace"):
             if options.get(field) not in (None, ""):
-                yield Problem((*base, field), f"gcsFaultToleranceOptions.{field} does not apply to the rocksdb backend; remove it or use backend: redis")
+                yield Problem(
+                    (*base, field),
+                    f"gcsFaultToleranceOptions.{field} does not apply to the rocksdb backend; remove it or use backend: redis",
+                )
         storage = mapping(options.get("storage"))
-        if storage.get("claimName") and any(storage.get(f) not in (None, [], "") for f in ("size", "storageClassName", "accessModes")):
-            yield Problem((*base, "storage"), "storage.claimName names an existing PVC, so size, storageClassName and accessModes must not be set; remove them or claimName")
+        if storage.get("claimName") and any(
+            storage.get(f) not in (None, [], "") for f in ("size", "storageClassName", "accessModes")
+        ):
+            yield Problem(
+                (*base, "storage"),
+                "storage.claimName names an existing PVC, so size, storageClassName and accessModes must not be set; remove them or claimName",
+            )
         for index, entry in enumerate(dig(cluster.head.ray_container, "env") or []):
             if isinstance(entry, dict) and entry.get("name") in ("RAY_GCS_STORAGE", "RAY_GCS_STORAGE_PATH"):
-                yield Problem((*cluster.head.ray_container_path, "env", index), f"head env {entry['name']} is managed by KubeRay for the rocksdb backend; remove it")
+                yield Problem(
+                    (*cluster.head.ray_container_path, "env", index),
+                    f"head env {entry['name']} is managed by KubeRay for the rocksdb backend; remove it",
+                )
     elif options.get("storage") is not None:
-        yield Problem((*base, "storage"), "gcsFaultToleranceOptions.storage only applies to backend: rocksdb; remove it or set backend: rocksdb")
+        yield Problem(
+            (*base, "storage"),
+            "gcsFaultToleranceOptions.storage only applies to backend: rocksdb; remove it or set backend: rocksdb",
+        )
 
 
 # --- authentication -----------------------------------------------------------------------
@@ -355,15 +401,26 @@ def k8s_token_auth(cluster: ClusterSpec, bundle: Bundle) -> Iterator[Problem]:
         return
     path = (*cluster.path, "authOptions", "enableK8sTokenAuth")
     if cluster.document.kind != "RayCluster":
-        yield Problem(path, f"enableK8sTokenAuth is not supported for {cluster.document.kind}; remove it and use token mode with a Secret")
+        yield Problem(
+            path,
+            f"enableK8sTokenAuth is not supported for {cluster.document.kind}; remove it and use token mode with a Secret",
+        )
     elif not cluster.token_auth:
-        yield Problem(path, "enableK8sTokenAuth needs authOptions.mode: token; set the mode or remove enableK8sTokenAuth")
+        yield Problem(
+            path, "enableK8sTokenAuth needs authOptions.mode: token; set the mode or remove enableK8sTokenAuth"
+        )
     else:
         version = parse_version(cluster.ray_version)
         if version is None or version < K8S_TOKEN_AUTH_MIN_RAY:
-            yield Problem(path, f"enableK8sTokenAuth needs Ray >= {format_version(K8S_TOKEN_AUTH_MIN_RAY)} (found {cluster.ray_version or 'no rayVersion'}); raise rayVersion")
+            yield Problem(
+                path,
+                f"enableK8sTokenAuth needs Ray >= {format_version(K8S_TOKEN_AUTH_MIN_RAY)} (found {cluster.ray_version or 'no rayVersion'}); raise rayVersion",
+            )
         if text(auth.get("secretName")):
-            yield Problem((*cluster.path, "authOptions", "secretName"), "enableK8sTokenAuth and secretName exclude each other; remove secretName")
+            yield Problem(
+                (*cluster.path, "authOptions", "secretName"),
+                "enableK8sTokenAuth and secretName exclude each other; remove secretName",
+            )
 
 
 # --- upgrades -----------------------------------------------------------------------------
@@ -377,6 +434,12 @@ def cluster_upgrade_strategy(cluster: ClusterSpec, bundle: Bundle) -> Iterator[P
         return
     path = (*cluster.path, "upgradeStrategy", "type")
     if cluster.document.kind != "RayCluster":
-        yield Problem(path, f"upgradeStrategy is rejected on a RayCluster created by a {cluster.document.kind}; remove it (the {cluster.document.kind} manages upgrades)")
+        yield Problem(
+            path,
+            f"upgradeStrategy is rejected on a RayCluster created by a {cluster.document.kind}; remove it (the {cluster.document.kind} manages upgrades)",
+        )
     elif strategy.get("type") not in ("Recreate", "None"):
-        yield Problem(path, f"upgradeStrategy.type {strategy.get('type')!r} is not Recreate or None; use Recreate so spec changes reach running pods")
+        yield Problem(
+            path,
+            f"upgradeStrategy.type {strategy.get('type')!r} is not Recreate or None; use Recreate so spec changes reach running pods",
+        )

@@ -19,8 +19,17 @@ _FIELDS: tuple[tuple[str, int, int, dict[str, int]], ...] = (
     ("minute", 0, 59, {}),
     ("hour", 0, 23, {}),
     ("day of month", 1, 31, {}),
-    ("month", 1, 12, {m: i for i, m in enumerate(
-        ("JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG", "SEP", "OCT", "NOV", "DEC"), start=1)}),
+    (
+        "month",
+        1,
+        12,
+        {
+            m: i
+            for i, m in enumerate(
+                ("JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG", "SEP", "OCT", "NOV", "DEC"), start=1
+            )
+        },
+    ),
     ("day of week", 0, 6, {d: i for i, d in enumerate(("SUN", "MON", "TUE", "WED", "THU", "FRI", "SAT"))}),
 )
 _DESCRIPTORS = ("@yearly", "@annually", "@monthly", "@weekly", "@daily", "@midnight", "@hourly")
@@ -78,7 +87,10 @@ def schedule(document: Document, bundle: Bundle) -> Iterator[Problem]:
     if not isinstance(value, str):
         return
     if "TZ" in value:
-        yield Problem(("spec", "schedule"), f"schedule {value!r} carries a time zone, which KubeRay rejects; remove TZ=/CRON_TZ= and set spec.timeZone")
+        yield Problem(
+            ("spec", "schedule"),
+            f"schedule {value!r} carries a time zone, which KubeRay rejects; remove TZ=/CRON_TZ= and set spec.timeZone",
+        )
         return
     problem = cron_problem(value)
     if problem:
@@ -95,11 +107,15 @@ def time_zone(document: Document, bundle: Bundle) -> Iterator[Problem]:
         return
     name = text(value)
     if not name:
-        yield Problem(("spec", "timeZone"), "timeZone is empty; remove it (operator's zone) or name a zone such as 'Etc/UTC'")
+        yield Problem(
+            ("spec", "timeZone"), "timeZone is empty; remove it (operator's zone) or name a zone such as 'Etc/UTC'"
+        )
         return
     if name in ("UTC", "Local"):
         return
     try:
         zoneinfo.ZoneInfo(name)
     except (zoneinfo.ZoneInfoNotFoundError, ValueError):
-        yield Problem(("spec", "timeZone"), f"timeZone {name!r} is not an IANA time zone; use a name such as 'Europe/Berlin'")
+        yield Problem(
+            ("spec", "timeZone"), f"timeZone {name!r} is not an IANA time zone; use a name such as 'Europe/Berlin'"
+        )

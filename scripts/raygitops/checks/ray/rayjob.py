@@ -41,9 +41,15 @@ def cluster_source(job_spec: JobSpec, bundle: Bundle) -> Iterator[Problem]:
     job, path = job_spec.spec, job_spec.path
     selector = job.get("clusterSelector")
     if not isinstance(job.get("rayClusterSpec"), dict) and not mapping(selector):
-        yield Problem(path, "the RayJob has neither rayClusterSpec nor clusterSelector; add rayClusterSpec (a cluster per job) or clusterSelector: {ray.io/cluster: <name>}")
+        yield Problem(
+            path,
+            "the RayJob has neither rayClusterSpec nor clusterSelector; add rayClusterSpec (a cluster per job) or clusterSelector: {ray.io/cluster: <name>}",
+        )
     elif mapping(selector) and not text(mapping(selector).get("ray.io/cluster")):
-        yield Problem((*path, "clusterSelector"), "clusterSelector must name the cluster with the key ray.io/cluster; add ray.io/cluster: <RayCluster name>")
+        yield Problem(
+            (*path, "clusterSelector"),
+            "clusterSelector must name the cluster with the key ray.io/cluster; add ray.io/cluster: <RayCluster name>",
+        )
 
 
 @rule("rayjob-selector-overrides-spec", kinds=JOB_KINDS, severity=Severity.WARNING, subject=Subject.JOB)
@@ -51,7 +57,10 @@ def selector_overrides_spec(job_spec: JobSpec, bundle: Bundle) -> Iterator[Probl
     """A RayJob does not set both clusterSelector and rayClusterSpec: the selector silently wins."""
     job, path = job_spec.spec, job_spec.path
     if _selector_mode(job) and isinstance(job.get("rayClusterSpec"), dict):
-        yield Problem((*path, "rayClusterSpec"), "clusterSelector is set, so KubeRay ignores rayClusterSpec and runs on the selected cluster; remove one of them")
+        yield Problem(
+            (*path, "rayClusterSpec"),
+            "clusterSelector is set, so KubeRay ignores rayClusterSpec and runs on the selected cluster; remove one of them",
+        )
 
 
 @rule("rayjob-suspend", kinds=JOB_KINDS, subject=Subject.JOB)
@@ -61,9 +70,14 @@ def suspend(job_spec: JobSpec, bundle: Bundle) -> Iterator[Problem]:
     if job.get("suspend") is not True:
         return
     if not _shutdown(job):
-        yield Problem((*path, "suspend"), "a suspended RayJob needs shutdownAfterJobFinishes: true; set it or remove suspend")
+        yield Problem(
+            (*path, "suspend"), "a suspended RayJob needs shutdownAfterJobFinishes: true; set it or remove suspend"
+        )
     if _selector_mode(job):
-        yield Problem((*path, "suspend"), "a RayJob with clusterSelector cannot be suspended; remove suspend or use rayClusterSpec")
+        yield Problem(
+            (*path, "suspend"),
+            "a RayJob with clusterSelector cannot be suspended; remove suspend or use rayClusterSpec",
+        )
 
 
 @rule("rayjob-ttl-needs-shutdown", kinds=JOB_KINDS, subject=Subject.JOB)
@@ -76,7 +90,10 @@ def ttl_needs_shutdown(job_spec: JobSpec, bundle: Bundle) -> Iterator[Problem]:
     if ttl < 0:
         yield Problem((*path, "ttlSecondsAfterFinished"), f"ttlSecondsAfterFinished is {ttl}; set it to 0 or more")
     elif ttl > 0 and not _shutdown(job):
-        yield Problem((*path, "ttlSecondsAfterFinished"), "ttlSecondsAfterFinished only applies with shutdownAfterJobFinishes: true; set it or remove the TTL")
+        yield Problem(
+            (*path, "ttlSecondsAfterFinished"),
+            "ttlSecondsAfterFinished only applies with shutdownAfterJobFinishes: true; set it or remove the TTL",
+        )
 
 
 @rule("rayjob-deadlines", kinds=JOB_KINDS, subject=Subject.JOB)
@@ -102,7 +119,10 @@ def backoff_limit_mode(job_spec: JobSpec, bundle: Bundle) -> Iterator[Problem]:
     if job.get("submissionMode") == "InteractiveMode":
         yield Problem((*path, "backoffLimit"), "backoffLimit > 0 is not supported in InteractiveMode; set it to 0")
     elif _selector_mode(job):
-        yield Problem((*path, "backoffLimit"), "backoffLimit > 0 is not supported with clusterSelector; set it to 0 or use rayClusterSpec")
+        yield Problem(
+            (*path, "backoffLimit"),
+            "backoffLimit > 0 is not supported with clusterSelector; set it to 0 or use rayClusterSpec",
+        )
 
 
 @rule("rayjob-sidecar-mode", kinds=JOB_KINDS, subject=Subject.JOB)
@@ -128,7 +148,10 @@ def submission_mode_unknown(job_spec: JobSpec, bundle: Bundle) -> Iterator[Probl
     job, path = job_spec.spec, job_spec.path
     mode = job.get("submissionMode")
     if mode is not None and mode not in SUBMISSION_MODES:
-        yield Problem((*path, "submissionMode"), f"submissionMode {mode!r} is unknown to KubeRay; use one of {', '.join(SUBMISSION_MODES)}")
+        yield Problem(
+            (*path, "submissionMode"),
+            f"submissionMode {mode!r} is unknown to KubeRay; use one of {', '.join(SUBMISSION_MODES)}",
+        )
 
 
 @rule("rayjob-runtime-env-yaml", kinds=JOB_KINDS, subject=Subject.JOB)
@@ -147,7 +170,10 @@ def runtime_env_yaml(job_spec: JobSpec, bundle: Bundle) -> Iterator[Problem]:
         yield Problem((*path, "runtimeEnvYAML"), f"runtimeEnvYAML is not valid YAML{where} ({problem}); fix the block")
         return
     if parsed is not None and not isinstance(parsed, dict):
-        yield Problem((*path, "runtimeEnvYAML"), f"runtimeEnvYAML is a {type(parsed).__name__}, expected a mapping such as 'pip: [torch]'; fix the block")
+        yield Problem(
+            (*path, "runtimeEnvYAML"),
+            f"runtimeEnvYAML is a {type(parsed).__name__}, expected a mapping such as 'pip: [torch]'; fix the block",
+        )
 
 
 def _legacy_policy(strategy: dict[str, Any], field: str) -> str:
@@ -166,14 +192,23 @@ def deletion_legacy(job_spec: JobSpec, bundle: Bundle) -> Iterator[Problem]:
         return  # mixing is the rayjob-deletion-rules rule's finding
     for field in ("onSuccess", "onFailure"):
         if not _legacy_policy(strategy, field):
-            yield Problem((*base, field), f"deletionStrategy.{field}.policy is missing; set both onSuccess.policy and onFailure.policy")
+            yield Problem(
+                (*base, field),
+                f"deletionStrategy.{field}.policy is missing; set both onSuccess.policy and onFailure.policy",
+            )
     for field in ("onSuccess", "onFailure"):
         policy = _legacy_policy(strategy, field)
         where = (*base, field, "policy")
         if _selector_mode(job) and policy in ("DeleteCluster", "DeleteWorkers"):
-            yield Problem(where, f"{policy} cannot be used with clusterSelector (the cluster is not the job's); use DeleteSelf or DeleteNone")
+            yield Problem(
+                where,
+                f"{policy} cannot be used with clusterSelector (the cluster is not the job's); use DeleteSelf or DeleteNone",
+            )
         elif policy == "DeleteWorkers" and _autoscaling(job):
-            yield Problem(where, "DeleteWorkers is not supported with autoscaling; use DeleteCluster or disable enableInTreeAutoscaling")
+            yield Problem(
+                where,
+                "DeleteWorkers is not supported with autoscaling; use DeleteCluster or disable enableInTreeAutoscaling",
+            )
         elif policy == "DeleteNone" and _shutdown(job):
             yield Problem(where, "DeleteNone contradicts shutdownAfterJobFinishes: true; remove one of them")
 
@@ -188,23 +223,36 @@ def deletion_rules(job_spec: JobSpec, bundle: Bundle) -> Iterator[Problem]:
         return
     base = (*path, "deletionStrategy", "deletionRules")
     if _shutdown(job):
-        yield Problem((*path, "shutdownAfterJobFinishes"), "shutdownAfterJobFinishes and deletionStrategy.deletionRules exclude each other; express the shutdown as a DeleteCluster rule")
+        yield Problem(
+            (*path, "shutdownAfterJobFinishes"),
+            "shutdownAfterJobFinishes and deletionStrategy.deletionRules exclude each other; express the shutdown as a DeleteCluster rule",
+        )
     if "onSuccess" in strategy or "onFailure" in strategy:
-        yield Problem((*path, "deletionStrategy"), "deletionRules cannot be mixed with onSuccess/onFailure; keep only deletionRules")
+        yield Problem(
+            (*path, "deletionStrategy"),
+            "deletionRules cannot be mixed with onSuccess/onFailure; keep only deletionRules",
+        )
     for index, entry in enumerate(rules):
         condition = mapping(mapping(entry).get("condition"))
         policy = text(mapping(entry).get("policy"))
         has_status = condition.get("jobStatus") is not None
         has_deployment = condition.get("jobDeploymentStatus") is not None
         if has_status == has_deployment:
-            yield Problem((*base, index, "condition"), "a deletion rule condition needs exactly one of jobStatus or jobDeploymentStatus")
+            yield Problem(
+                (*base, index, "condition"),
+                "a deletion rule condition needs exactly one of jobStatus or jobDeploymentStatus",
+            )
         ttl = integer(condition.get("ttlSeconds"))
         if ttl is not None and ttl < 0:
             yield Problem((*base, index, "condition", "ttlSeconds"), f"ttlSeconds is {ttl}; set it to 0 or more")
         if _selector_mode(job) and policy in ("DeleteCluster", "DeleteWorkers"):
-            yield Problem((*base, index, "policy"), f"{policy} cannot be used with clusterSelector; use DeleteSelf or DeleteNone")
+            yield Problem(
+                (*base, index, "policy"), f"{policy} cannot be used with clusterSelector; use DeleteSelf or DeleteNone"
+            )
         elif policy == "DeleteWorkers" and _autoscaling(job):
-            yield Problem((*base, index, "policy"), "DeleteWorkers is not supported with autoscaling; use DeleteCluster")
+            yield Problem(
+                (*base, index, "policy"), "DeleteWorkers is not supported with autoscaling; use DeleteCluster"
+            )
 
 
 @rule("rayjob-deletion-rules-order", kinds=JOB_KINDS, subject=Subject.JOB)
@@ -217,13 +265,19 @@ def deletion_rules_order(job_spec: JobSpec, bundle: Bundle) -> Iterator[Problem]
     for index, entry in enumerate(rules):
         condition = mapping(mapping(entry).get("condition"))
         policy = text(mapping(entry).get("policy"))
-        key = ("jobStatus", text(condition.get("jobStatus"))) if condition.get("jobStatus") is not None else (
-            "jobDeploymentStatus", text(condition.get("jobDeploymentStatus")))
+        key = (
+            ("jobStatus", text(condition.get("jobStatus")))
+            if condition.get("jobStatus") is not None
+            else ("jobDeploymentStatus", text(condition.get("jobDeploymentStatus")))
+        )
         ttl = integer(condition.get("ttlSeconds"))
         ttl = 0 if ttl is None else ttl
         policies = by_condition.setdefault(key, {})
         if policy in policies:
-            yield Problem((*base, index), f"a second {policy} rule for {key[0]} {key[1]!r}; keep one rule per condition and policy")
+            yield Problem(
+                (*base, index),
+                f"a second {policy} rule for {key[0]} {key[1]!r}; keep one rule per condition and policy",
+            )
             continue
         policies[policy] = (index, ttl)
     for (field, value), policies in by_condition.items():

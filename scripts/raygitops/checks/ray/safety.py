@@ -63,7 +63,10 @@ def _ingress_authenticates(document: Document, bundle: Bundle) -> bool:
     annotations = document.annotations
     if text(annotations.get(NGINX + "auth-url")).strip():
         return True
-    if text(annotations.get(NGINX + "auth-type")) in NGINX_AUTH_TYPES and text(annotations.get(NGINX + "auth-secret")).strip():
+    if (
+        text(annotations.get(NGINX + "auth-type")) in NGINX_AUTH_TYPES
+        and text(annotations.get(NGINX + "auth-secret")).strip()
+    ):
         return True
     if text(annotations.get(ALB_AUTH_TYPE)) in ALB_AUTH_TYPES:
         return True
@@ -95,7 +98,11 @@ def _control_port(service: ServiceModel, port: dict[str, Any], pods: list[PodMod
 def _selected_heads(service: ServiceModel, bundle: Bundle) -> list[PodModel]:
     if service.created_by_kuberay:  # KubeRay's own Services lead to their own cluster's head
         return [p for p in bundle_pods(bundle) if p.is_ray_head and p.document is service.document]
-    return [p for p in select(bundle, "pods", service.selector) if p.is_ray_head and same_namespace(p.document, service.document)]
+    return [
+        p
+        for p in select(bundle, "pods", service.selector)
+        if p.is_ray_head and same_namespace(p.document, service.document)
+    ]
 
 
 @_warning_rule("ray-port-exposed", kinds=("Service", "Ingress", *RAY_KINDS))
@@ -138,12 +145,21 @@ def _exposed_by_ray_resource(document: Document) -> Iterator[Problem]:
     head = cluster.head
     service_type = head.spec.get("serviceType")
     if service_type in EXPOSED_SERVICE_TYPES:
-        yield Problem((*head.path, "serviceType"), f"the head Service is a {service_type} without token authentication, exposing the dashboard and Jobs API; set authOptions.mode: token or use ClusterIP")
+        yield Problem(
+            (*head.path, "serviceType"),
+            f"the head Service is a {service_type} without token authentication, exposing the dashboard and Jobs API; set authOptions.mode: token or use ClusterIP",
+        )
     override_type = dig(head.spec, "headService", "spec", "type")
     if override_type in EXPOSED_SERVICE_TYPES:
-        yield Problem((*head.path, "headService", "spec", "type"), f"headService makes the head Service a {override_type} without token authentication; set authOptions.mode: token or use ClusterIP")
+        yield Problem(
+            (*head.path, "headService", "spec", "type"),
+            f"headService makes the head Service a {override_type} without token authentication; set authOptions.mode: token or use ClusterIP",
+        )
     if head.spec.get("enableIngress") is True:
-        yield Problem((*head.path, "enableIngress"), "enableIngress publishes the dashboard without token authentication; set authOptions.mode: token or remove enableIngress")
+        yield Problem(
+            (*head.path, "enableIngress"),
+            "enableIngress publishes the dashboard without token authentication; set authOptions.mode: token or remove enableIngress",
+        )
 
 
 def _exposed_by_service(document: Document, bundle: Bundle) -> Iterator[Problem]:
@@ -229,7 +245,10 @@ def privileged(template: PodTemplate, bundle: Bundle) -> Iterator[Problem]:
     """No container runs privileged."""
     for where, container in _all_containers(template.spec):
         if dig(container, "securityContext", "privileged") is True:
-            yield Problem((*template.path, *where, "securityContext", "privileged"), f"container {text(container.get('name'))!r} in {template.label} is privileged; remove privileged: true")
+            yield Problem(
+                (*template.path, *where, "securityContext", "privileged"),
+                f"container {text(container.get('name'))!r} in {template.label} is privileged; remove privileged: true",
+            )
 
 
 @_warning_rule("host-namespace", kinds=POD_KINDS, subject=Subject.POD_TEMPLATE)
@@ -237,7 +256,9 @@ def host_namespace(template: PodTemplate, bundle: Bundle) -> Iterator[Problem]:
     """Pods do not share the node's network, PID or IPC namespace."""
     for field in ("hostNetwork", "hostPID", "hostIPC"):
         if template.spec.get(field) is True:
-            yield Problem((*template.path, field), f"{template.label} sets {field}: true, sharing the node's namespace; remove it")
+            yield Problem(
+                (*template.path, field), f"{template.label} sets {field}: true, sharing the node's namespace; remove it"
+            )
 
 
 @_warning_rule("host-path-volume", kinds=POD_KINDS, subject=Subject.POD_TEMPLATE)
@@ -245,7 +266,10 @@ def host_path(template: PodTemplate, bundle: Bundle) -> Iterator[Problem]:
     """Pods do not mount hostPath volumes."""
     for index, volume in enumerate(sequence(template.spec.get("volumes"))):
         if isinstance(volume, dict) and "hostPath" in volume:
-            yield Problem((*template.path, "volumes", index, "hostPath"), f"volume {text(volume.get('name'))!r} in {template.label} mounts a host path; use an emptyDir or a PersistentVolumeClaim")
+            yield Problem(
+                (*template.path, "volumes", index, "hostPath"),
+                f"volume {text(volume.get('name'))!r} in {template.label} mounts a host path; use an emptyDir or a PersistentVolumeClaim",
+            )
 
 
 @_warning_rule("privilege-escalation", kinds=POD_KINDS, subject=Subject.POD_TEMPLATE)
@@ -253,7 +277,10 @@ def privilege_escalation(template: PodTemplate, bundle: Bundle) -> Iterator[Prob
     """Every container sets securityContext.allowPrivilegeEscalation: false."""
     for where, container in _all_containers(template.spec):
         if dig(container, "securityContext", "allowPrivilegeEscalation") is not False:
-            yield Problem((*template.path, *where, "securityContext", "allowPrivilegeEscalation"), f"container {text(container.get('name'))!r} in {template.label} may escalate privileges; set securityContext.allowPrivilegeEscalation: false")
+            yield Problem(
+                (*template.path, *where, "securityContext", "allowPrivilegeEscalation"),
+                f"container {text(container.get('name'))!r} in {template.label} may escalate privileges; set securityContext.allowPrivilegeEscalation: false",
+            )
 
 
 @_warning_rule("run-as-root", kinds=POD_KINDS, subject=Subject.POD_TEMPLATE)
@@ -263,9 +290,15 @@ def run_as_root(template: PodTemplate, bundle: Bundle) -> Iterator[Problem]:
         name = text(container.get("name"))
         user = _effective(container, template.spec, "runAsUser")
         if integer(user) == 0:
-            yield Problem((*template.path, *where, "securityContext", "runAsUser"), f"container {name!r} in {template.label} runs as uid 0; use a non-root uid (Ray images use 1000)")
+            yield Problem(
+                (*template.path, *where, "securityContext", "runAsUser"),
+                f"container {name!r} in {template.label} runs as uid 0; use a non-root uid (Ray images use 1000)",
+            )
         elif _effective(container, template.spec, "runAsNonRoot") is not True and not integer(user):
-            yield Problem((*template.path, "securityContext", "runAsNonRoot"), f"container {name!r} in {template.label} may run as root; set securityContext.runAsNonRoot: true")
+            yield Problem(
+                (*template.path, "securityContext", "runAsNonRoot"),
+                f"container {name!r} in {template.label} may run as root; set securityContext.runAsNonRoot: true",
+            )
 
 
 @_warning_rule("missing-limits", kinds=POD_KINDS, subject=Subject.POD_TEMPLATE)
@@ -275,7 +308,10 @@ def missing_limits(template: PodTemplate, bundle: Bundle) -> Iterator[Problem]:
         limits = mapping(dig(container, "resources", "limits"))
         missing = [r for r in ("cpu", "memory") if r not in limits]
         if missing:
-            yield Problem((*template.path, *where, "resources", "limits"), f"container {text(container.get('name'))!r} in {template.label} has no {' or '.join(missing)} limit; set resources.limits.{missing[0]}")
+            yield Problem(
+                (*template.path, *where, "resources", "limits"),
+                f"container {text(container.get('name'))!r} in {template.label} has no {' or '.join(missing)} limit; set resources.limits.{missing[0]}",
+            )
 
 
 @_warning_rule("image-unpinned", kinds=POD_KINDS, subject=Subject.POD_TEMPLATE)
@@ -289,7 +325,10 @@ def image_unpinned(template: PodTemplate, bundle: Bundle) -> Iterator[Problem]:
         if reference.digest:
             continue
         if not reference.tag or reference.tag == "latest":
-            yield Problem((*template.path, *where, "image"), f"image {image!r} in {template.label} is not pinned; use a release tag ({reference.repository}:<version>) or a digest")
+            yield Problem(
+                (*template.path, *where, "image"),
+                f"image {image!r} in {template.label} is not pinned; use a release tag ({reference.repository}:<version>) or a digest",
+            )
 
 
 _SECRET_WORDS = {"PASSWORD", "PASSWD", "SECRET", "TOKEN", "CREDENTIAL", "CREDENTIALS", "APIKEY"}
