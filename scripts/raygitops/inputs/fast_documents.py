@@ -35,9 +35,7 @@ from .documents import Document, load_stream
 # booleans only 1.1 knows, octal and 0o numbers, digit groups, sexagesimal numbers, floats written
 # only one way; merge and value keys; and what this module leaves to PyYAML (anchors, aliases and
 # tags, so the reference decoder's limits on aliases apply; complex keys; reserved indicators).
-_YAML11_ONLY_TOKENS = frozenset(
-    b"yes Yes YES no No NO on On ON off Off OFF = ? <<".split()
-)
+_YAML11_ONLY_TOKENS = frozenset(b"yes Yes YES no No NO on On ON off Off OFF = ? <<".split())
 _RISKY_TOKEN = re.compile(
     rb"[-+]?(?:0[0-9_oO]|\.[0-9])|[&*!@`%]|.*(?:[0-9]_|_[0-9]|[0-9]:[0-9]|[0-9.][eE][-+0-9]|\.(?:inf|nan)\b|<<|[0-9]{19})",
     re.IGNORECASE,
@@ -76,6 +74,7 @@ def _fast_documents(raw: bytes, source: str) -> list[Document] | None:
         content = _CONTENT_LINE.search(chunk)
         if content is None:  # an empty document: kubectl skips it
             continue
+        body: object
         try:
             if _needs_reference(chunk) or screen.any_risky(chunk):
                 decoded, findings = load_stream(chunk, source)
@@ -85,7 +84,7 @@ def _fast_documents(raw: bytes, source: str) -> list[Document] | None:
             else:
                 body = yaml_rs.loads(chunk.decode("utf-8"), parse_datetime=False)
                 line = first_line + chunk.count(b"\n", 0, content.start())
-        except Exception:  # noqa: BLE001 - any complaint: the reference decoder words the finding
+        except Exception:  # any complaint: the reference decoder words the finding
             return None
         if not isinstance(body, dict) or not all(isinstance(key, str) for key in body):
             return None
@@ -139,7 +138,7 @@ def _split(raw: bytes) -> list[tuple[int, int, int]] | None:
     for marker in _MARKER.finditer(raw):
         end_of_line = raw.find(b"\n", marker.end())
         end_of_line = len(raw) if end_of_line < 0 else end_of_line
-        if marker.group() != b"---" or raw[marker.end():end_of_line].strip():
+        if marker.group() != b"---" or raw[marker.end() : end_of_line].strip():
             return None  # `...`, or content after `---`: leave it to PyYAML
         if start or _CONTENT_LINE.search(raw, 0, marker.start()):
             chunks.append((start, marker.start(), line))

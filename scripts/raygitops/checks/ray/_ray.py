@@ -6,7 +6,7 @@ and the objects a resource declares as living outside the bundle.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cached_property
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -33,17 +33,8 @@ CLUSTER_SPEC_PATHS: dict[str, Path] = {
 # Where each kind keeps a RayJobSpec (a RayCronJob embeds one as its template).
 JOB_SPEC_PATHS: dict[str, Path] = {"RayJob": ("spec",), "RayCronJob": ("spec", "jobTemplate")}
 
-# Pod templates of built-in workload kinds, for the checks that apply to every pod.
-WORKLOAD_POD_SPEC_PATHS: dict[str, Path] = {
-    "Pod": ("spec",),
-    "Deployment": ("spec", "template", "spec"),
-    "StatefulSet": ("spec", "template", "spec"),
-    "DaemonSet": ("spec", "template", "spec"),
-    "ReplicaSet": ("spec", "template", "spec"),
-    "Job": ("spec", "template", "spec"),
-    "CronJob": ("spec", "jobTemplate", "spec", "template", "spec"),
-}
-WORKLOAD_KINDS = tuple(WORKLOAD_POD_SPEC_PATHS)
+# The built-in workload kinds the rules on every pod look at (where their pod templates are: ../subjects.py).
+WORKLOAD_KINDS = ("Pod", "Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "Job", "CronJob")
 
 EXTERNAL_ANNOTATION = "raygitops.io/external"
 
@@ -102,10 +93,6 @@ class ClusterSpec:
     spec: dict[str, Any]
     path: Path
 
-    @property
-    def owner_kind(self) -> str:
-        return self.document.kind
-
     @cached_property
     def head(self) -> RayGroup:
         return RayGroup("head", True, mapping(self.spec.get("headGroupSpec")), (*self.path, "headGroupSpec"))
@@ -162,7 +149,8 @@ class ClusterSpec:
 
 
 # Rules ask for a document's cluster spec and pod templates many times each; the
-# views are built once per document (after defaulting: rules run last) and kept on it.
+# views are built once per document (after defaulting: every check that asks runs after the
+# schema stage) and kept on it.
 _VIEWS = "_ray_views"
 
 
@@ -203,48 +191,13 @@ def job_cluster(document: Document, job: dict[str, Any], bundle: Bundle) -> Clus
     return cluster_spec(target) if target is not None else None
 
 
-# --- pods, as the checks that look at every pod see them --------------------------------
-
-
-@dataclass(frozen=True)
-class PodTemplate:
-    """A pod spec somewhere in a document, with a phrase that names it for messages."""
-
-    spec: dict[str, Any]
-    path: Path
-    label: str
-
-
-def pod_templates(document: Document) -> tuple[PodTemplate, ...]:
-    """Every pod spec a document will create: Ray groups, the RayJob submitter, workload templates."""
-    return _view(document, "pod_templates", lambda d: tuple(_pod_templates(d)))
-
-
-def _pod_templates(document: Document) -> Iterator[PodTemplate]:
-    cluster = cluster_spec(document)
-    if cluster is not None:
-        for group in cluster.groups:
-            if isinstance(dig(group.spec, "template", "spec"), dict):
-                yield PodTemplate(group.pod_spec, group.pod_path, group.label)
-    job = job_spec(document)
-    if job is not None:
-        submitter = dig(job[0], "submitterPodTemplate", "spec")
-        if isinstance(submitter, dict):
-            yield PodTemplate(submitter, (*job[1], "submitterPodTemplate", "spec"), "the submitter pod")
-    workload_path = WORKLOAD_POD_SPEC_PATHS.get(document.kind)
-    if workload_path is not None:
-        spec = dig(document.body, *workload_path)
-        if isinstance(spec, dict):
-            yield PodTemplate(spec, workload_path, "the pod template")
-
-
 # --- versions and images ---------------------------------------------------------------
 
 _VERSION = re.compile(r"v?(\d+)\.(\d+)(?:\.(\d+))?")
 
 
 def parse_version(value: str) -> tuple[int, int, int] | None:
-    """"2.60.0" -> (2, 60, 0); "2.52" -> (2, 52, 0); anything else (nightly, "") -> None."""
+    """ "2.60.0" -> (2, 60, 0); "2.52" -> (2, 52, 0); anything else (nightly, "") -> None."""
     match = _VERSION.match(value.strip()) if isinstance(value, str) else None
     if not match:
         return None
@@ -281,7 +234,7 @@ def parse_image(image: str) -> ImageRef:
     slash = rest.rfind("/")
     colon = rest.rfind(":")
     if colon > slash:
-        return ImageRef(rest[:colon], rest[colon + 1:], digest)
+        return ImageRef(rest[:colon], rest[colon + 1 :], digest)
     return ImageRef(rest, "", digest)
 
 
