@@ -430,9 +430,11 @@ CASES: dict[str, Case] = {
     "argocd-ray-replicas-ignored": Case(
         passing=k8s("Application", "argoproj.io/v1alpha1",
                     "spec: {source: {path: overlays/dev}, ignoreDifferences: [{group: ray.io, kind: RayCluster, "
+                    "jqPathExpressions: ['.spec.workerGroupSpecs[].replicas']}], syncPolicy: {syncOptions: [ApplyOutOfSyncOnly=true]}}"),
+        failing=k8s("Application", "argoproj.io/v1alpha1",
+                    "spec: {source: {path: overlays/dev}, ignoreDifferences: [{group: ray.io, kind: RayCluster, "
                     "jqPathExpressions: ['.spec.workerGroupSpecs[].replicas']}], syncPolicy: {syncOptions: [RespectIgnoreDifferences=true]}}"),
-        failing=k8s("Application", "argoproj.io/v1alpha1", "spec: {source: {path: overlays/dev}}"),
-        path="/spec/ignoreDifferences", message="Argo CD reverts the autoscaler",
+        path="/spec/syncPolicy/syncOptions/0", message="never applied",
     ),
     # --- consistency ---------------------------------------------------------------------------------
     "image-ray-version": Case(

@@ -463,7 +463,26 @@ def _respects(spec: dict[str, Any]) -> bool:
 
 @_reference_rule("argocd-ray-replicas-ignored", kinds=("Application", "ApplicationSet"))
 def argocd_replicas_ignored(document: Document, bundle: Bundle) -> Iterator[Problem]:
-    """Argo CD apps that deploy autoscaled RayClusters ignore .spec.workerGroupSpecs[].replicas and respect that on sync."""
+    """Argo CD apps that deploy autoscaled RayClusters ignore .spec.workerGroupSpecs[].replicas in the diff, without RespectIgnoreDifferences.
+
+    Why: the Ray autoscaler writes each worker group's replicas; without the ignore the Application
+    is OutOfSync after every scale-up and self-heal reverts it. RespectIgnoreDifferences=true is
+    worse: for a custom resource Argo CD v3.5.1 copies the whole live workerGroupSpecs array into
+    what it applies (controller/sync.go normalizeTargetResources; argo-cd issue 17694), so no Git
+    change inside a worker group (image, Ray version, resources) ever reaches the RayCluster.
+
+    Fails:
+        spec:
+          ignoreDifferences:
+            - {group: ray.io, kind: RayCluster, jqPathExpressions: [".spec.workerGroupSpecs[].replicas"]}
+          syncPolicy: {syncOptions: [RespectIgnoreDifferences=true]}
+
+    Instead:
+        spec:
+          ignoreDifferences:
+            - {group: ray.io, kind: RayCluster, jqPathExpressions: [".spec.workerGroupSpecs[].replicas"]}
+          syncPolicy: {syncOptions: [ApplyOutOfSyncOnly=true]}
+    """
     spec = mapping(dig(document.spec, "template", "spec")) if document.kind == "ApplicationSet" else document.spec
     base = ("spec", "template", "spec") if document.kind == "ApplicationSet" else ("spec",)
     sources = [mapping(spec.get("source"))] + [mapping(s) for s in sequence(spec.get("sources"))]
@@ -473,6 +492,11 @@ def argocd_replicas_ignored(document: Document, bundle: Bundle) -> Iterator[Prob
         return
     if not _ignores_replicas(spec):
         yield Problem((*base, "ignoreDifferences"), f"without ignoreDifferences on RayCluster {REPLICAS_PATH}, Argo CD reverts the autoscaler; add {{group: ray.io, kind: RayCluster, jqPathExpressions: ['{REPLICAS_PATH}']}}")
-    elif not _respects(spec):
-        yield Problem((*base, "syncPolicy", "syncOptions"), "ignoreDifferences alone does not stop sync from resetting replicas; add RespectIgnoreDifferences=true to syncOptions")
-
+    elif _respects(spec):
+        options = sequence(dig(spec, "syncPolicy", "syncOptions"))
+        index = [text(o) for o in options].index("RespectIgnoreDifferences=true")
+        yield Problem(
+            (*base, "syncPolicy", "syncOptions", index),
+            "with RespectIgnoreDifferences=true Argo CD applies the live workerGroupSpecs array instead of Git's (argo-cd issue 17694), "
+            "so Git changes inside worker groups are never applied; remove it (ignoreDifferences alone keeps the autoscaler's counts out of the diff)",
+        )
