@@ -457,31 +457,26 @@ def _ignores_replicas(spec: dict[str, Any]) -> bool:
     return False
 
 
-def _respects(spec: dict[str, Any]) -> bool:
-    return "RespectIgnoreDifferences=true" in [text(o) for o in sequence(dig(spec, "syncPolicy", "syncOptions"))]
-
-
 @_reference_rule("argocd-ray-replicas-ignored", kinds=("Application", "ApplicationSet"))
 def argocd_replicas_ignored(document: Document, bundle: Bundle) -> Iterator[Problem]:
-    """Argo CD apps that deploy autoscaled RayClusters ignore .spec.workerGroupSpecs[].replicas in the diff, without RespectIgnoreDifferences.
+    """Argo CD apps that deploy autoscaled RayClusters ignore .spec.workerGroupSpecs[].replicas in the diff.
 
     Why: the Ray autoscaler writes each worker group's replicas; without the ignore the Application
-    is OutOfSync after every scale-up and self-heal reverts it. RespectIgnoreDifferences=true is
-    worse: for a custom resource Argo CD v3.5.1 copies the whole live workerGroupSpecs array into
-    what it applies (controller/sync.go normalizeTargetResources; argo-cd issue 17694), so no Git
-    change inside a worker group (image, Ray version, resources) ever reaches the RayCluster.
+    is OutOfSync after every scale-up and self-heal reverts it. Ignore it in the diff only:
+    RespectIgnoreDifferences=true would stop every Git change inside the worker groups from being
+    applied (reported by argocd-respect-ignore-in-array).
 
     Fails:
         spec:
-          ignoreDifferences:
-            - {group: ray.io, kind: RayCluster, jqPathExpressions: [".spec.workerGroupSpecs[].replicas"]}
-          syncPolicy: {syncOptions: [RespectIgnoreDifferences=true]}
+          source: {path: overlays/prod}
+          syncPolicy: {automated: {selfHeal: true}}
 
     Instead:
         spec:
+          source: {path: overlays/prod}
           ignoreDifferences:
             - {group: ray.io, kind: RayCluster, jqPathExpressions: [".spec.workerGroupSpecs[].replicas"]}
-          syncPolicy: {syncOptions: [ApplyOutOfSyncOnly=true]}
+          syncPolicy: {automated: {selfHeal: true}, syncOptions: [ApplyOutOfSyncOnly=true]}
     """
     spec = mapping(dig(document.spec, "template", "spec")) if document.kind == "ApplicationSet" else document.spec
     base = ("spec", "template", "spec") if document.kind == "ApplicationSet" else ("spec",)
@@ -492,11 +487,3 @@ def argocd_replicas_ignored(document: Document, bundle: Bundle) -> Iterator[Prob
         return
     if not _ignores_replicas(spec):
         yield Problem((*base, "ignoreDifferences"), f"without ignoreDifferences on RayCluster {REPLICAS_PATH}, Argo CD reverts the autoscaler; add {{group: ray.io, kind: RayCluster, jqPathExpressions: ['{REPLICAS_PATH}']}}")
-    elif _respects(spec):
-        options = sequence(dig(spec, "syncPolicy", "syncOptions"))
-        index = [text(o) for o in options].index("RespectIgnoreDifferences=true")
-        yield Problem(
-            (*base, "syncPolicy", "syncOptions", index),
-            "with RespectIgnoreDifferences=true Argo CD applies the live workerGroupSpecs array instead of Git's (argo-cd issue 17694), "
-            "so Git changes inside worker groups are never applied; remove it (ignoreDifferences alone keeps the autoscaler's counts out of the diff)",
-        )
