@@ -64,8 +64,8 @@ test-manifests: ## Render every overlay and argocd/ and check what they deploy (
 	$(BIN)/python -m pytest tests/manifests -q
 
 # --- jobs (train, tune, serve on a local Ray; same entrypoints as the RayJobs/RayService in jobs/) ---
-# Results go to .ray-results/ (git-ignored). PYTHONPATH mirrors the cluster, where the three files sit
-# flat in one ConfigMap mounted at /home/ray/jobs.
+# Results go to .ray-results/ (git-ignored). PYTHONPATH mirrors the cluster, where each workload's files
+# sit flat in its own ConfigMap mounted at /home/ray/jobs.
 JOBS_PYTHONPATH := $(CURDIR)/jobs/train:$(CURDIR)/jobs/tune:$(CURDIR)/jobs/serve
 JOBS_STORAGE := $(CURDIR)/.ray-results
 SERVE_PORT ?= 8000

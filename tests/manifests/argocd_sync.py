@@ -120,8 +120,8 @@ def _jq_delete(value: Any, steps: list[tuple[str, bool]]) -> None:
 
 
 def jq_delete(document: Doc, expression: str) -> Doc:
-    """What jqNormalizerPatch.Apply does (diff_normalizer.go, NewIgnoreNormalizer builds
-    `del(<expression>)` with gojq): a copy of `document` without the paths the expression names.
+    """What jqNormalizerPatch.Apply does (util/argo/normalizers/diff_normalizer.go:72; NewIgnoreNormalizer
+    builds `del(<expression>)` with gojq at :162): a copy of `document` without the named paths.
 
     Only plain paths (`.a.b[].c`) are understood; anything else raises, so a test fails loudly
     instead of replaying the wrong thing.
@@ -205,7 +205,8 @@ def kubectl_apply(target: Doc, live: LiveResource) -> LiveResource:
 
 
 def _remove_map_fields(config: Any, live: Any) -> Any:
-    """gitops-engine/pkg/utils/json/json.go RemoveMapFields/RemoveListFields: keep only what the
+    """gitops-engine/pkg/utils/json/json.go RemoveMapFields/RemoveListFields (called by diff.go
+    threeWayMergePatch, :848): keep only what the
     configuration has (fields defaulted or written by controllers are not a difference)."""
     if isinstance(config, dict) and isinstance(live, dict):
         return {k: _remove_map_fields(v, live[k]) if live[k] is not None else None for k, v in config.items() if k in live}
@@ -225,10 +226,11 @@ def _strip_namespace(document: Doc) -> Doc:
 
 
 def is_out_of_sync(target: Doc, live: LiveResource, settings: SyncSettings) -> bool:
-    """DiffResult.Modified for one resource: gitops-engine/pkg/diff/diff.go Diff -> ThreeWayDiff.
+    """DiffResult.Modified for one resource: gitops-engine/pkg/diff/diff.go Diff (:76) -> ThreeWayDiff (:731).
 
-    controller/state.go normalizes target, live and the last-applied configuration with the
-    ignoreDifferences normalizer first; ThreeWayDiff then predicts the live object after applying
+    controller/state.go:918 calls util/argo/diff/diff.go StateDiffs (:300), which hands the
+    ignoreDifferences normalizer to Diff; Diff normalizes target, live (:86-90) and the last-applied
+    configuration (:126) with it. ThreeWayDiff then predicts the live object after applying
     the target (threeWayMergePatch, JSON merge patch for a kind outside the scheme) and reports a
     difference when the prediction is not the live object.
     """
@@ -240,7 +242,7 @@ def is_out_of_sync(target: Doc, live: LiveResource, settings: SyncSettings) -> b
 
 
 def _restore_non_ignored(patched: Doc, original: Doc, normalized_target: Doc, normalized_live: Doc | None) -> None:
-    """controller/sync.go restoreNonIgnoredFields: undo collateral damage where the normalizer left a
+    """controller/sync.go restoreNonIgnoredFields (:548): undo collateral damage where the normalizer left a
     field alone. It recurses through objects only; an array whose elements lost an ignored field is
     "touched by the normalizer" as a whole and keeps the live copy."""
     normalized_live = normalized_live or {}
@@ -259,7 +261,8 @@ def _restore_non_ignored(patched: Doc, original: Doc, normalized_target: Doc, no
 
 
 def respect_ignore_differences(target: Doc, live: LiveResource, settings: SyncSettings) -> Doc:
-    """controller/sync.go normalizeTargetResources, for a kind outside client-go's scheme: the merge
+    """controller/sync.go normalizeTargetResources (:421), for a kind outside client-go's scheme
+    (scheme.Scheme.New fails at :441, so getMergePatch and applyMergePatch use JSON merge patch): the merge
     patch from the normalized live object to the live object (status removed) is applied to the
     normalized target. For `.spec.workerGroupSpecs[].replicas` that patch is the whole live
     `workerGroupSpecs` array (argo-cd issue 17694; PR 17693 fixed built-in kinds only)."""
@@ -275,9 +278,9 @@ def respect_ignore_differences(target: Doc, live: LiveResource, settings: SyncSe
 def sync(target: Doc, live: LiveResource, settings: SyncSettings) -> LiveResource:
     """One sync of one resource: what the API server holds afterwards.
 
-    controller/sync.go SyncAppState: with RespectIgnoreDifferences=true the target is first replaced
-    by normalizeTargetResources; with ApplyOutOfSyncOnly=true gitops-engine's
-    syncContext.filterOutOfSyncTasks (gitops-engine/pkg/sync/sync_context.go) skips a resource whose
+    controller/sync.go SyncAppState: with RespectIgnoreDifferences=true (:239) the target is first
+    replaced by normalizeTargetResources; with ApplyOutOfSyncOnly=true (:323) gitops-engine's
+    syncContext.filterOutOfSyncTasks (gitops-engine/pkg/sync/sync_context.go:767) skips a resource whose
     diff is not Modified. Everything else is `kubectl apply`.
     """
     if settings.apply_out_of_sync_only and not is_out_of_sync(target, live, settings):
