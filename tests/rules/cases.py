@@ -434,7 +434,7 @@ CASES: dict[str, Case] = {
         failing=k8s("Application", "argoproj.io/v1alpha1", "spec: {source: {path: overlays/dev}}"),
         path="/spec/ignoreDifferences", message="Argo CD reverts the autoscaler",
     ),
-    # --- Argo CD over time (rules/argocd.py) -----------------------------------------------------------
+    # --- Argo CD over time (checks/ray/argocd.py) -----------------------------------------------------
     "argocd-respect-ignore-in-array": Case(
         passing=k8s("Application", "argoproj.io/v1alpha1",
                     "spec: {ignoreDifferences: [{group: ray.io, kind: RayCluster, jqPathExpressions: ['.spec.workerGroupSpecs[].replicas']}, "
