@@ -7,6 +7,11 @@ default), with `ignoreDifferences` given as jq paths. Each function names the so
 paths are in github.com/argoproj/argo-cd at tag v3.5.1 (gitops-engine lives in that repository since
 3.x, under gitops-engine/).
 
+The JSON patch computations (merge patches, three-way merge patches) are checked against the Go
+libraries Argo CD links, at the versions of its go.mod: tools/argocd-sync answers every patch this
+replay computes on the repository's objects (test_manifests_argocd_sync.py). The rest (the order
+of the steps, the jq deletion, restoreNonIgnoredFields) follows the source lines cited below.
+
 What is left out on purpose: server-side apply and server-side diff (this repository uses neither for
 its overlays), strategic merge patch (built-in kinds only), CRD defaulting by the API server (our live
 objects carry only what was applied plus what controllers write, which is what the diff compares).
@@ -62,24 +67,24 @@ def merge_patch(document: Any, patch: Any) -> Any:
     return result
 
 
-def _only_deletions(patch: Doc) -> Doc:
+def _keep_or_delete_null(patch: Doc, keep_null: bool) -> Doc:
+    """apimachinery jsonmergepatch keepOrDeleteNullInObj: only the deletions (keep_null) or only the
+    additions and changes of a merge patch. A sub-object left empty by the filter is dropped; an
+    object that was empty in the patch is a value (kept as a change, never a deletion)."""
     kept: Doc = {}
     for key, value in patch.items():
         if value is None:
-            kept[key] = None
+            if keep_null:
+                kept[key] = None
         elif isinstance(value, dict):
-            inner = _only_deletions(value)
+            if not value:
+                if not keep_null:
+                    kept[key] = {}
+                continue
+            inner = _keep_or_delete_null(value, keep_null)
             if inner:
                 kept[key] = inner
-    return kept
-
-
-def _without_deletions(patch: Doc) -> Doc:
-    kept: Doc = {}
-    for key, value in patch.items():
-        if isinstance(value, dict):
-            kept[key] = _without_deletions(value)  # kept even when emptied, as apimachinery does
-        elif value is not None:
+        elif not keep_null:
             kept[key] = value
     return kept
 
@@ -90,9 +95,9 @@ def three_way_merge_patch(original: Doc, modified: Doc, current: Doc) -> Doc:
     Additions and changes come from current -> modified, deletions from original -> modified (so a
     field someone else set, and that was never in the applied configuration, is kept).
     """
-    changes = _without_deletions(create_merge_patch(current, modified))
-    deletions = _only_deletions(create_merge_patch(original, modified))
-    return merge_patch(deletions, changes) if deletions else changes
+    changes = _keep_or_delete_null(create_merge_patch(current, modified), keep_null=False)
+    deletions = _keep_or_delete_null(create_merge_patch(original, modified), keep_null=True)
+    return merge_patch(deletions, changes)
 
 
 # --- ignoreDifferences (util/argo/normalizers/diff_normalizer.go) ------------------------------------

@@ -9,9 +9,16 @@ head and in every worker group.
 from __future__ import annotations
 
 import copy
+import json
+import subprocess
+import sys
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
 
 import pytest
 
+from . import argocd_sync
 from .argocd_sync import LiveResource, SyncSettings, create, is_out_of_sync, sync
 from .bundle import Bundle, Doc
 
@@ -112,3 +119,64 @@ def test_without_apply_out_of_sync_only_every_sync_resets_the_replicas(cluster, 
     live = autoscaled(create(cluster, READY))
     after = sync(cluster, live, every_resource)
     assert replicas(after.object) == replicas(cluster)
+
+
+# --- the replay's JSON patches, checked against Argo CD's own libraries --------------------------------
+
+PRIMITIVES = {  # replay function -> the Go function Argo CD v3.5.1 calls (tools/argocd-sync/main.go)
+    "create_merge_patch": "CreateMergePatch",
+    "merge_patch": "MergePatch",
+    "three_way_merge_patch": "CreateThreeWayJSONMergePatch",
+}
+Call = tuple[str, list[Any], Any]  # Go function, arguments, what the replay answered
+
+
+@pytest.fixture(scope="module")
+def argo_cd_libraries(repo_root: Path) -> Callable[[list[Call]], list[Any]]:
+    """tools/argocd-sync, built by `make argocd-sync` with the json-patch and apimachinery versions of Argo CD's go.mod."""
+    build = subprocess.run(["make", "-s", "argocd-sync"], cwd=repo_root, capture_output=True, text=True, timeout=900)
+    assert build.returncode == 0, f"make argocd-sync failed (needs Go and the module proxy):\n{build.stderr}"
+    binary = Path(sys.executable).parent / "argocd-sync"
+
+    def answer(calls: list[Call]) -> list[Any]:
+        request = json.dumps({"calls": [{"fn": fn, "args": args} for fn, args, _ in calls]})
+        done = subprocess.run([binary], input=request, capture_output=True, text=True, timeout=120, check=True)
+        return json.loads(done.stdout)["results"]
+
+    return answer
+
+
+@pytest.fixture
+def recorded(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[Call]]:
+    """Every outermost JSON patch computation the replay makes while the test runs."""
+    calls: list[Call] = []
+    depth = [0]
+    for name, go_name in PRIMITIVES.items():
+        original = getattr(argocd_sync, name)
+
+        def recording(*args: Any, _original=original, _go_name=go_name) -> Any:
+            depth[0] += 1
+            try:
+                result = _original(*args)
+            finally:
+                depth[0] -= 1
+            if depth[0] == 0:
+                calls.append((_go_name, copy.deepcopy(list(args)), copy.deepcopy(result)))
+            return result
+
+        monkeypatch.setattr(argocd_sync, name, recording)
+    yield calls
+
+
+def test_replayed_patches_are_what_argo_cds_libraries_compute(cluster, settings, recorded, argo_cd_libraries):
+    """The three scenarios above, on this overlay's RayCluster: each patch the replay computed, recomputed by Go."""
+    revision_2 = ray_version_bump(cluster)
+    for variant in (settings, SyncSettings(settings.ignored_jq_paths, True, False), SyncSettings(settings.ignored_jq_paths, False, False)):
+        live = autoscaled(create(cluster, READY))
+        sync(revision_2, live, variant)
+        sync(cluster, live, variant)
+        is_out_of_sync(revision_2, sync(revision_2, live, variant), variant)
+    assert {fn for fn, _, _ in recorded} == set(PRIMITIVES.values()), "the scenario did not exercise every primitive"
+    answers = argo_cd_libraries(recorded)
+    for (fn, args, replayed), real in zip(recorded, answers, strict=True):
+        assert replayed == real, f"{fn} disagrees with Argo CD's library on {json.dumps(args)[:300]}"
