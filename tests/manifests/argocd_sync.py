@@ -7,10 +7,11 @@ default), with `ignoreDifferences` given as jq paths. Each function names the so
 paths are in github.com/argoproj/argo-cd at tag v3.5.1 (gitops-engine lives in that repository since
 3.x, under gitops-engine/).
 
-The JSON patch computations (merge patches, three-way merge patches) are checked against the Go
-libraries Argo CD links, at the versions of its go.mod: tools/argocd-sync answers every patch this
-replay computes on the repository's objects (test_manifests_argocd_sync.py). The rest (the order
-of the steps, the jq deletion, restoreNonIgnoredFields) follows the source lines cited below.
+The building blocks (merge patches, three-way merge patches, the jq deletion of ignored paths) are
+checked against the Go libraries Argo CD links, at the versions of its go.mod: tools/argocd-sync
+answers every one this replay computes on the repository's objects (test_manifests_argocd_sync.py).
+How they are put together (the order of the steps, restoreNonIgnoredFields, RemoveMapFields)
+follows the source lines cited below.
 
 What is left out on purpose: server-side apply and server-side diff (this repository uses neither for
 its overlays), strategic merge patch (built-in kinds only), CRD defaulting by the API server (our live

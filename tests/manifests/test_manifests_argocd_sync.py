@@ -121,19 +121,20 @@ def test_without_apply_out_of_sync_only_every_sync_resets_the_replicas(cluster, 
     assert replicas(after.object) == replicas(cluster)
 
 
-# --- the replay's JSON patches, checked against Argo CD's own libraries --------------------------------
+# --- the replay's JSON patches and jq deletions, checked against Argo CD's own libraries --------------------------------
 
 PRIMITIVES = {  # replay function -> the Go function Argo CD v3.5.1 calls (tools/argocd-sync/main.go)
     "create_merge_patch": "CreateMergePatch",
     "merge_patch": "MergePatch",
     "three_way_merge_patch": "CreateThreeWayJSONMergePatch",
+    "jq_delete": "JQDelete",
 }
 Call = tuple[str, list[Any], Any]  # Go function, arguments, what the replay answered
 
 
 @pytest.fixture(scope="module")
 def argo_cd_libraries(repo_root: Path) -> Callable[[list[Call]], list[Any]]:
-    """tools/argocd-sync, built by `make argocd-sync` with the json-patch and apimachinery versions of Argo CD's go.mod."""
+    """tools/argocd-sync, built by `make argocd-sync` with the json-patch, apimachinery and gojq versions of Argo CD's go.mod."""
     build = subprocess.run(["make", "-s", "argocd-sync"], cwd=repo_root, capture_output=True, text=True, timeout=900)
     assert build.returncode == 0, f"make argocd-sync failed (needs Go and the module proxy):\n{build.stderr}"
     binary = Path(sys.executable).parent / "argocd-sync"
