@@ -1,7 +1,8 @@
 // Command argocd-sync answers the JSON patch questions that Argo CD v3.5.1 asks while it diffs and
 // syncs a custom resource, with the very libraries Argo CD links (the versions of its go.mod):
-// evanphx/json-patch for CreateMergePatch and MergePatch (controller/sync.go getMergePatch and
-// applyMergePatch, gitops-engine/pkg/diff ThreeWayDiff), apimachinery's
+// evanphx/json-patch v5.9.11 for CreateMergePatch and MergePatch (controller/sync.go getMergePatch and
+// applyMergePatch; gitops-engine/pkg/diff ThreeWayDiff imports the same release under its /v5 module
+// path), apimachinery's
 // CreateThreeWayJSONMergePatch (gitops-engine/pkg/diff threeWayMergePatch, and kubectl apply for a
 // kind without strategic-merge support) and gojq for ignoreDifferences' jqPathExpressions, run the way
 // util/argo/normalizers/diff_normalizer.go does (`del(<expression>)`, first and only result).
