@@ -219,14 +219,17 @@ def serve_once(name: str, model_dir: str, levels: list[int], ray_tmp: str) -> li
            # An ingress replica otherwise stays up 30 s after shutdown for load balancers to deregister it.
            "RAY_SERVE_DIRECT_INGRESS_MIN_DRAINING_PERIOD_S": "0"}
     env.pop("RAY_ADDRESS", None)
-    server = subprocess.Popen(
-        [sys.executable, __file__, "--server", name, "--port", str(port), "--model-dir", model_dir],
-        stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, env=env,
-    )
+    log_path = os.path.join(ray_tmp, f"server-{name}-{port}.log")
+    with open(log_path, "w") as log:
+        server = subprocess.Popen(
+            [sys.executable, __file__, "--server", name, "--port", str(port), "--model-dir", model_dir],
+            stdout=subprocess.PIPE, stderr=log, text=True, env=env,
+        )
     try:
         url = next((line.split()[1] for line in server.stdout if line.startswith("READY ")), "")
         if not url:
-            raise RuntimeError(f"serve config {name} exited before it was ready")
+            tail = Path(log_path).read_text(errors="replace")[-1500:]
+            raise RuntimeError(f"serve config {name} exited before it was ready:\n{tail}")
         wait_for_port(int(url.split(":")[2].split("/")[0]), server)
         if not SERVE_CONFIGS[name].plain:
             time.sleep(SETTLE_S)
@@ -248,8 +251,15 @@ def bench_serve(model_dir: str, names: list[str], rounds: int, levels: list[int]
         for round_index in range(rounds):
             for name in names:
                 print(f"serve: round {round_index + 1}/{rounds}: {name} ...", file=sys.stderr, flush=True)
-                results[name].append(serve_once(name, model_dir, levels, ray_tmp))
-    return results
+                try:
+                    runs = serve_once(name, model_dir, levels, ray_tmp)
+                except RuntimeError as error:  # a loaded machine can time Ray's start out: skip this run
+                    print(f"serve: {name} failed in round {round_index + 1}, left out: {error}", file=sys.stderr)
+                    continue
+                results[name].append(runs)
+                print("  " + "; ".join(f"c={r.concurrency} {r.rps:.0f} req/s p50 {r.p50_ms:.1f} p99 {r.p99_ms:.1f} ms"
+                                       for r in runs), file=sys.stderr, flush=True)
+    return {name: runs for name, runs in results.items() if runs}
 
 
 # --- train -------------------------------------------------------------------------------------------------
@@ -343,10 +353,15 @@ def print_serve_table(results: dict[str, list[list[LoadResult]]], levels: list[i
             rps = [r.rps for r in runs]
             line = (f"{name:<13} {level:>4} {statistics.median(rps):>7.0f} {f'{min(rps):.0f}..{max(rps):.0f}':>11} "
                     f"{statistics.median(r.p50_ms for r in runs):>7.1f} {statistics.median(r.p99_ms for r in runs):>7.1f}")
-            if plain:
+            if plain and len(plain) == len(rounds):
                 base = [p[index] for p in plain]
                 rps_ratio = statistics.median(r.rps / b.rps for r, b in zip(runs, base))
                 p99_ratio = statistics.median(r.p99_ms / b.p99_ms for r, b in zip(runs, base))
+            elif plain:  # a run was left out: against plain's medians
+                rps_ratio = statistics.median(rps) / statistics.median(p[index].rps for p in plain)
+                p99_ratio = (statistics.median(r.p99_ms for r in runs)
+                             / statistics.median(p[index].p99_ms for p in plain))
+            if plain:
                 line += f" {rps_ratio:>11.2f} {p99_ratio:>11.2f}"
             else:
                 line += f" {'':>11} {'':>11}"

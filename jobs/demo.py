@@ -51,12 +51,20 @@ def run_demo(args: argparse.Namespace) -> dict[str, Any]:
         scratch_env = {"RAY_TMPDIR": scratch,  # Ray's session files: sockets, logs
                        "TORCHINDUCTOR_CACHE_DIR": os.path.join(scratch, "torchinductor")}  # else <temp>/torchinductor_<user>
         scratch_env = {name: value for name, value in scratch_env.items() if name not in os.environ}
-        os.environ.update(scratch_env)
+        # Always: Ray stops its workers with a signal, so what they made in the temp folder (multiprocessing's
+        # pymp-*, for one) is never cleaned up by them. This process has already read the previous TMPDIR.
+        tempfile.gettempdir()
+        previous_tmpdir = os.environ.get("TMPDIR")
+        os.environ.update({**scratch_env, "TMPDIR": scratch})
         try:
             return _run_steps(args, args.storage_path or os.path.join(scratch, "results"))
         finally:
             for name in scratch_env:
                 del os.environ[name]
+            if previous_tmpdir is None:
+                del os.environ["TMPDIR"]
+            else:
+                os.environ["TMPDIR"] = previous_tmpdir
 
 
 def _run_steps(args: argparse.Namespace, storage: str) -> dict[str, Any]:
