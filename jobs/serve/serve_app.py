@@ -121,7 +121,7 @@ def _row(values: Any, where: str) -> list[float]:
     return row
 
 
-async def read_body(request: Any, limit: int = MAX_BODY_BYTES) -> bytes:
+async def read_body(request: Request, limit: int = MAX_BODY_BYTES) -> bytes:
     """The request body, refused with a 413 once it is known to exceed ``limit`` bytes.
 
     A declared Content-Length over the limit is refused before reading anything; otherwise the bytes are
