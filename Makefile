@@ -113,7 +113,7 @@ test-jobs: ## Only the jobs tests (real local Ray, CPU)
 
 .PHONY: bench-jobs
 bench-jobs: ## Serve vs plain FastAPI/uvicorn (c=1,16,64, with/without serve.batch); Train vs plain PyTorch
-	PYTHONPATH=$(JOBS_PYTHONPATH) $(BIN)/python benchmarks/bench_jobs.py
+	PYTHONPATH=$(JOBS_PYTHONPATH) $(BIN)/python benchmarks/bench_jobs.py $(BENCH_JOBS_ARGS)
 
 .PHONY: rules-doc
 rules-doc: ## Regenerate docs/rules.md from the registry of every check
