@@ -130,8 +130,8 @@ CASES: dict[str, Case] = {
         path="/spec/workerGroupSpecs/1/groupName", message="used twice",
     ),
     "worker-group-name-dns1123": Case(
-        passing=cluster(spec(workers=workers_list(worker("gpu-a100")))),
-        failing=cluster(spec(workers=workers_list(worker("GPU_A100")))),
+        passing=cluster(spec("networkPolicy: {}", workers=workers_list(worker("gpu-a100")))),
+        failing=cluster(spec("networkPolicy: {}", workers=workers_list(worker("GPU_A100")))),
         path="/spec/workerGroupSpecs/0/groupName", message="rename the group",
     ),
     "ray-container-missing": Case(
@@ -324,6 +324,11 @@ CASES: dict[str, Case] = {
         passing=service(SERVE_OK),
         failing=service("applications:\n  - name: app\n    route_prefix: /app\n"),
         path="/spec/serveConfigV2", message="has no import_path",
+    ),
+    "serve-config-unknown-field": Case(
+        passing=service(SERVE_OK),
+        failing=service(SERVE_OK.replace("route_prefix", "route_prefx")),
+        path="/spec/serveConfigV2", message="did you mean 'route_prefix'?",
     ),
     "serve-app-names-unique": Case(
         passing=service(SERVE_OK + "  - name: other\n    route_prefix: /other\n    import_path: other:d\n"),

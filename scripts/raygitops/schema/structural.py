@@ -548,8 +548,10 @@ def _date_problem(value: str) -> str | None:
 
 
 def _byte_problem(value: str) -> str | None:
+    # The API server decodes with Go's base64.StdEncoding, which skips '\r' and '\n':
+    # PEM-style data split over lines (`ca.crt: |`) is valid, other whitespace is not.
     try:
-        base64.b64decode(value, validate=True)
+        base64.b64decode(value.replace("\r", "").replace("\n", ""), validate=True)
     except (binascii.Error, ValueError):
         return "base64-encoded data"
     return None

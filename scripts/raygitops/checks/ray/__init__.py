@@ -90,12 +90,15 @@ class Rule:
     check: CheckFunction
 
     def severity_for(self, profile: str) -> Severity:
-        if self.category == SAFETY and profile == "prod":
+        if profile == "prod" and (self.category == SAFETY or self.id in PROD_ERRORS):
             return Severity.ERROR
         return self.severity
 
 
 REGISTRY: dict[str, Rule] = {}
+# Warnings outside the safety category that --profile prod also turns into errors: nothing rejects
+# them, but production should not run them.
+PROD_ERRORS = frozenset({"image-ray-version"})
 
 
 def rule(

@@ -47,9 +47,19 @@ def _ray_images(cluster: ClusterSpec) -> Iterator[tuple[tuple[str | int, ...], s
         yield (*cluster.path, "autoscalerOptions", "image"), image
 
 
-@rule("image-ray-version", kinds=RAY_KINDS, category=CONSISTENCY)
+@rule("image-ray-version", kinds=RAY_KINDS, category=CONSISTENCY, severity=Severity.WARNING)
 def image_ray_version(document: Document, bundle: Bundle) -> Iterator[Problem]:
-    """The Ray version in every Ray image tag equals rayVersion."""
+    """The Ray version in every Ray image tag equals rayVersion (an error under --profile prod).
+
+    Why: neither the API server nor KubeRay rejects a mismatch, but KubeRay gates features on
+    rayVersion, so the cluster may be configured for a Ray it does not run.
+
+    Fails:
+        spec: {rayVersion: '2.60.0', headGroupSpec: {template: {spec: {containers: [{image: 'rayproject/ray:2.59.1'}]}}}}
+
+    Instead:
+        spec: {rayVersion: '2.60.0', headGroupSpec: {template: {spec: {containers: [{image: 'rayproject/ray:2.60.0'}]}}}}
+    """
     cluster = cluster_spec(document)
     if cluster is None:
         return

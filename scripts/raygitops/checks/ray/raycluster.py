@@ -76,15 +76,27 @@ def worker_group_names_unique(document: Document, bundle: Bundle) -> Iterator[Pr
 
 @rule("worker-group-name-dns1123", kinds=RAY_KINDS)
 def worker_group_name_format(document: Document, bundle: Bundle) -> Iterator[Problem]:
-    """Worker group names are DNS-1123 labels: KubeRay puts them in pod, label and NetworkPolicy names."""
+    """With spec.networkPolicy set, worker group names are DNS-1123 labels (KubeRay names a NetworkPolicy after each group).
+
+    Why: KubeRay 1.7.0 (validateNetworkPolicy) rejects such a cluster; without a network policy it
+    lowercases the group name into pod names, so `GPU-Group` is accepted there.
+
+    Fails:
+        spec: {networkPolicy: {}, workerGroupSpecs: [{groupName: GPU_A100, ...}]}
+
+    Instead:
+        spec: {networkPolicy: {}, workerGroupSpecs: [{groupName: gpu-a100, ...}]}
+    """
     for cluster in _cluster(document):
+        if cluster.spec.get("networkPolicy") is None:
+            return
         for group in cluster.workers:
             name = group.spec.get("groupName")
             if not isinstance(name, str):
                 continue
             problem = dns1123_label_problem(name)
             if problem:
-                yield Problem((*group.path, "groupName"), f"worker group name {name!r} {problem}; rename the group")
+                yield Problem((*group.path, "groupName"), f"worker group name {name!r} {problem}, which spec.networkPolicy requires (it names a NetworkPolicy); rename the group")
 
 
 @rule("ray-container-missing", kinds=RAY_KINDS)

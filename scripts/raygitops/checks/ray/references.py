@@ -65,7 +65,19 @@ def service_selects_nothing(document: Document, bundle: Bundle) -> Iterator[Prob
 
 @_reference_rule("service-target-port", kinds=("Service",))
 def service_target_port(document: Document, bundle: Bundle) -> Iterator[Problem]:
-    """A Service's targetPort names a port the selected containers declare (Ray's default ports count)."""
+    """A Service's named targetPort is a port name the selected containers declare.
+
+    Why: Kubernetes resolves a named targetPort against the pods' declared ports and leaves the
+    Service without endpoints when none matches. A numeric (or defaulted) targetPort needs no
+    declaration: containers listen on ports they do not declare, and Ray pods listen on the
+    rayStartParams `*-port` values and Ray's fixed ports.
+
+    Fails:
+        spec: {selector: {ray.io/node-type: head}, ports: [{port: 80, targetPort: dashbord}]}
+
+    Instead:
+        spec: {selector: {ray.io/node-type: head}, ports: [{port: 80, targetPort: 8265}]}
+    """
     selector = mapping(document.spec.get("selector"))
     if not selector:
         return
@@ -79,12 +91,6 @@ def service_target_port(document: Document, bundle: Bundle) -> Iterator[Problem]
             if not any(target in pod.port_names for pod in pods):
                 known = sorted({n for pod in pods for n in pod.port_names})
                 yield Problem(("spec", "ports", index, "targetPort"), f"targetPort {target!r} is not a port name of the selected pods ({', '.join(known) or 'none'}); use one of them")
-        else:
-            number = integer(target) if not isinstance(target, str) else int(target)
-            declared = [pod for pod in pods if pod.port_numbers]
-            if number is not None and declared and not any(number in pod.port_numbers for pod in declared):
-                known = sorted({n for pod in declared for n in pod.port_numbers})
-                yield Problem(("spec", "ports", index, "targetPort"), f"targetPort {number} is not a port of the selected pods ({', '.join(map(str, known))}); use one of them")
 
 
 @_reference_rule("ingress-backend", kinds=("Ingress",))
