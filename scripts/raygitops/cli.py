@@ -47,6 +47,8 @@ def build_parser() -> argparse.ArgumentParser:
                           help="schemas of built-in kinds (default %(default)s)")
     validate.add_argument("--reject-unknown-kinds", action="store_true",
                           help="a kind whose group has no schema is an error, not a 'not validated' warning")
+    validate.add_argument("--complete", action="store_true",
+                          help="the files given hold every object they reference: a missing one is an error, not a warning")
     validate.add_argument("--cache-dir", type=Path, help="schema store (default: $RAYGITOPS_CACHE_DIR or .cache/raygitops)")
 
     render = commands.add_parser("render", help="print the rendered output of a kustomization")
@@ -99,7 +101,8 @@ def _validate(args: argparse.Namespace) -> int:
     try:
         store = SchemaStore.open(args.cache_dir, args.kubernetes_version)
         sources = load_paths(paths)
-        options = Options(engine=args.engine, profile=args.profile, unknown_group_is_error=args.reject_unknown_kinds)
+        options = Options(engine=args.engine, profile=args.profile, unknown_group_is_error=args.reject_unknown_kinds,
+                          complete=args.complete)
         report = validate(sources, store, options)
     except (SchemaStoreError, SourceError, KubeconformError) as exc:
         raise UsageError(str(exc)) from exc

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .checks.native import builtin_kinds as builtin_checks
-from .checks.native import identity
+from .checks.native import identity, templates
 from .schema import structural
 from .inputs.documents import Document
 from .checks.catalog import all_checks
@@ -30,6 +30,7 @@ class Options:
     engine: str = "builtin"
     profile: str = "default"
     unknown_group_is_error: bool = False
+    complete: bool = False  # every bundle holds all it references (`--complete`, the config, the default targets)
     kubeconform_binary: str = "kubeconform"
     kubeconform_schema_dir: Path | None = None
 
@@ -39,6 +40,7 @@ class Report:
     findings: list[Finding] = field(default_factory=list)
     resources: int = 0
     suppressed: int = 0
+    bundles: dict[str, str] = field(default_factory=dict)  # source label -> what the bundle is
 
     @property
     def errors(self) -> int:
@@ -66,11 +68,14 @@ def validate(sources: list[Source], store: SchemaStore, options: Options = Optio
     known_rules = {check.id for check in all_checks()}
     for source in sources:
         findings = list(source.findings)
+        complete = options.complete or source.is_kustomization
         for document in source.documents:
             findings.extend(document_findings(document, store, options))
         if options.engine == "kubeconform":
             findings.extend(_kubeconform_findings(source, store, options))
-        findings.extend(run_rules(Bundle(source.documents), options.profile))
+        report.bundles[source.label] = source.describe(complete)
+        findings.extend(run_rules(Bundle(source.documents, complete=complete), options.profile))
+        findings = _instead_of_template_cascades(source, findings, complete)
         outcome = apply_suppressions(findings, source.documents, known_rules=known_rules)
         report.findings.extend(sorted(outcome.kept, key=_finding_order))
         report.suppressed += outcome.suppressed
@@ -95,6 +100,19 @@ def document_findings(document: Document, store: SchemaStore, options: Options) 
     if not resource_schema.is_crd:
         findings.extend(builtin_checks.check_builtin(document))
     return findings
+
+
+def _instead_of_template_cascades(source: Source, findings: list[Finding], complete: bool) -> list[Finding]:
+    """One unrendered-template finding per templated document, in place of what its placeholders caused."""
+    templated: dict[int, Finding] = {}
+    for document in source.documents:
+        found = templates.placeholders(document.body)
+        if found:
+            templated[document.index] = templates.template_finding(document, found, complete)
+    if not templated:
+        return findings
+    kept = [f for f in findings if f.index not in templated]
+    return kept + list(templated.values())
 
 
 def _kubeconform_findings(source: Source, store: SchemaStore, options: Options) -> list[Finding]:

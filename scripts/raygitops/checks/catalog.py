@@ -10,6 +10,7 @@ from dataclasses import dataclass
 
 from .native import builtin_kinds as builtin_checks
 from .native import identity
+from .native.templates import TEMPLATE_RULES
 from ..engines import kubeconform
 from ..schema import structural
 from ..report import suppress
@@ -19,7 +20,7 @@ from ..inputs.sources import SOURCE_RULES
 
 # Core checks that report a warning, not an error (the default for the core stages).
 CORE_WARNINGS = (
-    frozenset({"unknown-group", "cel-unsupported", "suppression-unknown-rule"}) | builtin_checks.WARNING_RULES
+    frozenset({"unknown-group", "cel-unsupported", "suppression-unknown-rule", "unrendered-template", "not-a-manifest", "helm-chart"}) | builtin_checks.WARNING_RULES
 )
 
 
@@ -36,6 +37,7 @@ def core_checks() -> list[Check]:
         ("decode", DECODE_RULES),
         ("render", SOURCE_RULES),
         ("identity", identity.IDENTITY_RULES),
+        ("input", TEMPLATE_RULES),
         ("schema", structural.SCHEMA_RULES),
         ("native", builtin_checks.BUILTIN_RULES),
         ("kubeconform", kubeconform.KUBECONFORM_RULES),

@@ -22,6 +22,7 @@ DECODE_RULES: dict[str, str] = {
     "yaml-encoding": "Manifests must be UTF-8 text.",
     "yaml-duplicate-key": "A mapping must not repeat a key (kubectl's strict decoding rejects it).",
     "document-not-mapping": "Each non-empty document must be a mapping (an object), not a list or a scalar.",
+    "not-a-manifest": "A YAML document with neither apiVersion nor kind (a CI workflow, Helm values) is skipped, with one line saying so.",
 }
 
 try:  # the C loader is ~10x faster on rendered overlays of thousands of lines
@@ -202,6 +203,13 @@ def load_stream(data: str | bytes, source: str) -> tuple[list[Document], list[Fi
                         line,
                     )
                 )
+            elif "apiVersion" not in body and "kind" not in body:
+                # Not a Kubernetes object at all (a GitHub workflow's `on:` is the boolean key True):
+                # judging it as one would report nonsense, so say once that it was skipped.
+                findings.append(Finding(
+                    severity=Severity.WARNING, rule="not-a-manifest", source=source, index=index, line=line,
+                    message="skipped: a YAML document with neither apiVersion nor kind is not a Kubernetes manifest",
+                ))
             elif (bad_key := next((k for k in body if not isinstance(k, str)), None)) is not None:
                 findings.append(
                     _decode_error(

@@ -26,6 +26,7 @@ DEFAULT_TARGET_GLOBS = ("overlays/*", "argocd")
 
 SOURCE_RULES: dict[str, str] = {
     "kustomize-build": "Every kustomization must build; the finding quotes kustomize's own message.",
+    "helm-chart": "A Helm chart folder holds templates, not manifests: render it with `helm template` and validate the output.",
 }
 
 
@@ -40,6 +41,16 @@ class Source:
     label: str
     documents: list[Document] = field(default_factory=list)
     findings: list[Finding] = field(default_factory=list)
+    # A kustomization's render is the whole of what gets applied, so it holds every object its
+    # resources reference; files given one by one may reference objects applied from elsewhere.
+    is_kustomization: bool = False
+
+    def describe(self, complete: bool) -> str:
+        """What the bundle is, and how missing references are judged, for the report."""
+        what = "a kustomization's render" if self.is_kustomization else ("standard input" if self.label == "-" else "the file alone")
+        if complete:
+            return f"{what}, complete: a reference to an object not in it is an error"
+        return f"{what}: a reference to an object not in it is a warning (--complete makes it an error)"
 
 
 def default_targets(root: Path) -> list[Path]:
@@ -72,12 +83,17 @@ def load_paths(paths: list[str], stdin: bytes | None = None) -> list[Source]:
         if not path.exists():
             raise SourceError(f"{raw}: no such file or folder")
         targets.extend(_expand(path))
-    renderer = _renderer() if any(isinstance(t, Path) and t.is_dir() for t in targets) else None
+    renderer = _renderer() if any(isinstance(t, Path) and is_kustomization(t) for t in targets) else None
 
     def load(target: Path | str) -> Source:
         if target == "-":
             return _decode("-", stdin if stdin is not None else sys.stdin.buffer.read())
         assert isinstance(target, Path)
+        if is_helm_chart(target):
+            return Source(str(target), [], [Finding(
+                severity=Severity.WARNING, rule="helm-chart", source=str(target),
+                message="a Helm chart, not manifests: render it with `helm template` and validate the output",
+            )])
         if target.is_dir():
             assert renderer is not None
             return _render(target, renderer)
@@ -89,7 +105,7 @@ def load_paths(paths: list[str], stdin: bytes | None = None) -> list[Source]:
 
 def _expand(path: Path) -> list[Path]:
     """Kustomization folders and YAML files under `path`; a kustomization is not entered."""
-    if path.is_file() or is_kustomization(path):
+    if path.is_file() or is_kustomization(path) or is_helm_chart(path):
         return [path]
     found: list[Path] = []
     for child in sorted(path.iterdir()):
@@ -98,6 +114,10 @@ def _expand(path: Path) -> list[Path]:
         elif child.suffix in YAML_SUFFIXES and child.name not in KUSTOMIZE_FILES:
             found.append(child)
     return found
+
+
+def is_helm_chart(path: Path) -> bool:
+    return path.is_dir() and (path / "Chart.yaml").is_file() and not is_kustomization(path)
 
 
 def _renderer() -> Renderer:
@@ -113,8 +133,10 @@ def _render(folder: Path, renderer: Renderer) -> Source:
         stream = render(folder, renderer)
     except RenderError as exc:
         failure = Finding(severity=Severity.ERROR, rule="kustomize-build", message=str(exc), source=label)
-        return Source(label, [], [failure])
-    return _decode(label, stream)
+        return Source(label, [], [failure], is_kustomization=True)
+    source = _decode(label, stream)
+    source.is_kustomization = True
+    return source
 
 
 def _read(path: Path) -> bytes:

@@ -33,6 +33,7 @@ def text_line(finding: Finding) -> str:
 
 def _text(report: Report, _: dict[str, str]) -> str:
     lines = [text_line(f) for f in report.findings]
+    lines.extend(f"bundle {label}: {what}" for label, what in report.bundles.items())
     suppressed = f", {report.suppressed} suppressed" if report.suppressed else ""
     lines.append(
         f"{report.resources} resources: {report.errors} errors, {report.warnings} warnings{suppressed}"
@@ -41,7 +42,7 @@ def _text(report: Report, _: dict[str, str]) -> str:
 
 
 def _json(report: Report, _: dict[str, str]) -> str:
-    data = {"findings": [f.to_dict() for f in report.findings], "summary": report.summary()}
+    data = {"findings": [f.to_dict() for f in report.findings], "bundles": report.bundles, "summary": report.summary()}
     return json.dumps(data, indent=2) + "\n"
 
 

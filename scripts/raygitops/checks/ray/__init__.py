@@ -47,6 +47,11 @@ class Problem:
     path: str | tuple[str | int, ...]
     message: str
     document: Document | None = None
+    # True when the problem is that something is not in the bundle (a referenced object, a selected
+    # pod): an error only when the bundle is known to be complete, else a warning.
+    missing: bool = False
+    # A lower severity than the rule's for this problem alone (a missing imagePullSecret is advice).
+    severity: Severity | None = None
 
 
 @dataclass
@@ -54,6 +59,9 @@ class Bundle:
     """The documents rendered together (one overlay, one file): what references may point at."""
 
     documents: list[Document]
+    # Known to hold every object its resources reference (a kustomization's render, `--complete`,
+    # the repository config); otherwise what it lacks may exist in the cluster already.
+    complete: bool = True
     _by_kind: dict[str, list[Document]] = field(default_factory=dict, init=False, repr=False)
     _memo: dict[object, object] = field(default_factory=dict, init=False, repr=False)
 
@@ -143,7 +151,7 @@ def run_rules(bundle: Bundle, profile: str = "default", only: Iterable[str] | No
             try:
                 for problem in current.check(document, bundle):
                     target = problem.document or document
-                    findings.append(target.finding(current.id, severity, problem.path, problem.message))
+                    findings.append(target.finding(current.id, _problem_severity(problem, severity, bundle), problem.path, problem.message))
             except Exception as exc:  # a bug in a rule must not hide the other findings
                 findings.append(
                     document.finding(
@@ -153,6 +161,12 @@ def run_rules(bundle: Bundle, profile: str = "default", only: Iterable[str] | No
                     )
                 )
     return findings
+
+
+def _problem_severity(problem: Problem, severity: Severity, bundle: Bundle) -> Severity:
+    if problem.severity is Severity.WARNING or (problem.missing and not bundle.complete):
+        return Severity.WARNING
+    return severity
 
 
 def _load_rule_modules() -> None:

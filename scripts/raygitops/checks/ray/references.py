@@ -19,6 +19,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
+from ...findings import Severity
 from ...inputs.documents import Document
 from . import ANY_KIND, REFERENCE, Bundle, Problem, rule
 from ._access import containers, dig, env_entries, integer, mapping, sequence, text
@@ -60,6 +61,7 @@ def service_selects_nothing(document: Document, bundle: Bundle) -> Iterator[Prob
     yield Problem(
         ("spec", "selector"),
         f"selector {shown} matches no pod in this bundle; use labels KubeRay sets (ray.io/cluster, ray.io/node-type, ray.io/group) or the template's labels",
+        missing=True,
     )
 
 
@@ -103,7 +105,7 @@ def ingress_backend(document: Document, bundle: Bundle) -> Iterator[Problem]:
         matches = [s for s in services_by_name(bundle).get(name, []) if same_namespace(s.document, document)]
         if not matches:
             known = ", ".join(sorted(services_by_name(bundle))[:12]) or "none"
-            yield Problem((*path, "name"), f"backend Service {name!r} is not in this bundle (Services: {known}); fix the name or declare it in {EXTERNAL_ANNOTATION}")
+            yield Problem((*path, "name"), f"backend Service {name!r} is not in this bundle (Services: {known}); fix the name or declare it in {EXTERNAL_ANNOTATION} or the config's external list", missing=True)
             continue
         wanted_name, wanted_number = dig(backend, "port", "name"), dig(backend, "port", "number")
         ports = matches[0].ports
@@ -133,7 +135,7 @@ def servicemonitor_target(document: Document, bundle: Bundle) -> Iterator[Proble
     watched = _namespaces_watched(document)
     services = [s for s in select(bundle, "services", selector) if _in_watched(s.document, watched)]
     if not services:
-        yield Problem(("spec", "selector"), "the selector matches no Service in the watched namespaces of this bundle; match labels such as ray.io/node-type: head")
+        yield Problem(("spec", "selector"), "the selector matches no Service in the watched namespaces of this bundle; match labels such as ray.io/node-type: head", missing=True)
         return
     names = {text(p.get("name")) for s in services for p in s.ports}
     for index, endpoint in enumerate(sequence(document.spec.get("endpoints"))):
@@ -149,7 +151,7 @@ def podmonitor_target(document: Document, bundle: Bundle) -> Iterator[Problem]:
     watched = _namespaces_watched(document)
     pods = [p for p in select(bundle, "pods", selector) if _in_watched(p.document, watched)]
     if not pods:
-        yield Problem(("spec", "selector"), "the selector matches no pod in the watched namespaces of this bundle; match labels such as ray.io/node-type: worker")
+        yield Problem(("spec", "selector"), "the selector matches no pod in the watched namespaces of this bundle; match labels such as ray.io/node-type: worker", missing=True)
         return
     names = {n for p in pods for n in p.port_names}
     for index, endpoint in enumerate(sequence(document.spec.get("podMetricsEndpoints"))):
@@ -165,9 +167,19 @@ def podmonitor_target(document: Document, bundle: Bundle) -> Iterator[Problem]:
 class ObjectReference:
     kind: str  # ConfigMap or Secret
     name: str
-    key: str | None
+    keys: tuple[str, ...]  # the keys used (a volume's items, an env key ref); () for the whole object
     path: Path
     optional: bool
+    pull_secret: bool = False  # an imagePullSecrets entry: a missing one is at most a warning
+
+
+def _keys(key: object) -> tuple[str, ...]:
+    return (key,) if isinstance(key, str) and key else ()
+
+
+def _item_keys(source: dict[str, Any]) -> tuple[str, ...]:
+    """The keys a volume projects through `items` (in order, once each); () when it projects them all."""
+    return tuple(dict.fromkeys(k for i in sequence(source.get("items")) if (k := text(mapping(i).get("key")))))
 
 
 def _env_references(container: dict[str, Any], base: Path) -> Iterator[ObjectReference]:
@@ -176,12 +188,12 @@ def _env_references(container: dict[str, Any], base: Path) -> Iterator[ObjectRef
         for field, kind in (("configMapKeyRef", "ConfigMap"), ("secretKeyRef", "Secret")):
             ref = source.get(field)
             if isinstance(ref, dict) and text(ref.get("name")):
-                yield ObjectReference(kind, ref["name"], text(ref.get("key")) or None, (*base, "env", index, "valueFrom", field, "name"), ref.get("optional") is True)
+                yield ObjectReference(kind, ref["name"], _keys(ref.get("key")), (*base, "env", index, "valueFrom", field, "name"), ref.get("optional") is True)
     for index, entry in env_entries(container, "envFrom"):
         for field, kind in (("configMapRef", "ConfigMap"), ("secretRef", "Secret")):
             ref = entry.get(field)
             if isinstance(ref, dict) and text(ref.get("name")):
-                yield ObjectReference(kind, ref["name"], None, (*base, "envFrom", index, field, "name"), ref.get("optional") is True)
+                yield ObjectReference(kind, ref["name"], (), (*base, "envFrom", index, field, "name"), ref.get("optional") is True)
 
 
 def _pod_references(spec: dict[str, Any], base: Path) -> Iterator[ObjectReference]:
@@ -190,22 +202,20 @@ def _pod_references(spec: dict[str, Any], base: Path) -> Iterator[ObjectReferenc
         here = (*base, "volumes", index)
         config_map, secret = mapping(volume.get("configMap")), mapping(volume.get("secret"))
         if text(config_map.get("name")):
-            for key in [text(mapping(i).get("key")) for i in sequence(config_map.get("items"))] or [None]:
-                yield ObjectReference("ConfigMap", config_map["name"], key or None, (*here, "configMap", "name"), config_map.get("optional") is True)
+            yield ObjectReference("ConfigMap", config_map["name"], _item_keys(config_map), (*here, "configMap", "name"), config_map.get("optional") is True)
         if text(secret.get("secretName")):
-            for key in [text(mapping(i).get("key")) for i in sequence(secret.get("items"))] or [None]:
-                yield ObjectReference("Secret", secret["secretName"], key or None, (*here, "secret", "secretName"), secret.get("optional") is True)
+            yield ObjectReference("Secret", secret["secretName"], _item_keys(secret), (*here, "secret", "secretName"), secret.get("optional") is True)
         for s, source in enumerate(sequence(dig(volume, "projected", "sources"))):
             for field, kind in (("configMap", "ConfigMap"), ("secret", "Secret")):
                 ref = mapping(mapping(source).get(field))
                 if text(ref.get("name")):
-                    yield ObjectReference(kind, ref["name"], None, (*here, "projected", "sources", s, field, "name"), ref.get("optional") is True)
+                    yield ObjectReference(kind, ref["name"], _item_keys(ref), (*here, "projected", "sources", s, field, "name"), ref.get("optional") is True)
     for field in ("initContainers", "containers"):
         for index, container in containers(spec, field):
             yield from _env_references(container, (*base, field, index))
     for index, secret in enumerate(sequence(spec.get("imagePullSecrets"))):
         if text(mapping(secret).get("name")):
-            yield ObjectReference("Secret", secret["name"], None, (*base, "imagePullSecrets", index, "name"), False)
+            yield ObjectReference("Secret", secret["name"], (), (*base, "imagePullSecrets", index, "name"), False, pull_secret=True)
 
 
 def object_references(document: Document) -> Iterator[ObjectReference]:
@@ -216,19 +226,19 @@ def object_references(document: Document) -> Iterator[ObjectReference]:
     if cluster is not None:
         secret_name = text(dig(cluster.spec, "authOptions", "secretName"))
         if secret_name and cluster.token_auth:
-            yield ObjectReference("Secret", secret_name, None, (*cluster.path, "authOptions", "secretName"), False)
+            yield ObjectReference("Secret", secret_name, (), (*cluster.path, "authOptions", "secretName"), False)
         for field in ("redisPassword", "redisUsername"):
             source = mapping(dig(cluster.spec, "gcsFaultToleranceOptions", field, "valueFrom"))
             for ref_field, kind in (("secretKeyRef", "Secret"), ("configMapKeyRef", "ConfigMap")):
                 ref = mapping(source.get(ref_field))
                 if text(ref.get("name")):
-                    yield ObjectReference(kind, ref["name"], text(ref.get("key")) or None,
+                    yield ObjectReference(kind, ref["name"], _keys(ref.get("key")),
                                           (*cluster.path, "gcsFaultToleranceOptions", field, "valueFrom", ref_field, "name"), ref.get("optional") is True)
         yield from _env_references(cluster.autoscaler_options, (*cluster.path, "autoscalerOptions"))
     if document.kind == "Ingress" and not any(a in document.annotations for a in CERT_MANAGER_ANNOTATIONS):
         for index, tls in enumerate(sequence(document.spec.get("tls"))):
             if text(mapping(tls).get("secretName")):
-                yield ObjectReference("Secret", tls["secretName"], None, ("spec", "tls", index, "secretName"), False)
+                yield ObjectReference("Secret", tls["secretName"], (), ("spec", "tls", index, "secretName"), False)
 
 
 def _object_keys(document: Document) -> set[str] | None:
@@ -268,12 +278,21 @@ def _check_references(document: Document, bundle: Bundle, kind: str) -> Iterator
             if twin:
                 yield Problem(reference.path, f"{kind} {reference.name!r} is in the bundle only as {twin!r}: kustomize does not rewrite names in {document.kind}; set generatorOptions.disableNameSuffixHash: true or add a nameReference configuration")
             else:
-                yield Problem(reference.path, f"{kind} {reference.name!r} is not in this bundle; add it, or declare it with annotation {EXTERNAL_ANNOTATION}: \"{kind}/{reference.name}\"")
+                where = "is not in this bundle" + (" (an image pull secret: pulls from a private registry fail without it)" if reference.pull_secret else "")
+                yield Problem(
+                    reference.path,
+                    f"{kind} {reference.name!r} {where}; add it, or declare that it exists outside the repository "
+                    f"(external: [{kind}/{reference.name}] in .raygitops.yaml, or annotation {EXTERNAL_ANNOTATION}: \"{kind}/{reference.name}\")",
+                    missing=True,
+                    severity=Severity.WARNING if reference.pull_secret else None,
+                )
             continue
-        if reference.key is not None and not reference.optional:
+        if reference.keys and not reference.optional:
             keys = _object_keys(target)
-            if keys is not None and reference.key not in keys:
-                yield Problem(reference.path, f"{kind} {reference.name!r} has no key {reference.key!r} ({', '.join(sorted(keys)) or 'no keys'}); fix the key")
+            absent = [k for k in reference.keys if k not in keys]
+            if absent:
+                named = ", ".join(repr(k) for k in absent)
+                yield Problem(reference.path, f"{kind} {reference.name!r} has no key {named} ({', '.join(sorted(keys)) or 'no keys'}); fix the key")
 
 
 @_reference_rule("configmap-reference", kinds=(*POD_KINDS,))
