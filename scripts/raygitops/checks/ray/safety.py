@@ -28,7 +28,8 @@ from ._network import (
     select,
     services_by_name,
 )
-from ._ray import RAY_KINDS, WORKLOAD_KINDS, cluster_spec, parse_image, pod_templates
+from ._ray import RAY_KINDS, WORKLOAD_KINDS, cluster_spec, format_version, parse_image, parse_version, pod_templates
+from .raycluster import TOKEN_AUTH_MIN_RAY
 
 POD_KINDS = (*RAY_KINDS, *WORKLOAD_KINDS)
 EXPOSED_SERVICE_TYPES = ("LoadBalancer", "NodePort")
@@ -151,9 +152,14 @@ def token_auth_disabled(document: Document, bundle: Bundle) -> Iterator[Problem]
     """Ray clusters use token authentication (authOptions.mode: token), so the Jobs API is not open to any pod."""
     cluster = cluster_spec(document)
     if cluster is not None and not cluster.token_auth:
+        version = parse_version(cluster.ray_version)
+        if version is not None and version < TOKEN_AUTH_MIN_RAY:  # token mode would be rejected on this Ray
+            fix = f"upgrade Ray to {format_version(TOKEN_AUTH_MIN_RAY)} or later (rayVersion and images) first, then set authOptions.mode: token"
+        else:
+            fix = "set authOptions.mode: token"
         yield Problem(
             (*cluster.path, "authOptions"),
-            "the cluster has no token authentication, so any pod that reaches port 8265 can run code; set authOptions.mode: token",
+            f"the cluster has no token authentication, so any pod that reaches port 8265 can run code; {fix}",
         )
 
 
@@ -166,6 +172,17 @@ def _all_containers(spec: dict[str, Any]) -> Iterator[tuple[tuple[str | int, ...
             yield (field, index), container
 
 
+def _once(hits: list[tuple[tuple[str | int, ...], str]], finding: str, fix: str) -> Iterator[Problem]:
+    """One problem per resource and rule, at the first container concerned, naming every one of them."""
+    if hits:
+        named = "; ".join(label for _, label in hits)
+        yield Problem(hits[0][0], f"{named}: {finding}; {fix}")
+
+
+def _container_label(container: dict[str, Any], template_label: str) -> str:
+    return f"container {text(container.get('name'))!r} in {template_label}"
+
+
 def _effective(container: dict[str, Any], pod_spec: dict[str, Any], field: str) -> Any:
     value = dig(container, "securityContext", field)
     return value if value is not None else dig(pod_spec, "securityContext", field)
@@ -174,10 +191,10 @@ def _effective(container: dict[str, Any], pod_spec: dict[str, Any], field: str) 
 @_warning_rule("privileged-container", kinds=POD_KINDS)
 def privileged(document: Document, bundle: Bundle) -> Iterator[Problem]:
     """No container runs privileged."""
-    for template in pod_templates(document):
-        for where, container in _all_containers(template.spec):
-            if dig(container, "securityContext", "privileged") is True:
-                yield Problem((*template.path, *where, "securityContext", "privileged"), f"container {text(container.get('name'))!r} in {template.label} is privileged; remove privileged: true")
+    hits = [((*template.path, *where, "securityContext", "privileged"), _container_label(container, template.label))
+            for template in pod_templates(document) for where, container in _all_containers(template.spec)
+            if dig(container, "securityContext", "privileged") is True]
+    yield from _once(hits, "privileged", "remove privileged: true")
 
 
 @_warning_rule("host-namespace", kinds=POD_KINDS)
@@ -201,39 +218,45 @@ def host_path(document: Document, bundle: Bundle) -> Iterator[Problem]:
 @_warning_rule("privilege-escalation", kinds=POD_KINDS)
 def privilege_escalation(document: Document, bundle: Bundle) -> Iterator[Problem]:
     """Every container sets securityContext.allowPrivilegeEscalation: false."""
-    for template in pod_templates(document):
-        for where, container in _all_containers(template.spec):
-            if dig(container, "securityContext", "allowPrivilegeEscalation") is not False:
-                yield Problem((*template.path, *where, "securityContext", "allowPrivilegeEscalation"), f"container {text(container.get('name'))!r} in {template.label} may escalate privileges; set securityContext.allowPrivilegeEscalation: false")
+    hits = [((*template.path, *where, "securityContext", "allowPrivilegeEscalation"), _container_label(container, template.label))
+            for template in pod_templates(document) for where, container in _all_containers(template.spec)
+            if dig(container, "securityContext", "allowPrivilegeEscalation") is not False]
+    yield from _once(hits, "may escalate privileges", "set securityContext.allowPrivilegeEscalation: false")
 
 
 @_warning_rule("run-as-root", kinds=POD_KINDS)
 def run_as_root(document: Document, bundle: Bundle) -> Iterator[Problem]:
     """Containers run as non-root: runAsNonRoot: true (pod or container) and no runAsUser: 0."""
+    as_root: list[tuple[tuple[str | int, ...], str]] = []
+    maybe_root: list[tuple[tuple[str | int, ...], str]] = []
     for template in pod_templates(document):
         for where, container in _all_containers(template.spec):
-            name = text(container.get("name"))
             user = _effective(container, template.spec, "runAsUser")
             if integer(user) == 0:
-                yield Problem((*template.path, *where, "securityContext", "runAsUser"), f"container {name!r} in {template.label} runs as uid 0; use a non-root uid (Ray images use 1000)")
+                as_root.append(((*template.path, *where, "securityContext", "runAsUser"), _container_label(container, template.label)))
             elif _effective(container, template.spec, "runAsNonRoot") is not True and not integer(user):
-                yield Problem((*template.path, "securityContext", "runAsNonRoot"), f"container {name!r} in {template.label} may run as root; set securityContext.runAsNonRoot: true")
+                maybe_root.append(((*template.path, "securityContext", "runAsNonRoot"), _container_label(container, template.label)))
+    yield from _once(as_root, "runs as uid 0", "use a non-root uid (Ray images use 1000)")
+    yield from _once(maybe_root, "may run as root", "set securityContext.runAsNonRoot: true")
 
 
 @_warning_rule("missing-limits", kinds=POD_KINDS)
 def missing_limits(document: Document, bundle: Bundle) -> Iterator[Problem]:
     """Every container sets cpu and memory limits (Ray sizes itself from them)."""
+    hits = []
     for template in pod_templates(document):
         for where, container in _all_containers(template.spec):
             limits = mapping(dig(container, "resources", "limits"))
             missing = [r for r in ("cpu", "memory") if r not in limits]
             if missing:
-                yield Problem((*template.path, *where, "resources", "limits"), f"container {text(container.get('name'))!r} in {template.label} has no {' or '.join(missing)} limit; set resources.limits.{missing[0]}")
+                hits.append(((*template.path, *where, "resources", "limits"), f"{_container_label(container, template.label)} has no {' or '.join(missing)} limit"))
+    yield from _once(hits, "Ray sizes itself from the limits", "set resources.limits.cpu and memory")
 
 
 @_warning_rule("image-unpinned", kinds=POD_KINDS)
 def image_unpinned(document: Document, bundle: Bundle) -> Iterator[Problem]:
     """Images are pinned to a tag or digest, never `latest` or untagged."""
+    hits = []
     for template in pod_templates(document):
         for where, container in _all_containers(template.spec):
             image = container.get("image")
@@ -243,7 +266,8 @@ def image_unpinned(document: Document, bundle: Bundle) -> Iterator[Problem]:
             if reference.digest:
                 continue
             if not reference.tag or reference.tag == "latest":
-                yield Problem((*template.path, *where, "image"), f"image {image!r} in {template.label} is not pinned; use a release tag ({reference.repository}:<version>) or a digest")
+                hits.append(((*template.path, *where, "image"), f"image {image!r} in {template.label}"))
+    yield from _once(hits, "is not pinned, so each pod may run another build", "use a release tag (<repository>:<version>) or a digest")
 
 
 _SECRET_WORDS = {"PASSWORD", "PASSWD", "SECRET", "TOKEN", "CREDENTIAL", "CREDENTIALS", "APIKEY"}
@@ -264,15 +288,14 @@ def looks_secret(name: str, value: str) -> bool:
 @_warning_rule("literal-secret-env", kinds=POD_KINDS)
 def literal_secret_env(document: Document, bundle: Bundle) -> Iterator[Problem]:
     """Passwords, tokens and keys come from a secretKeyRef, not a literal env value."""
+    hits = []
     for template in pod_templates(document):
         for where, container in _all_containers(template.spec):
             for index, entry in env_entries(container):
                 name, value = text(entry.get("name")), entry.get("value")
                 if isinstance(value, str) and looks_secret(name, value):
-                    yield Problem(
-                        (*template.path, *where, "env", index, "value"),
-                        f"env {name} in {template.label} holds a literal secret; move it to a Secret and use valueFrom.secretKeyRef",
-                    )
+                    hits.append(((*template.path, *where, "env", index, "value"), f"env {name} in {template.label}"))
+    yield from _once(hits, "a literal secret in the manifest", "move it to a Secret and use valueFrom.secretKeyRef")
 
 
 @_warning_rule("namespace-without-networkpolicy", kinds=RAY_KINDS)
