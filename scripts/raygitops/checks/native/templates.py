@@ -38,8 +38,14 @@ FREE_TEXT_KEYS = frozenset({
 })
 
 
+# Kinds whose controllers render `{{ }}` themselves: an ApplicationSet's template, alert templates.
+SELF_TEMPLATING_KINDS = frozenset({"ApplicationSet", "PrometheusRule", "AlertmanagerConfig"})
+
+
 def placeholders(body: dict[str, Any]) -> list[tuple[tuple[str | int, ...], str]]:
     """Each (path, value) of the document that is an unrendered placeholder, in document order."""
+    if body.get("kind") in SELF_TEMPLATING_KINDS:
+        return []
     return list(_walk(body, ()))
 
 
