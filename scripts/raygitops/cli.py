@@ -49,6 +49,9 @@ def build_parser() -> argparse.ArgumentParser:
                           help="a kind whose group has no schema is an error, not a 'not validated' warning")
     validate.add_argument("--complete", action="store_true",
                           help="the files given hold every object they reference: a missing one is an error, not a warning")
+    validate.add_argument("--feature-gates", default="", metavar="Name=true,...",
+                          help="the KubeRay operator's feature gates, in its own flag format (default: KubeRay 1.7.0's, "
+                          "or the featureGates of the kuberay-operator Helm values in an Argo CD Application)")
     validate.add_argument("--cache-dir", type=Path, help="schema store (default: $RAYGITOPS_CACHE_DIR or .cache/raygitops)")
 
     render = commands.add_parser("render", help="print the rendered output of a kustomization")
@@ -91,6 +94,7 @@ def _validate(args: argparse.Namespace) -> int:
     from .report.output import format_report
     from .schema.store import SchemaStore, SchemaStoreError
     from .inputs.sources import SourceError, default_targets, find_repo_root, load_paths
+    from .operator import FeatureGateError, parse_feature_gates
 
     paths = args.paths
     if not paths:
@@ -102,9 +106,9 @@ def _validate(args: argparse.Namespace) -> int:
         store = SchemaStore.open(args.cache_dir, args.kubernetes_version)
         sources = load_paths(paths)
         options = Options(engine=args.engine, profile=args.profile, unknown_group_is_error=args.reject_unknown_kinds,
-                          complete=args.complete)
+                          complete=args.complete, feature_gates=parse_feature_gates(args.feature_gates))
         report = validate(sources, store, options)
-    except (SchemaStoreError, SourceError, KubeconformError) as exc:
+    except (SchemaStoreError, SourceError, KubeconformError, FeatureGateError) as exc:
         raise UsageError(str(exc)) from exc
     sys.stdout.write(format_report(report, args.output, _rule_docs()))
     return EXIT_FINDINGS if report.errors else EXIT_CLEAN

@@ -8,6 +8,7 @@ and last the suppressions users wrote on their resources.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -20,6 +21,7 @@ from .findings import Finding, Severity, errors, warnings
 from .checks.ray import Bundle, run_rules
 from .schema.store import SchemaStore
 from .inputs.sources import Source
+from .operator import OperatorConfig, operator_chart_gates
 from .report.suppress import apply_suppressions
 
 ENGINES = ("builtin", "kubeconform")
@@ -31,6 +33,7 @@ class Options:
     profile: str = "default"
     unknown_group_is_error: bool = False
     complete: bool = False  # every bundle holds all it references (`--complete`, the config, the default targets)
+    feature_gates: Mapping[str, bool] = field(default_factory=dict)  # the operator's, over its Helm values and KubeRay's defaults
     kubeconform_binary: str = "kubeconform"
     kubeconform_schema_dir: Path | None = None
 
@@ -66,6 +69,8 @@ class Report:
 def validate(sources: list[Source], store: SchemaStore, options: Options = Options()) -> Report:
     report = Report()
     known_rules = {check.id for check in all_checks()}
+    every_document = [d for source in sources for d in source.documents]
+    operator = OperatorConfig(operator_chart_gates(every_document)).with_overrides(options.feature_gates)
     for source in sources:
         findings = list(source.findings)
         complete = options.complete or source.is_kustomization
@@ -74,7 +79,7 @@ def validate(sources: list[Source], store: SchemaStore, options: Options = Optio
         if options.engine == "kubeconform":
             findings.extend(_kubeconform_findings(source, store, options))
         report.bundles[source.label] = source.describe(complete)
-        findings.extend(run_rules(Bundle(source.documents, complete=complete), options.profile))
+        findings.extend(run_rules(Bundle(source.documents, complete=complete, operator_config=operator), options.profile))
         findings = _instead_of_template_cascades(source, findings, complete)
         outcome = apply_suppressions(findings, source.documents, known_rules=known_rules)
         report.findings.extend(sorted(outcome.kept, key=_finding_order))

@@ -111,6 +111,17 @@ def ray_service_k8s(selector: str, ports: str, service_type: str = "ClusterIP") 
 DASHBOARD_HEAD = head("ports: [{name: dashboard, containerPort: 8265}]")
 GPU_1 = "resources: {limits: {nvidia.com/gpu: 1}, requests: {nvidia.com/gpu: 1}}"
 
+def operator_gates(**gates: bool) -> str:
+    """An Argo CD Application installing the kuberay-operator chart with these featureGates values."""
+    entries = ", ".join(f"{{name: {name}, enabled: {str(on).lower()}}}" for name, on in gates.items())
+    return k8s("Application", "argoproj.io/v1alpha1",
+               "spec: {project: default, destination: {server: 'https://kubernetes.default.svc'}, source: {repoURL: "
+               "'https://ray-project.github.io/kuberay-helm/', chart: kuberay-operator, targetRevision: 1.7.0, "
+               "helm: {valuesObject: {featureGates: [" + entries + "]}}}}", name="kuberay-operator")
+
+
+HISTORY_ENV = "[{name: STORAGE_BACKEND, value: S3}, {name: S3_REGION, value: us-east-1}]"
+
 CASES: dict[str, Case] = {
     # --- operator: names ---------------------------------------------------------------------------
     "ray-name-too-long": Case(
@@ -245,6 +256,30 @@ CASES: dict[str, Case] = {
         passing=cluster(spec("upgradeStrategy: {type: Recreate}")),
         failing=job("entrypoint: x", cluster_spec=spec("upgradeStrategy: {type: Recreate}")),
         path="/spec/rayClusterSpec/upgradeStrategy/type", message="created by a RayJob",
+    ),
+    # --- operator: feature gates ----------------------------------------------------------------------
+    "feature-gate-disabled": Case(
+        passing=stream(cluster(spec("networkPolicy: {mode: DenyAll}")), operator_gates(RayClusterNetworkPolicy=True)),
+        failing=cluster(spec("networkPolicy: {mode: DenyAll}")),
+        path="/spec/networkPolicy", message="RayClusterNetworkPolicy feature gate is off",
+    ),
+    "network-policy-config": Case(
+        passing=stream(cluster(spec("networkPolicy: {mode: DenyAll, head: {ingressRules: [{}]}}")), operator_gates(RayClusterNetworkPolicy=True)),
+        failing=stream(cluster(spec("networkPolicy: {mode: DenyAllEgress, head: {ingressRules: [{}]}}")), operator_gates(RayClusterNetworkPolicy=True)),
+        path="/spec/networkPolicy/head/ingressRules", message="cannot be set when mode is DenyAllEgress",
+    ),
+    "tls-options-managed": Case(
+        passing=stream(cluster(spec("tlsOptions: {enabled: true}")), operator_gates(RayClusterMTLS=True)),
+        failing=stream(cluster(spec("tlsOptions: {enabled: true}", head_group=head("env: [{name: RAY_USE_TLS, value: '1'}]"))),
+                       operator_gates(RayClusterMTLS=True)),
+        path="/spec/headGroupSpec/template/spec/containers/0/env/0/name", message="managed by KubeRay",
+    ),
+    "history-server-options": Case(
+        passing=stream(cluster(spec("historyServerOptions: {collectorOptions: {image: 'collector:1.0', env: " + HISTORY_ENV + "}}")),
+                       operator_gates(RayClusterHistoryServer=True)),
+        failing=stream(cluster(spec("historyServerOptions: {collectorOptions: {image: 'collector:1.0', env: [{name: STORAGE_BACKEND, value: S3}]}}")),
+                       operator_gates(RayClusterHistoryServer=True)),
+        path="/spec/historyServerOptions/collectorOptions/env", message="needs S3_REGION",
     ),
     # --- operator: RayJob ------------------------------------------------------------------------------
     "rayjob-cluster-source": Case(

@@ -18,6 +18,7 @@ from typing import TypeVar
 
 from ...inputs.documents import Document
 from ...findings import Finding, Severity
+from ...operator import OperatorConfig, operator_chart_gates
 
 # Categories, in the order `raygitops rules` lists them.
 OPERATOR = "operator"  # what KubeRay's reconcile loop or webhook rejects
@@ -62,12 +63,22 @@ class Bundle:
     # Known to hold every object its resources reference (a kustomization's render, `--complete`,
     # the repository config); otherwise what it lacks may exist in the cluster already.
     complete: bool = True
+    # The operator's feature gates in force; by default KubeRay 1.7.0's, over the kuberay-operator
+    # Helm values of an Argo CD Application in the bundle.
+    operator_config: OperatorConfig | None = None
     _by_kind: dict[str, list[Document]] = field(default_factory=dict, init=False, repr=False)
     _memo: dict[object, object] = field(default_factory=dict, init=False, repr=False)
 
     def __post_init__(self) -> None:
+        if self.operator_config is None:
+            self.operator_config = OperatorConfig(operator_chart_gates(self.documents))
         for document in self.documents:
             self._by_kind.setdefault(document.kind, []).append(document)
+
+    @property
+    def operator(self) -> OperatorConfig:
+        assert self.operator_config is not None  # set in __post_init__
+        return self.operator_config
 
     def of_kind(self, *kinds: str) -> list[Document]:
         return [d for kind in kinds for d in self._by_kind.get(kind, [])]

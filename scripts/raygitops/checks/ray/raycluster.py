@@ -21,6 +21,9 @@ MAX_NAME_LENGTH = {"RayCluster": 53, "RayJob": 47, "RayService": 47, "RayCronJob
 
 RESOURCE_START_PARAMS = ("num-cpus", "num-gpus", "memory", "resources")
 
+# The label KubeRay puts on the RayCluster a RayJob or RayService creates; its value is the creator's kind.
+ORIGINATED_FROM_CRD = "ray.io/originated-from-crd"
+
 TOKEN_AUTH_MIN_RAY = (2, 52, 0)
 K8S_TOKEN_AUTH_MIN_RAY = (2, 55, 0)
 PRIORITY_MIN_RAY = (2, 56, 0)
@@ -364,6 +367,13 @@ def ft_backend(document: Document, bundle: Bundle) -> Iterator[Problem]:
             for index, entry in enumerate(dig(cluster.head.ray_container, "env") or []):
                 if isinstance(entry, dict) and entry.get("name") in ("RAY_GCS_STORAGE", "RAY_GCS_STORAGE_PATH"):
                     yield Problem((*cluster.head.ray_container_path, "env", index), f"head env {entry['name']} is managed by KubeRay for the rocksdb backend; remove it")
+            # KubeRay adds its own volume gcs-storage at /data/gcs to the head for rocksdb.
+            for index, mount in enumerate(dig(cluster.head.ray_container, "volumeMounts") or []):
+                if isinstance(mount, dict) and (mount.get("name") == "gcs-storage" or mount.get("mountPath") == "/data/gcs"):
+                    yield Problem((*cluster.head.ray_container_path, "volumeMounts", index), "the volume mount gcs-storage at /data/gcs is managed by KubeRay for the rocksdb backend; rename it or mount elsewhere")
+            for index, volume in enumerate(dig(cluster.head.pod_spec, "volumes") or []):
+                if isinstance(volume, dict) and volume.get("name") == "gcs-storage":
+                    yield Problem((*cluster.head.pod_path, "volumes", index), "the volume gcs-storage is managed by KubeRay for the rocksdb backend; rename it")
         elif options.get("storage") is not None:
             yield Problem((*base, "storage"), "gcsFaultToleranceOptions.storage only applies to backend: rocksdb; remove it or set backend: rocksdb")
 
@@ -417,7 +427,8 @@ def cluster_upgrade_strategy(document: Document, bundle: Bundle) -> Iterator[Pro
         if not isinstance(strategy, dict) or strategy.get("type") is None:
             continue
         path = (*cluster.path, "upgradeStrategy", "type")
-        if document.kind != "RayCluster":
-            yield Problem(path, f"upgradeStrategy is rejected on a RayCluster created by a {document.kind}; remove it (the {document.kind} manages upgrades)")
+        creator = text(document.labels.get(ORIGINATED_FROM_CRD)) if document.kind == "RayCluster" else document.kind
+        if creator in ("RayJob", "RayService"):
+            yield Problem(path, f"upgradeStrategy is rejected on a RayCluster created by a {creator}; remove it (the {creator} manages upgrades)")
         elif strategy.get("type") not in ("Recreate", "None"):
             yield Problem(path, f"upgradeStrategy.type {strategy.get('type')!r} is not Recreate or None; use Recreate so spec changes reach running pods")
