@@ -30,14 +30,14 @@ lock: ## Re-pin requirements.lock from the current .venv (after editing pyprojec
 test: ## Run the whole test suite (validator, rules, manifests, jobs on a local Ray)
 	$(BIN)/python -m pytest
 
-# What `make validate` gates on: each overlay with the profile it deploys under, and the Argo CD bootstrap.
+# What `make validate` gates on: each overlay with the profile it deploys under (.raygitops.yaml puts
+# overlays/prod under prod), and the Argo CD bootstrap.
 VALIDATE_TARGETS := overlays/dev overlays/gpu argocd
 PROD_TARGETS := overlays/prod
 
 .PHONY: validate
-validate: ## Render and validate every overlay and argocd/ (overlays/prod under --profile prod)
-	$(BIN)/raygitops validate $(VALIDATE_TARGETS)
-	$(BIN)/raygitops validate --profile prod $(PROD_TARGETS)
+validate: ## Render and validate every overlay and argocd/ (overlays/prod under --profile prod, from .raygitops.yaml)
+	$(BIN)/raygitops validate $(VALIDATE_TARGETS) $(PROD_TARGETS)
 
 .PHONY: schemas
 schemas: ## Re-fill the schema store (pinned CRDs, checked by sha256)

@@ -13,9 +13,13 @@ import json
 import os
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from . import __version__
 from .schema.store import DEFAULT_KUBERNETES_VERSION
+
+if TYPE_CHECKING:
+    from .config import Config
 
 EXIT_CLEAN, EXIT_FINDINGS, EXIT_CANNOT_RUN = 0, 1, 2
 
@@ -41,10 +45,11 @@ def build_parser() -> argparse.ArgumentParser:
     validate.add_argument("-o", "--output", choices=("text", "json", "junit", "sarif"), default="text")
     validate.add_argument("--engine", choices=("builtin", "kubeconform"), default="builtin",
                           help="schema engine (kubeconform must be on PATH); the other checks always run")
-    validate.add_argument("--profile", choices=("default", "prod"), default="default",
-                          help="prod turns the safety warnings into errors")
-    validate.add_argument("--kubernetes-version", default=DEFAULT_KUBERNETES_VERSION, metavar="X.Y",
-                          help="schemas of built-in kinds (default %(default)s)")
+    validate.add_argument("--profile", choices=("default", "prod"), default=None,
+                          help="prod turns the safety warnings into errors (default: the config's profiles per path, else default)")
+    validate.add_argument("--kubernetes-version", default=None, metavar="X.Y",
+                          help=f"schemas of built-in kinds (default: the config's, else {DEFAULT_KUBERNETES_VERSION})")
+    validate.add_argument("-q", "--quiet", action="store_true", help="print errors only (the summary still counts warnings)")
     validate.add_argument("--reject-unknown-kinds", action="store_true",
                           help="a kind whose group has no schema is an error, not a 'not validated' warning")
     validate.add_argument("--complete", action="store_true",
@@ -94,24 +99,47 @@ def _validate(args: argparse.Namespace) -> int:
     from .report.output import format_report
     from .schema.store import SchemaStore, SchemaStoreError
     from .inputs.sources import SourceError, default_targets, find_repo_root, load_paths
+    from .config import ConfigError, find_config
     from .operator import FeatureGateError, parse_feature_gates
 
     paths = args.paths
+    defaulted = not paths
     if not paths:
         targets = default_targets(find_repo_root(Path.cwd()))
         if not targets:
             raise UsageError("no PATH given and no overlays/*/kustomization.yaml found here: name what to validate")
         paths = [str(t) for t in targets]
     try:
-        store = SchemaStore.open(args.cache_dir, args.kubernetes_version)
-        sources = load_paths(paths)
-        options = Options(engine=args.engine, profile=args.profile, unknown_group_is_error=args.reject_unknown_kinds,
-                          complete=args.complete, feature_gates=parse_feature_gates(args.feature_gates))
+        config = find_config(Path(paths[0]) if paths[0] != "-" else Path.cwd())
+        version = args.kubernetes_version or config.kubernetes_version or DEFAULT_KUBERNETES_VERSION
+        store = SchemaStore.open(args.cache_dir, version)
+        sources = load_paths(paths, exclude=lambda found: _left_out(found, config))
+        options = Options(
+            engine=args.engine, profile=args.profile or "default", profile_given=args.profile is not None,
+            unknown_group_is_error=args.reject_unknown_kinds,
+            # the repository's default targets are its whole deployment: nothing they use comes from elsewhere
+            complete=args.complete or bool(config.complete) or defaulted,
+            feature_gates={**config.feature_gates, **parse_feature_gates(args.feature_gates)},
+            config=config,
+        )
         report = validate(sources, store, options)
-    except (SchemaStoreError, SourceError, KubeconformError, FeatureGateError) as exc:
+    except (SchemaStoreError, SourceError, KubeconformError, FeatureGateError, ConfigError) as exc:
         raise UsageError(str(exc)) from exc
-    sys.stdout.write(format_report(report, args.output, _rule_docs()))
+    sys.stdout.write(format_report(report, args.output, _rule_docs(), quiet=args.quiet))
     return EXIT_FINDINGS if report.errors else EXIT_CLEAN
+
+
+def _left_out(found: list[Path], config: Config) -> set[Path]:
+    """What a folder walk leaves out: .git, .venv and the like, the config's exclude list, what git ignores."""
+    from .config import git_ignored
+
+    left = {p for p in found if config.excluded(p)}
+    rest = [p for p in found if p not in left]
+    root = config.root or (rest[0].parent if rest else None)
+    if root is not None:
+        ignored = git_ignored(rest, root)
+        left.update(p for p in rest if p.resolve() in ignored)
+    return left
 
 
 def _render(args: argparse.Namespace) -> int:

@@ -9,7 +9,7 @@ and last the suppressions users wrote on their resources.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from .checks.native import builtin_kinds as builtin_checks
@@ -21,6 +21,7 @@ from .findings import Finding, Severity, errors, warnings
 from .checks.ray import Bundle, run_rules
 from .schema.store import SchemaStore
 from .inputs.sources import Source
+from .config import Config
 from .operator import OperatorConfig, operator_chart_gates
 from .report.suppress import apply_suppressions
 
@@ -34,6 +35,10 @@ class Options:
     unknown_group_is_error: bool = False
     complete: bool = False  # every bundle holds all it references (`--complete`, the config, the default targets)
     feature_gates: Mapping[str, bool] = field(default_factory=dict)  # the operator's, over its Helm values and KubeRay's defaults
+    # The repository config: profiles per path (when `profile` is not given), objects outside the repo,
+    # rules turned off with a reason.
+    config: Config = field(default_factory=Config)
+    profile_given: bool = True  # False: the config's profiles per path apply, `profile` elsewhere
     kubeconform_binary: str = "kubeconform"
     kubeconform_schema_dir: Path | None = None
 
@@ -43,6 +48,7 @@ class Report:
     findings: list[Finding] = field(default_factory=list)
     resources: int = 0
     suppressed: int = 0
+    suppressed_findings: list[Finding] = field(default_factory=list)  # for JSON and SARIF, each with its reason
     bundles: dict[str, str] = field(default_factory=dict)  # source label -> what the bundle is
 
     @property
@@ -78,12 +84,16 @@ def validate(sources: list[Source], store: SchemaStore, options: Options = Optio
             findings.extend(document_findings(document, store, options))
         if options.engine == "kubeconform":
             findings.extend(_kubeconform_findings(source, store, options))
-        report.bundles[source.label] = source.describe(complete)
-        findings.extend(run_rules(Bundle(source.documents, complete=complete, operator_config=operator), options.profile))
+        profile = (None if options.profile_given else options.config.profile_for(source.label)) or options.profile
+        report.bundles[source.label] = f"{source.describe(complete)}; profile {profile}"
+        bundle = Bundle(source.documents, complete=complete, operator_config=operator, external=options.config.external)
+        findings.extend(run_rules(bundle, profile))
         findings = _instead_of_template_cascades(source, findings, complete)
         outcome = apply_suppressions(findings, source.documents, known_rules=known_rules)
-        report.findings.extend(sorted(outcome.kept, key=_finding_order))
-        report.suppressed += outcome.suppressed
+        kept, turned_off = _config_ignores(outcome.kept, options.config)
+        report.findings.extend(sorted(kept, key=_finding_order))
+        report.suppressed += outcome.suppressed + len(turned_off)
+        report.suppressed_findings.extend(outcome.removed + turned_off)
         report.resources += len(source.documents)
     return report
 
@@ -105,6 +115,15 @@ def document_findings(document: Document, store: SchemaStore, options: Options) 
     if not resource_schema.is_crd:
         findings.extend(builtin_checks.check_builtin(document))
     return findings
+
+
+def _config_ignores(findings: list[Finding], config: Config) -> tuple[list[Finding], list[Finding]]:
+    """The findings the repository config keeps, and those it turns off (each with the config's reason)."""
+    if not config.ignore:
+        return findings, []
+    kept = [f for f in findings if f.rule not in config.ignore]
+    off = [replace(f, suppressed_because=f"{config.source}: {config.ignore[f.rule]}") for f in findings if f.rule in config.ignore]
+    return kept, off
 
 
 def _instead_of_template_cascades(source: Source, findings: list[Finding], complete: bool) -> list[Finding]:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import sys
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -20,6 +21,8 @@ from .render import RenderError, RendererMissing, Renderer, find_renderer, is_ku
 YAML_SUFFIXES = (".yaml", ".yml")
 # Kustomize's own configuration files are not resources; they never reach the cluster.
 KUSTOMIZE_FILES = ("kustomization.yaml", "kustomization.yml", "Kustomization", "kustomizeconfig.yaml")
+# Never entered in a folder walk: they hold tools and history, not the repository's manifests.
+SKIPPED_FOLDERS = frozenset({".git", ".venv", "venv", "node_modules", "__pycache__", ".cache"})
 # What `raygitops validate` with no PATH checks: every overlay, and the Argo CD bootstrap.
 DEFAULT_TARGET_GLOBS = ("overlays/*", "argocd")
 
@@ -44,10 +47,12 @@ class Source:
     # A kustomization's render is the whole of what gets applied, so it holds every object its
     # resources reference; files given one by one may reference objects applied from elsewhere.
     is_kustomization: bool = False
+    is_component: bool = False
 
     def describe(self, complete: bool) -> str:
         """What the bundle is, and how missing references are judged, for the report."""
-        what = "a kustomization's render" if self.is_kustomization else ("standard input" if self.label == "-" else "the file alone")
+        what = ("a kustomization's render" if self.is_kustomization else "a Kustomize component's render (a part of overlays)"
+                if self.is_component else "standard input" if self.label == "-" else "the file alone")
         if complete:
             return f"{what}, complete: a reference to an object not in it is an error"
         return f"{what}: a reference to an object not in it is a warning (--complete makes it an error)"
@@ -68,7 +73,9 @@ def find_repo_root(start: Path) -> Path:
     return start
 
 
-def load_paths(paths: list[str], stdin: bytes | None = None) -> list[Source]:
+def load_paths(
+    paths: list[str], stdin: bytes | None = None, exclude: Callable[[list[Path]], set[Path]] | None = None,
+) -> list[Source]:
     """Decode every PATH into sources, in the order given; kustomize failures become findings.
 
     Kustomizations render concurrently: each is a separate kustomize process and
@@ -82,7 +89,11 @@ def load_paths(paths: list[str], stdin: bytes | None = None) -> list[Source]:
         path = Path(raw)
         if not path.exists():
             raise SourceError(f"{raw}: no such file or folder")
-        targets.extend(_expand(path))
+        found = _expand(path)
+        if exclude is not None and path.is_dir() and not is_kustomization(path):
+            left_out = exclude(found)  # only what a folder walk finds: a PATH named on purpose is kept
+            found = [p for p in found if p not in left_out]
+        targets.extend(found)
     renderer = _renderer() if any(isinstance(t, Path) and is_kustomization(t) for t in targets) else None
 
     def load(target: Path | str) -> Source:
@@ -109,7 +120,7 @@ def _expand(path: Path) -> list[Path]:
         return [path]
     found: list[Path] = []
     for child in sorted(path.iterdir()):
-        if child.is_dir():
+        if child.is_dir() and child.name not in SKIPPED_FOLDERS:
             found.extend(_expand(child))
         elif child.suffix in YAML_SUFFIXES and child.name not in KUSTOMIZE_FILES:
             found.append(child)
@@ -135,8 +146,21 @@ def _render(folder: Path, renderer: Renderer) -> Source:
         failure = Finding(severity=Severity.ERROR, rule="kustomize-build", message=str(exc), source=label)
         return Source(label, [], [failure], is_kustomization=True)
     source = _decode(label, stream)
-    source.is_kustomization = True
+    # A Component is a part of overlays, not a whole deployment: what it references is in the overlay.
+    source.is_kustomization = not _is_component(folder)
+    source.is_component = not source.is_kustomization
     return source
+
+
+def _is_component(folder: Path) -> bool:
+    for name in KUSTOMIZE_FILES[:3]:
+        path = folder / name
+        if path.is_file():
+            try:
+                return "kind: Component" in path.read_text(encoding="utf-8", errors="replace")
+            except OSError:
+                return False
+    return False
 
 
 def _read(path: Path) -> bytes:

@@ -18,10 +18,11 @@ FORMATS = ("text", "json", "junit", "sarif")
 SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
 
 
-def format_report(report: Report, output: str, rule_docs: dict[str, str] | None = None) -> str:
-    writers: dict[str, Callable[[Report, dict[str, str]], str]] = {
-        "text": _text, "json": _json, "junit": _junit, "sarif": _sarif,
-    }
+def format_report(report: Report, output: str, rule_docs: dict[str, str] | None = None, quiet: bool = False) -> str:
+    """`quiet` (--quiet) leaves warnings and the bundle lines out of the text output; the counts stay whole."""
+    if output == "text":
+        return _text(report, quiet)
+    writers: dict[str, Callable[[Report, dict[str, str]], str]] = {"json": _json, "junit": _junit, "sarif": _sarif}
     return writers[output](report, rule_docs or {})
 
 
@@ -31,9 +32,10 @@ def text_line(finding: Finding) -> str:
     return f"{finding.location}: {finding.severity}: {subject}{finding.message} [{finding.rule}]"
 
 
-def _text(report: Report, _: dict[str, str]) -> str:
-    lines = [text_line(f) for f in report.findings]
-    lines.extend(f"bundle {label}: {what}" for label, what in report.bundles.items())
+def _text(report: Report, quiet: bool = False) -> str:
+    lines = [text_line(f) for f in report.findings if not quiet or f.severity is Severity.ERROR]
+    if not quiet:
+        lines.extend(f"bundle {label}: {what}" for label, what in report.bundles.items())
     suppressed = f", {report.suppressed} suppressed" if report.suppressed else ""
     lines.append(
         f"{report.resources} resources: {report.errors} errors, {report.warnings} warnings{suppressed}"
@@ -42,7 +44,9 @@ def _text(report: Report, _: dict[str, str]) -> str:
 
 
 def _json(report: Report, _: dict[str, str]) -> str:
-    data = {"findings": [f.to_dict() for f in report.findings], "bundles": report.bundles, "summary": report.summary()}
+    # Suppressed findings stay in the output for auditors, marked with their reason; the counts exclude them.
+    findings = [f.to_dict() for f in report.findings] + [f.to_dict() for f in report.suppressed_findings]
+    data = {"findings": findings, "bundles": report.bundles, "summary": report.summary()}
     return json.dumps(data, indent=2) + "\n"
 
 
@@ -72,12 +76,13 @@ def _junit(report: Report, _: dict[str, str]) -> str:
 
 
 def _sarif(report: Report, rule_docs: dict[str, str]) -> str:
-    rule_ids = sorted({f.rule for f in report.findings})
+    every = report.findings + report.suppressed_findings
+    rule_ids = sorted({f.rule for f in every})
     rules = [
         {"id": rule_id, "shortDescription": {"text": rule_docs.get(rule_id, rule_id)}}
         for rule_id in rule_ids
     ]
-    results = [_sarif_result(f, rule_ids.index(f.rule)) for f in report.findings]
+    results = [_sarif_result(f, rule_ids.index(f.rule)) for f in every]
     log = {
         "$schema": SARIF_SCHEMA,
         "version": "2.1.0",
@@ -106,13 +111,17 @@ def _sarif_result(finding: Finding, rule_index: int) -> dict[str, object]:
         location["logicalLocations"] = [
             {"fullyQualifiedName": f"{finding.resource}{finding.path}", "kind": "object"}
         ]
-    return {
+    result: dict[str, object] = {
         "ruleId": finding.rule,
         "ruleIndex": rule_index,
         "level": "error" if finding.severity is Severity.ERROR else "warning",
         "message": {"text": finding.message},
         "locations": [location],
     }
+    if finding.suppressed_because:  # SARIF's own way: the viewer shows it as suppressed, with the justification
+        kind = "inSource" if finding.suppressed_because.startswith("raygitops.io/ignore") else "external"
+        result["suppressions"] = [{"kind": kind, "justification": finding.suppressed_because}]
+    return result
 
 
 def rules_table(rows: Iterable[tuple[str, str, str, str]]) -> str:

@@ -66,6 +66,8 @@ class Bundle:
     # The operator's feature gates in force; by default KubeRay 1.7.0's, over the kuberay-operator
     # Helm values of an Argo CD Application in the bundle.
     operator_config: OperatorConfig | None = None
+    # (kind, name) of objects that exist outside the repository (the config's `external` list).
+    external: frozenset[tuple[str, str]] = frozenset()
     _by_kind: dict[str, list[Document]] = field(default_factory=dict, init=False, repr=False)
     _memo: dict[object, object] = field(default_factory=dict, init=False, repr=False)
 

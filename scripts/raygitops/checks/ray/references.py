@@ -100,7 +100,7 @@ def ingress_backend(document: Document, bundle: Bundle) -> Iterator[Problem]:
     """An Ingress backend names a Service and port of the bundle, counting <cluster>-head-svc and <rayservice>-serve-svc."""
     for path, backend in ingress_backends(document):
         name = text(backend.get("name"))
-        if not name or is_external(document, "Service", name):
+        if not name or is_external(document, "Service", name) or ("Service", name) in bundle.external:
             continue
         matches = [s for s in services_by_name(bundle).get(name, []) if same_namespace(s.document, document)]
         if not matches:
@@ -268,7 +268,7 @@ def _hashed_twin(kind: str, name: str, namespace_of: Document, bundle: Bundle) -
 
 def _check_references(document: Document, bundle: Bundle, kind: str) -> Iterator[Problem]:
     for reference in object_references(document):
-        if reference.kind != kind or is_external(document, kind, reference.name):
+        if reference.kind != kind or is_external(document, kind, reference.name) or (kind, reference.name) in bundle.external:
             continue
         target = bundle.find(kind, reference.name, document.namespace)
         if target is None:
