@@ -68,3 +68,10 @@ def test_a_helm_chart_folder_says_to_render_it_first(schema_store, tmp_path) -> 
     report = validate(load_paths([str(tmp_path)]), schema_store, Options())
     [finding] = report.findings
     assert finding.rule == "helm-chart" and "helm template" in finding.message
+
+
+def test_unknown_api_version_names_the_kubernetes_version_that_serves_it(validator) -> None:
+    report = validator.file("apiVersion: resource.k8s.io/v1\nkind: DeviceClass\nmetadata: {name: gpu}\nspec: {}\n")
+    [finding] = errors(report)
+    assert finding.rule == "unknown-api-version"
+    assert "--kubernetes-version 1.34 accepts it" in finding.message

@@ -34,7 +34,7 @@ from pathlib import Path
 from typing import Any
 
 from ..inputs.documents import Document
-from ..findings import Finding, Severity, field_name, pointer_parts
+from ..findings import Finding, Severity
 
 KUBECONFORM_RULES: dict[str, str] = {
     "kubeconform": "kubeconform found the resource invalid against its (strict, standalone) schema",
@@ -326,17 +326,7 @@ def _result_findings(result: dict[str, Any], status: str, document: Document | N
     if not errors:
         errors = [("", msg or "invalid")]
     for path, text in errors:
-        yield _finding(document, result, "kubeconform", path, _message(path, text))
-
-
-def _message(pointer: str, text: str) -> str:
-    field = _dotted(pointer)
-    return f"{field}: {text}" if field else text
-
-
-def _dotted(pointer: str) -> str:
-    """/spec/ports/0/port -> spec.ports[0].port (the way kubectl names a field)."""
-    return field_name(pointer_parts(pointer))
+        yield _finding(document, result, "kubeconform", path, text)  # the finding carries the path
 
 
 def _document_for(result: dict[str, Any], documents: list[Document]) -> Document | None:
