@@ -132,3 +132,94 @@ def test_serve_config_unknown_field_is_a_warning_naming_the_closest_field(valida
     assert errors(report) == []
     [finding] = of_rule(report, "serve-config-unknown-field")
     assert finding.severity is Severity.WARNING and "'max_ongoing_requests'" in finding.message
+
+
+# The shape of Kueue's RayJob guide: queued through a label, created suspended, cluster torn down after.
+KUEUE_JOB = """\
+apiVersion: ray.io/v1
+kind: RayJob
+metadata:
+  name: queued-train
+  labels: {kueue.x-k8s.io/queue-name: team-queue}
+spec:
+  suspend: true
+  shutdownAfterJobFinishes: true
+  entrypoint: python -c "import ray; ray.init(); print(ray.cluster_resources())"
+  rayClusterSpec:
+    rayVersion: '2.60.0'
+    headGroupSpec:
+      template:
+        spec:
+          containers:
+          - {name: ray-head, image: 'rayproject/ray:2.60.0', resources: {requests: {cpu: '1'}}}
+    workerGroupSpecs:
+    - groupName: small
+      replicas: 1
+      minReplicas: 1
+      maxReplicas: 1
+      template:
+        spec:
+          containers:
+          - {name: ray-worker, image: 'rayproject/ray:2.60.0', resources: {requests: {cpu: '1'}}}
+"""
+
+
+def test_a_kueue_queued_rayjob_is_accepted(validator) -> None:
+    assert errors(validator.file(KUEUE_JOB)) == []
+
+
+def test_a_suspended_rayjob_that_keeps_its_cluster_is_rejected(validator) -> None:
+    report = validator.file(KUEUE_JOB.replace("shutdownAfterJobFinishes: true", "shutdownAfterJobFinishes: false"))
+    assert [f.rule for f in errors(report)] == ["rayjob-suspend"]
+
+
+# The shape of LLM-serving tutorials: code from a zip URL, a token Secret created with kubectl.
+VLLM_SERVICE = """\
+apiVersion: ray.io/v1
+kind: RayService
+metadata: {name: llama}
+spec:
+  serveConfigV2: |
+    applications:
+    - name: llm
+      route_prefix: /
+      import_path: serving.vllm_openai_app:deployment
+      runtime_env:
+        working_dir: "https://example.com/archive/main.zip"
+        pip: ["vllm==0.9.0"]
+        env_vars: {MODEL_ID: "org/model", TENSOR_PARALLELISM: "2"}
+      deployments:
+      - name: VLLMDeployment
+        num_replicas: 1
+        max_ongoing_requests: "32"
+        ray_actor_options: {num_cpus: 6}
+  rayClusterConfig:
+    rayVersion: '2.60.0'
+    headGroupSpec:
+      template:
+        spec:
+          containers:
+          - name: ray-head
+            image: rayproject/ray-llm:2.60.0-py311-cu128
+            ports: [{containerPort: 8000, name: serve}]
+            env: [{name: HUGGING_FACE_HUB_TOKEN, valueFrom: {secretKeyRef: {name: hf-secret, key: hf_api_token}}}]
+    workerGroupSpecs:
+    - groupName: gpu-group
+      replicas: 1
+      minReplicas: 0
+      maxReplicas: 2
+      template:
+        spec:
+          containers:
+          - name: llm
+            image: rayproject/ray-llm:2.60.0-py311-cu128
+            env: [{name: HUGGING_FACE_HUB_TOKEN, valueFrom: {secretKeyRef: {name: hf-secret, key: hf_api_token}}}]
+            resources: {limits: {nvidia.com/gpu: 2}, requests: {nvidia.com/gpu: 2}}
+          tolerations: [{key: nvidia.com/gpu, operator: Exists, effect: NoSchedule}]
+"""
+
+
+def test_an_llm_rayservice_with_a_secret_created_by_hand_has_no_error(validator) -> None:
+    report = validator.file(VLLM_SERVICE)
+    assert errors(report) == []
+    assert {f.rule for f in report.findings if f.rule == "secret-reference"} == {"secret-reference"}

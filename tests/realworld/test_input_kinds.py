@@ -75,3 +75,22 @@ def test_unknown_api_version_names_the_kubernetes_version_that_serves_it(validat
     [finding] = errors(report)
     assert finding.rule == "unknown-api-version"
     assert "--kubernetes-version 1.34 accepts it" in finding.message
+
+
+HELM_TEMPLATE = """\
+apiVersion: ray.io/v1
+kind: RayCluster
+metadata:
+  name: {{ .Release.Name }}
+spec:
+  rayVersion: {{ .Values.rayVersion | quote }}
+  headGroupSpec:
+    template:
+{{ toYaml .Values.head.template | indent 6 }}
+"""
+
+
+def test_a_helm_template_file_given_alone_gets_one_finding_not_yaml_errors(validator) -> None:
+    report = validator.file(HELM_TEMPLATE, name="templates/raycluster.yaml")
+    assert [f.rule for f in report.findings] == ["unrendered-template"]
+    assert "helm template" in report.findings[0].message

@@ -8,6 +8,7 @@ and each file is one bundle: the unit inside which references must resolve.
 from __future__ import annotations
 
 import os
+import re
 import sys
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -170,6 +171,17 @@ def _read(path: Path) -> bytes:
         raise SourceError(f"{path}: cannot read: {exc.strerror or exc}") from exc
 
 
+_GO_TEMPLATE_ACTION = re.compile(rb"\{\{-?\s*[.$A-Za-z(/].*?\}\}")
+
+
 def _decode(label: str, data: str | bytes) -> Source:
     documents, findings = load_stream(data, label)
+    raw = data.encode("utf-8", "replace") if isinstance(data, str) else data
+    syntax = [f for f in findings if f.rule == "yaml-syntax"]
+    if syntax and _GO_TEMPLATE_ACTION.search(raw):
+        # A Helm or Go template is not YAML until rendered: one finding, not its syntax errors.
+        findings = [f for f in findings if f.rule != "yaml-syntax"] + [Finding(
+            severity=Severity.WARNING, rule="unrendered-template", source=label, index=syntax[0].index, line=syntax[0].line,
+            message="unrendered template ({{ ... }}) that is not YAML yet: render it with helm template or envsubst first",
+        )]
     return Source(label, documents, findings)
