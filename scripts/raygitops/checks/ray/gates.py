@@ -13,7 +13,8 @@ from typing import Any
 from ...inputs.documents import Document
 from . import Bundle, Problem, rule
 from ._access import containers, dig, env_entries, mapping, sequence, text
-from ._ray import RAY_KINDS, ClusterSpec, cluster_spec
+from ._ray import RAY_KINDS
+from .raycluster import _cluster
 
 # Fields of a RayClusterSpec and the gate that must be on for KubeRay to accept them.
 GATED_FIELDS = (
@@ -28,12 +29,6 @@ COLLECTOR_CONTAINER = "ray-history-collector"
 COLLECTOR_MANAGED_ENV = ("POD_IP", "FQ_RAY_IP", "RAY_CLUSTER_NAME", "RAY_CLUSTER_NAMESPACE", "RAY_ROLE", "OWNER_KIND", "OWNER_NAME", "EVENTS_PORT")
 # STORAGE_BACKEND value -> env vars that must have a value for it (AZUREBLOB is handled apart).
 COLLECTOR_BACKEND_ENV = {"GCS": ("GCS_BUCKET",), "S3": ("S3_REGION",), "ALIYUNOSS": ("OSS_BUCKET", "OSS_ENDPOINT", "OSS_REGION")}
-
-
-def _cluster(document: Document) -> Iterator[ClusterSpec]:
-    cluster = cluster_spec(document)
-    if cluster is not None:
-        yield cluster
 
 
 @rule("feature-gate-disabled", kinds=RAY_KINDS)
