@@ -111,6 +111,9 @@ def _validate(args: argparse.Namespace) -> int:
         paths = [str(t) for t in targets]
     try:
         config = find_config(Path(paths[0]) if paths[0] != "-" else Path.cwd())
+        unknown = sorted(set(config.ignore) - set(_rule_docs()))
+        if unknown:  # a typo would silently turn off nothing
+            raise ConfigError(f"{config.source}: ignore names rule {unknown[0]!r}, which does not exist (see `raygitops rules`)")
         version = args.kubernetes_version or config.kubernetes_version or DEFAULT_KUBERNETES_VERSION
         store = SchemaStore.open(args.cache_dir, version)
         sources = load_paths(paths, exclude=lambda found: _left_out(found, config))

@@ -97,3 +97,9 @@ def test_a_folder_walk_leaves_out_venv_and_what_git_ignores(repo, schema_cache_d
         (repo / ignored).write_text("apiVersion: v1\nkind: Service\nmetadata: {name: Bad_Name}\n")
     _, out = run([str(repo)], schema_cache_dir, capsys)
     assert "Bad_Name" not in out and "bundle " in out
+
+
+def test_an_ignore_of_a_rule_that_does_not_exist_is_a_usage_error(repo, schema_cache_dir, capsys) -> None:
+    (repo / ".raygitops.yaml").write_text("ignore: {missing-limit: typo}\n")
+    assert main(["validate", "--cache-dir", str(schema_cache_dir), str(repo / "apps")]) == 2
+    assert "'missing-limit', which does not exist" in capsys.readouterr().err
