@@ -85,3 +85,14 @@ def test_a_monitor_for_pods_deployed_elsewhere_is_a_warning_alone(validator) -> 
     assert finding.severity is Severity.WARNING
     [finding] = of_rule(validator.file(POD_MONITOR, complete=True), "podmonitor-target")
     assert finding.severity is Severity.ERROR
+
+
+def test_a_pvc_or_service_account_made_elsewhere_is_a_warning_alone(validator) -> None:
+    job = SERVICE.replace("imagePullSecrets: [{name: registry-creds}]",
+                          "serviceAccountName: ray-head\n          imagePullSecrets: [{name: registry-creds}]")
+    job = job.replace("          - name: code\n", "          - {name: models, persistentVolumeClaim: {claimName: model-store}}\n          - name: code\n")
+    report = validator.file(job)
+    assert {f.rule: f.severity for f in report.findings if f.rule in ("pvc-reference", "serviceaccount-reference")} == {
+        "pvc-reference": Severity.WARNING, "serviceaccount-reference": Severity.WARNING}
+    strict = validator.file(job, complete=True)
+    assert {f.rule for f in errors(strict)} >= {"pvc-reference", "serviceaccount-reference"}

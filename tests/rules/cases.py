@@ -360,6 +360,17 @@ CASES: dict[str, Case] = {
         failing=service("applications:\n  - name: app\n    route_prefix: /app\n"),
         path="/spec/serveConfigV2", message="has no import_path",
     ),
+    "pvc-reference": Case(
+        passing=stream(cluster(spec(head_group=head(pod="volumes: [{name: m, persistentVolumeClaim: {claimName: store}}]"))),
+                       k8s("PersistentVolumeClaim", "v1", "spec: {accessModes: [ReadWriteOnce], resources: {requests: {storage: 1Gi}}}", name="store")),
+        failing=cluster(spec(head_group=head(pod="volumes: [{name: m, persistentVolumeClaim: {claimName: store}}]"))),
+        path="/spec/headGroupSpec/template/spec/volumes/0/persistentVolumeClaim/claimName", message="PersistentVolumeClaim 'store' is not in this bundle",
+    ),
+    "serviceaccount-reference": Case(
+        passing=stream(cluster(spec(head_group=head(pod="serviceAccountName: ray-sa"))), k8s("ServiceAccount", "v1", "", name="ray-sa")),
+        failing=cluster(spec(head_group=head(pod="serviceAccountName: ray-sa"))),
+        path="/spec/headGroupSpec/template/spec/serviceAccountName", message="ServiceAccount 'ray-sa' is not in this bundle",
+    ),
     "serve-config-unknown-field": Case(
         passing=service(SERVE_OK),
         failing=service(SERVE_OK.replace("route_prefix", "route_prefx")),

@@ -307,6 +307,60 @@ def secret_reference(document: Document, bundle: Bundle) -> Iterator[Problem]:
     yield from _check_references(document, bundle, "Secret")
 
 
+def _named_references(document: Document, kind: str) -> Iterator[tuple[Path, str]]:
+    """(path, name) of each PersistentVolumeClaim or ServiceAccount the document's pods use."""
+    for template in pod_templates(document):
+        if kind == "ServiceAccount":
+            name = text(template.spec.get("serviceAccountName"))
+            if name and name != "default":  # every namespace has its default ServiceAccount
+                yield (*template.path, "serviceAccountName"), name
+            continue
+        for index, volume in enumerate(sequence(template.spec.get("volumes"))):
+            name = text(dig(volume, "persistentVolumeClaim", "claimName"))
+            if name:
+                yield (*template.path, "volumes", index, "persistentVolumeClaim", "claimName"), name
+
+
+def _check_named(document: Document, bundle: Bundle, kind: str) -> Iterator[Problem]:
+    for path, name in _named_references(document, kind):
+        if is_external(document, kind, name) or (kind, name) in bundle.external or bundle.find(kind, name, document.namespace):
+            continue
+        yield Problem(path, f"{kind} {name!r} is not in this bundle; add it, or declare that it exists outside the repository "
+                            f"(external: [{kind}/{name}] in .raygitops.yaml, or annotation {EXTERNAL_ANNOTATION}: \"{kind}/{name}\")", missing=True)
+
+
+@_reference_rule("pvc-reference", kinds=(*POD_KINDS,))
+def pvc_reference(document: Document, bundle: Bundle) -> Iterator[Problem]:
+    """PersistentVolumeClaims used by pod volumes exist in the bundle or are declared external.
+
+    Why: a pod whose claim does not exist stays Pending with no error at apply time; for a Ray head
+    that is a cluster that never starts. In a file given alone the claim may exist already: a warning.
+
+    Fails:
+        volumes: [{name: models, persistentVolumeClaim: {claimName: model-store}}]   # no such PVC
+
+    Instead:
+        a PersistentVolumeClaim named model-store in the bundle, or external: [PersistentVolumeClaim/model-store]
+    """
+    yield from _check_named(document, bundle, "PersistentVolumeClaim")
+
+
+@_reference_rule("serviceaccount-reference", kinds=(*POD_KINDS,))
+def serviceaccount_reference(document: Document, bundle: Bundle) -> Iterator[Problem]:
+    """A pod's serviceAccountName (other than default) names a ServiceAccount of the bundle or one declared external.
+
+    Why: the API server accepts the pod template, but the pods are never created while the
+    ServiceAccount is missing (the controller's events say so, nothing else does).
+
+    Fails:
+        template: {spec: {serviceAccountName: ray-head-sa, ...}}   # no such ServiceAccount
+
+    Instead:
+        a ServiceAccount named ray-head-sa in the bundle, or external: [ServiceAccount/ray-head-sa]
+    """
+    yield from _check_named(document, bundle, "ServiceAccount")
+
+
 @rule("external-annotation", kinds=(ANY_KIND,), category=REFERENCE)
 def external_annotation(document: Document, bundle: Bundle) -> Iterator[Problem]:
     """The raygitops.io/external annotation lists Kind/name entries separated by commas."""
