@@ -160,3 +160,29 @@ def test_gates_come_from_the_operators_helm_values_in_an_argo_cd_application(val
     )
     report = validator.file(manifest(CASES[4]) + "---\n" + application)
     assert errors(report) == []
+
+
+# KubeRay v1.7.0's webhook tests (pkg/webhooks/v1/*_webhook_test.go): each kind rejects a name that is too
+# long, a name that is not a DNS-1035 label, and worker groups sharing a name. Gates play no part.
+WEBHOOK_NAMES = {"long": "this-name-is-" + "o" * 50 + "-long", "dotted": "invalid.name", "ok": "valid-name"}
+
+
+def webhook_manifest(kind: str, name: str, groups: tuple[str, ...]) -> str:
+    cluster = ("{rayVersion: '2.60.0', headGroupSpec: {template: {spec: {containers: [{name: h, image: 'rayproject/ray:2.60.0'}]}}}, "
+               "workerGroupSpecs: [" + ", ".join(
+                   "{groupName: " + g + ", replicas: 1, minReplicas: 1, maxReplicas: 1, template: {spec: {containers: [{name: w, image: 'rayproject/ray:2.60.0'}]}}}"
+                   for g in groups) + "]}")
+    body = {"RayCluster": cluster, "RayJob": "{entrypoint: python x.py, rayClusterSpec: " + cluster + "}",
+            "RayService": "{serveConfigV2: 'applications: [{import_path: app:d}]', rayClusterConfig: " + cluster + "}"}[kind]
+    return f"apiVersion: ray.io/v1\nkind: {kind}\nmetadata: {{name: '{name}'}}\nspec: {body}\n"
+
+
+@pytest.mark.parametrize("kind", ["RayCluster", "RayJob", "RayService"])
+@pytest.mark.parametrize(("name", "groups", "rejected"), [
+    ("long", ("group1",), True), ("dotted", ("group1",), True),
+    ("ok", ("group1", "group1"), True), ("ok", ("group1", "group2"), False),
+])
+def test_webhook_verdicts(validator, kind: str, name: str, groups: tuple[str, ...], rejected: bool) -> None:
+    report = validator.file(webhook_manifest(kind, WEBHOOK_NAMES[name], groups))
+    found = [f"{f.rule}: {f.message}" for f in errors(report)]
+    assert bool(found) == rejected, found
