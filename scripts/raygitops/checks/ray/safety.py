@@ -28,7 +28,7 @@ from ._network import (
     select,
     services_by_name,
 )
-from ._ray import RAY_KINDS, WORKLOAD_KINDS, cluster_spec, format_version, parse_image, parse_version, pod_templates
+from ._ray import RAY_KINDS, WORKLOAD_KINDS, Path, cluster_spec, format_version, parse_image, parse_version, pod_templates
 from .raycluster import TOKEN_AUTH_MIN_RAY
 
 POD_KINDS = (*RAY_KINDS, *WORKLOAD_KINDS)
@@ -172,7 +172,7 @@ def _all_containers(spec: dict[str, Any]) -> Iterator[tuple[tuple[str | int, ...
             yield (field, index), container
 
 
-def _once(hits: list[tuple[tuple[str | int, ...], str]], finding: str, fix: str) -> Iterator[Problem]:
+def _once(hits: list[tuple[Path, str]], finding: str, fix: str) -> Iterator[Problem]:
     """One problem per resource and rule, at the first container concerned, naming every one of them."""
     if hits:
         named = "; ".join(label for _, label in hits)
@@ -227,8 +227,8 @@ def privilege_escalation(document: Document, bundle: Bundle) -> Iterator[Problem
 @_warning_rule("run-as-root", kinds=POD_KINDS)
 def run_as_root(document: Document, bundle: Bundle) -> Iterator[Problem]:
     """Containers run as non-root: runAsNonRoot: true (pod or container) and no runAsUser: 0."""
-    as_root: list[tuple[tuple[str | int, ...], str]] = []
-    maybe_root: list[tuple[tuple[str | int, ...], str]] = []
+    as_root: list[tuple[Path, str]] = []
+    maybe_root: list[tuple[Path, str]] = []
     for template in pod_templates(document):
         for where, container in _all_containers(template.spec):
             user = _effective(container, template.spec, "runAsUser")
@@ -243,7 +243,7 @@ def run_as_root(document: Document, bundle: Bundle) -> Iterator[Problem]:
 @_warning_rule("missing-limits", kinds=POD_KINDS)
 def missing_limits(document: Document, bundle: Bundle) -> Iterator[Problem]:
     """Every container sets cpu and memory limits (Ray sizes itself from them)."""
-    hits = []
+    hits: list[tuple[Path, str]] = []
     for template in pod_templates(document):
         for where, container in _all_containers(template.spec):
             limits = mapping(dig(container, "resources", "limits"))
@@ -256,7 +256,7 @@ def missing_limits(document: Document, bundle: Bundle) -> Iterator[Problem]:
 @_warning_rule("image-unpinned", kinds=POD_KINDS)
 def image_unpinned(document: Document, bundle: Bundle) -> Iterator[Problem]:
     """Images are pinned to a tag or digest, never `latest` or untagged."""
-    hits = []
+    hits: list[tuple[Path, str]] = []
     for template in pod_templates(document):
         for where, container in _all_containers(template.spec):
             image = container.get("image")
@@ -288,7 +288,7 @@ def looks_secret(name: str, value: str) -> bool:
 @_warning_rule("literal-secret-env", kinds=POD_KINDS)
 def literal_secret_env(document: Document, bundle: Bundle) -> Iterator[Problem]:
     """Passwords, tokens and keys come from a secretKeyRef, not a literal env value."""
-    hits = []
+    hits: list[tuple[Path, str]] = []
     for template in pod_templates(document):
         for where, container in _all_containers(template.spec):
             for index, entry in env_entries(container):
