@@ -105,10 +105,8 @@ NOT_A_MANIFEST = declare(
           test: {runs-on: ubuntu-latest}
 
     Instead:
-        # leave the folder out of the walk (exclude: in .raygitops.yaml), or validate the manifests only
-        apiVersion: v1
-        kind: ConfigMap
-        metadata: {name: settings}
+        # .raygitops.yaml: leave the folder out of the walk
+        exclude: [".github/**"]
     """,
     category=DECODE,
     subject=Subject.STREAM,
