@@ -27,7 +27,7 @@ class Options:
     # The operator's feature gates, over its Helm values and KubeRay's defaults.
     feature_gates: Mapping[str, bool] = field(default_factory=dict)
     # The repository config: profiles per path (when `profile` is not given), objects outside the repo,
-    # rules turned off with a reason; None: no config file.
+    # rules turned off with a reason; None: the defaults, as with no config file.
     config: Config | None = None
     profile_given: bool = True  # False: the config's profiles per path apply, `profile` elsewhere
     kubeconform_binary: str = "kubeconform"
