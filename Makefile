@@ -48,14 +48,14 @@ lint: ## ruff (lint and format check) and mypy --strict on the validator (settin
 	$(BIN)/ruff format --check scripts/raygitops
 	$(BIN)/mypy
 
-# What `make validate` gates on: each overlay with the profile it deploys under, and the Argo CD bootstrap.
+# What `make validate` gates on: each overlay with the profile it deploys under (.raygitops.yaml puts
+# overlays/prod under prod), and the Argo CD bootstrap.
 VALIDATE_TARGETS := overlays/dev overlays/gpu cluster-setup argocd
 PROD_TARGETS := overlays/prod
 
 .PHONY: validate
-validate: ## Render and validate every overlay and argocd/ (overlays/prod under --profile prod)
-	$(BIN)/raygitops validate $(VALIDATE_TARGETS)
-	$(BIN)/raygitops validate --profile prod $(PROD_TARGETS)
+validate: ## Render and validate every overlay and argocd/ (overlays/prod under --profile prod, from .raygitops.yaml)
+	$(BIN)/raygitops validate $(VALIDATE_TARGETS) $(PROD_TARGETS)
 
 .PHONY: schemas
 schemas: ## Re-fill the schema store (pinned CRDs, checked by sha256)
