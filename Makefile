@@ -28,6 +28,11 @@ setup: ## Create .venv, install everything pinned (jobs and tests too), fill the
 tools: ## Build the pinned Go tools (tools/*/go.mod) once into $(TOOLS_CACHE), link them into .venv/bin
 	tools/build.sh $(TOOLS_CACHE) $(BIN)
 
+# tests/manifests runs it: Argo CD's own JSON patch libraries (its go.mod's versions) check the sync replay.
+.PHONY: argocd-sync
+argocd-sync: ## Build tools/argocd-sync (Argo CD's JSON patch libraries, for the sync replay's test) into .venv/bin
+	cd tools/argocd-sync && go build -mod=readonly -buildvcs=false -o $(abspath $(BIN))/argocd-sync .
+
 .PHONY: lock
 lock: ## Re-pin requirements.lock from the current .venv (after editing pyproject.toml)
 	{ sed -n '1,2p' requirements.lock; $(BIN)/python -m pip freeze --exclude-editable | sed 's/+cpu$$//'; } > requirements.lock.new
@@ -43,14 +48,14 @@ lint: ## ruff (lint and format check) and mypy --strict on the validator (settin
 	$(BIN)/ruff format --check scripts/raygitops
 	$(BIN)/mypy
 
-# What `make validate` gates on: each overlay with the profile it deploys under, and the Argo CD bootstrap.
+# What `make validate` gates on: each overlay with the profile it deploys under (.raygitops.yaml puts
+# overlays/prod under prod), and the Argo CD bootstrap.
 VALIDATE_TARGETS := overlays/dev overlays/gpu cluster-setup argocd
 PROD_TARGETS := overlays/prod
 
 .PHONY: validate
-validate: ## Render and validate every overlay and argocd/ (overlays/prod under --profile prod)
-	$(BIN)/raygitops validate $(VALIDATE_TARGETS)
-	$(BIN)/raygitops validate --profile prod $(PROD_TARGETS)
+validate: ## Render and validate every overlay and argocd/ (overlays/prod under --profile prod, from .raygitops.yaml)
+	$(BIN)/raygitops validate $(VALIDATE_TARGETS) $(PROD_TARGETS)
 
 .PHONY: schemas
 schemas: ## Re-fill the schema store (pinned CRDs, checked by sha256)
@@ -77,8 +82,8 @@ test-manifests: ## Render every overlay and argocd/ and check what they deploy (
 	$(BIN)/python -m pytest tests/manifests -q
 
 # --- jobs (train, tune, serve on a local Ray; same entrypoints as the RayJobs/RayService in jobs/) ---
-# Results go to .ray-results/ (git-ignored). PYTHONPATH mirrors the cluster, where the three files sit
-# flat in one ConfigMap mounted at /home/ray/jobs.
+# Results go to .ray-results/ (git-ignored). PYTHONPATH mirrors the cluster, where each workload's files
+# sit flat in its own ConfigMap mounted at /home/ray/jobs.
 JOBS_PYTHONPATH := $(CURDIR)/jobs/train:$(CURDIR)/jobs/tune:$(CURDIR)/jobs/serve
 JOBS_STORAGE := $(CURDIR)/.ray-results
 SERVE_PORT ?= 8000
@@ -108,7 +113,7 @@ test-jobs: ## Only the jobs tests (real local Ray, CPU)
 
 .PHONY: bench-jobs
 bench-jobs: ## Serve vs plain FastAPI/uvicorn (c=1,16,64, with/without serve.batch); Train vs plain PyTorch
-	PYTHONPATH=$(JOBS_PYTHONPATH) $(BIN)/python benchmarks/bench_jobs.py
+	PYTHONPATH=$(JOBS_PYTHONPATH) $(BIN)/python benchmarks/bench_jobs.py $(BENCH_JOBS_ARGS)
 
 .PHONY: rules-doc
 rules-doc: ## Regenerate docs/rules.md from the registry of every check

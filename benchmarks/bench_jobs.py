@@ -1,19 +1,22 @@
 """Benchmark the jobs on this machine: Ray Serve against a plain FastAPI app, Ray Train against plain PyTorch.
 
     make bench-jobs          (PYTHONPATH=jobs/train:jobs/tune:jobs/serve python benchmarks/bench_jobs.py)
+    make bench-jobs BENCH_JOBS_ARGS="--configs plain,proxy,haproxy --rounds 5 --skip-train"
 
-Serve: requests/s and p50/p99 latency at concurrency 1, 16 and 64 for
-  - plain:        the same Predictor and request parsing in one uvicorn process (no Ray),
-  - serve+batch:  serve_app with @serve.batch (one replica),
-  - serve:        serve_app without batching (one replica),
-with the ratio to plain. Loopback only; bounded request counts; the load generator shares the cores.
+Serve: requests/s and p50/p99 latency at concurrency 1, 16 and 64 for each configuration of
+``SERVE_CONFIGS`` (``--configs``; ``plain`` is serve_app's own handler in one uvicorn process, no Ray),
+each in a fresh process with, for Serve, a fresh local Ray, interleaved over ``--rounds`` rounds (plain, A,
+B, plain, A, B, ...) so that the load of a shared machine falls on all alike. Per configuration: the median
+over the rounds, the min..max of req/s, and the median of the per-round ratios to that round's plain run.
+Loopback only; bounded request counts; the load generator shares the cores.
 
 Train: steady-state samples/s of Ray Train (TorchTrainer, N workers x 1 CPU, DDP) against a plain PyTorch
 loop with N threads on the same cores, on the diabetes rows tiled to a larger set; startup (cluster and
 worker group) shown apart. "compute" counts time inside the epochs only; "wall" also counts the
 per-epoch ray.train.report round trip.
 
-Goals (issue 4): Serve >= 0.5x plain requests/s at concurrency 16 with p99 <= 3x; Train >= 0.67x.
+Goals (issue 10): Serve >= 0.5x plain requests/s at concurrency 16 with p99 <= 3x plain's at every
+concurrency; Train >= 0.67x.
 """
 
 from __future__ import annotations
@@ -39,14 +42,11 @@ os.environ["PYTHONPATH"] = os.pathsep.join([str(JOBS / "train"), str(JOBS / "ser
 
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
-from fastapi import FastAPI, Request  # noqa: E402  (module level: FastAPI resolves the annotations here)
-from fastapi.responses import JSONResponse  # noqa: E402
 
 import train  # noqa: E402
 
 CONCURRENCY = (1, 16, 64)
 REQUESTS = {1: 300, 16: 1200, 64: 2000}  # per level, after a warm-up
-LEVELS = list(CONCURRENCY)  # --levels narrows it for a quick look
 
 
 # --- serve -------------------------------------------------------------------------------------------------
@@ -102,33 +102,56 @@ async def _load(url: str, concurrency: int, total: int) -> LoadResult:
     )
 
 
-def measure(url: str) -> list[LoadResult]:
-    return [asyncio.run(_load(url, c, REQUESTS[c])) for c in LEVELS]
+def measure(url: str, levels: list[int]) -> list[LoadResult]:
+    return [asyncio.run(_load(url, c, REQUESTS[c])) for c in levels]
 
 
-def plain_app(model_dir: str):
-    """The same model and parsing as serve_app, as an ordinary FastAPI app (no Ray)."""
-    import serve_app
+@dataclass(frozen=True)
+class ServeConfig:
+    """One way to run the app. ``env`` goes to the process that starts Ray (Serve reads its feature flags
+    from the environment when its processes start); ``args`` are app_builder's; ``plain`` is uvicorn
+    without Ray; ``direct``: clients reach the ingress replica's own HTTP port instead of the proxy's."""
 
-    predictor = serve_app.Predictor(*train.load_model(model_dir))
-    app = FastAPI()
-
-    @app.post("/predict")
-    async def predict(request: Request) -> JSONResponse:
-        try:
-            rows, single = serve_app.parse_request(await request.body())
-        except serve_app.InputError as error:
-            return serve_app.error_response(error)
-        return JSONResponse(serve_app.response_body(predictor.predict(rows), single))
-
-    return app
+    description: str
+    env: dict[str, str]
+    args: dict[str, object]
+    plain: bool = False
+    direct: bool = False
 
 
-def wait_for_port(port: int, process: subprocess.Popen, limit_s: float = 60) -> None:
+NO_BATCH = {"use_batching": False}
+SERVE_CONFIGS: dict[str, ServeConfig] = {
+    "plain": ServeConfig("plain FastAPI/uvicorn, 1 process, same handler", {}, {}, plain=True),
+    "batch": ServeConfig("Serve proxy, @serve.batch (32, 5 ms wait)", {}, {"use_batching": True}),
+    "batch-0ms": ServeConfig("Serve proxy, @serve.batch (32, no wait)", {},
+                             {"use_batching": True, "batch_wait_timeout_s": 0.0}),
+    "proxy": ServeConfig("Serve proxy, no batching", {}, NO_BATCH),
+    "proxy-mor16": ServeConfig("Serve proxy, no batching, max_ongoing_requests 16", {},
+                               {**NO_BATCH, "max_ongoing_requests": 16}),
+    "proxy-2rep": ServeConfig("Serve proxy, no batching, 2 replicas", {},
+                              {**NO_BATCH, "min_replicas": 2, "max_replicas": 2}),
+    "haproxy": ServeConfig("HAProxy ingress (RAY_SERVE_ENABLE_HA_PROXY=1), no batching",
+                           {"RAY_SERVE_ENABLE_HA_PROXY": "1"}, NO_BATCH),
+    "haproxy-batch": ServeConfig("HAProxy ingress, @serve.batch (32, 5 ms wait)",
+                                 {"RAY_SERVE_ENABLE_HA_PROXY": "1"}, {"use_batching": True}),
+    "haproxy-tput": ServeConfig("HAProxy ingress + RAY_SERVE_THROUGHPUT_OPTIMIZED=1, no batching",
+                                {"RAY_SERVE_ENABLE_HA_PROXY": "1", "RAY_SERVE_THROUGHPUT_OPTIMIZED": "1"}, NO_BATCH),
+    "direct": ServeConfig("direct ingress (RAY_SERVE_ENABLE_DIRECT_INGRESS=1) on the replica's port, no batching",
+                          {"RAY_SERVE_ENABLE_DIRECT_INGRESS": "1"}, NO_BATCH, direct=True),
+    "throughput": ServeConfig("RAY_SERVE_THROUGHPUT_OPTIMIZED=1 (direct ingress, user code on the replica's "
+                              "main loop) on the replica's port, no batching",
+                              {"RAY_SERVE_THROUGHPUT_OPTIMIZED": "1"}, NO_BATCH, direct=True),
+}
+DEFAULT_CONFIGS = "plain,batch,proxy,haproxy,direct,throughput"
+# After Serve reports the app running, HAProxy still reloads with the replica's port (about a second later).
+SETTLE_S = 5.0
+
+
+def wait_for_port(port: int, process: subprocess.Popen, limit_s: float = 120) -> None:
     deadline = time.monotonic() + limit_s
     while time.monotonic() < deadline:
         if process.poll() is not None:
-            raise RuntimeError("the plain FastAPI server exited early")
+            raise RuntimeError("the server exited early")
         with socket.socket() as sock:
             if sock.connect_ex(("127.0.0.1", port)) == 0:
                 return
@@ -136,40 +159,107 @@ def wait_for_port(port: int, process: subprocess.Popen, limit_s: float = 60) -> 
     raise RuntimeError(f"nothing listens on port {port} after {limit_s}s")
 
 
-def bench_serve(model_dir: str, num_cpus: int) -> dict[str, list[LoadResult]]:
-    import ray
-    from ray import serve
+def listening_port(low: int, high: int, limit_s: float = 120) -> int:
+    """The first loopback port in low..high that accepts a connection (direct ingress picks one there)."""
+    deadline = time.monotonic() + limit_s
+    while time.monotonic() < deadline:
+        for port in range(low, high + 1):
+            with socket.socket() as sock:
+                if sock.connect_ex(("127.0.0.1", port)) == 0:
+                    return port
+        time.sleep(0.5)
+    raise RuntimeError(f"no ingress replica listens on ports {low}..{high}")
+
+
+def run_server(name: str, port: int, model_dir: str) -> int:
+    """Subprocess: serve config ``name`` on 127.0.0.1:port, print ``READY <url>``, run until SIGTERM."""
+    import signal
 
     import serve_app
 
-    results: dict[str, list[LoadResult]] = {}
-    port = free_port()
-    server = subprocess.Popen(
-        [sys.executable, __file__, "--plain-server", "--port", str(port), "--model-dir", model_dir],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )
-    try:
-        wait_for_port(port, server)
-        print("serve: plain FastAPI/uvicorn ...", file=sys.stderr, flush=True)
-        results["plain"] = measure(f"http://127.0.0.1:{port}/predict")
-    finally:
-        server.terminate()
-        server.wait(timeout=30)
+    config = SERVE_CONFIGS[name]
+    if config.plain:
+        import uvicorn
 
+        print(f"READY http://127.0.0.1:{port}/predict", flush=True)
+        uvicorn.run(serve_app.plain_app(model_dir), host="127.0.0.1", port=port, log_level="warning")
+        return 0
+    import ray
+    from ray import serve
+
+    def stop(*_: object) -> None:
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, stop)
     # Like the plain app (uvicorn at log level warning): no per-request access log shipped to this driver.
-    ray.init(num_cpus=num_cpus, include_dashboard=False, log_to_driver=False)
+    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
     try:
-        url = serve_app.start(model_dir, port=free_port(), access_log=False, max_replicas=1, num_cpus=1)
-        print("serve: Ray Serve with @serve.batch ...", file=sys.stderr, flush=True)
-        results["serve+batch"] = measure(f"{url}/predict")
-        serve.run(serve_app.app_builder({"model_uri": model_dir, "use_batching": False, "max_replicas": 1}),
-                  name="diabetes", route_prefix="/", logging_config={"enable_access_log": False})
-        print("serve: Ray Serve without batching ...", file=sys.stderr, flush=True)
-        results["serve"] = measure(f"{url}/predict")
+        url = serve_app.start(model_dir, port=port, access_log=False, **{"max_replicas": 1, **config.args})
+        if config.direct:
+            low = int(os.environ["RAY_SERVE_DIRECT_INGRESS_MIN_HTTP_PORT"])
+            url = f"http://127.0.0.1:{listening_port(low, int(os.environ['RAY_SERVE_DIRECT_INGRESS_MAX_HTTP_PORT']))}"
+        print(f"READY {url}/predict", flush=True)
+        while True:
+            time.sleep(3600)
+    except KeyboardInterrupt:
+        return 0
     finally:
         serve.shutdown()
         ray.shutdown()
-    return results
+
+
+def serve_once(name: str, model_dir: str, levels: list[int], ray_tmp: str) -> list[LoadResult]:
+    """Start config ``name`` in a fresh process (for Serve with a fresh Ray), load it, stop it."""
+    port = free_port()
+    base = free_port()  # direct ingress: a loopback port range of our own (free now, rarely taken soon)
+    env = {**os.environ, **SERVE_CONFIGS[name].env, "RAY_TMPDIR": ray_tmp,
+           "RAY_SERVE_DIRECT_INGRESS_MIN_HTTP_PORT": str(base), "RAY_SERVE_DIRECT_INGRESS_MAX_HTTP_PORT": str(base + 20),
+           "RAY_SERVE_DIRECT_INGRESS_MIN_GRPC_PORT": str(base + 21),
+           "RAY_SERVE_DIRECT_INGRESS_MAX_GRPC_PORT": str(base + 41),
+           # An ingress replica otherwise stays up 30 s after shutdown for load balancers to deregister it.
+           "RAY_SERVE_DIRECT_INGRESS_MIN_DRAINING_PERIOD_S": "0"}
+    env.pop("RAY_ADDRESS", None)
+    log_path = os.path.join(ray_tmp, f"server-{name}-{port}.log")
+    with open(log_path, "w") as log:
+        server = subprocess.Popen(
+            [sys.executable, __file__, "--server", name, "--port", str(port), "--model-dir", model_dir],
+            stdout=subprocess.PIPE, stderr=log, text=True, env=env,
+        )
+    try:
+        url = next((line.split()[1] for line in server.stdout if line.startswith("READY ")), "")
+        if not url:
+            tail = Path(log_path).read_text(errors="replace")[-1500:]
+            raise RuntimeError(f"serve config {name} exited before it was ready:\n{tail}")
+        wait_for_port(int(url.split(":")[2].split("/")[0]), server)
+        if not SERVE_CONFIGS[name].plain:
+            time.sleep(SETTLE_S)
+        return measure(url, levels)
+    finally:
+        server.terminate()
+        try:
+            server.wait(timeout=120)
+        except subprocess.TimeoutExpired:
+            server.kill()
+            server.wait()
+
+
+def bench_serve(model_dir: str, names: list[str], rounds: int, levels: list[int]) -> dict[str, list[list[LoadResult]]]:
+    """Every config once per round, interleaved (plain, A, B, plain, A, B, ...) so that drifting load on a
+    shared machine falls on all alike; each config's results per round."""
+    results: dict[str, list[list[LoadResult]]] = {name: [] for name in names}
+    with tempfile.TemporaryDirectory(prefix="bench-ray-") as ray_tmp:
+        for round_index in range(rounds):
+            for name in names:
+                print(f"serve: round {round_index + 1}/{rounds}: {name} ...", file=sys.stderr, flush=True)
+                try:
+                    runs = serve_once(name, model_dir, levels, ray_tmp)
+                except RuntimeError as error:  # a loaded machine can time Ray's start out: skip this run
+                    print(f"serve: {name} failed in round {round_index + 1}, left out: {error}", file=sys.stderr)
+                    continue
+                results[name].append(runs)
+                print("  " + "; ".join(f"c={r.concurrency} {r.rps:.0f} req/s p50 {r.p50_ms:.1f} p99 {r.p99_ms:.1f} ms"
+                                       for r in runs), file=sys.stderr, flush=True)
+    return {name: runs for name, runs in results.items() if runs}
 
 
 # --- train -------------------------------------------------------------------------------------------------
@@ -252,48 +342,70 @@ def bench_ray_train(copies: int, epochs: int, workers: int, batch_size: int, hid
 # --- report ------------------------------------------------------------------------------------------------
 
 
-def print_serve_table(results: dict[str, list[LoadResult]]) -> None:
-    plain = {r.concurrency: r for r in results["plain"]}
-    print(f"{'serve':<12} {'conc':>4} {'req':>5} {'req/s':>8} {'p50 ms':>8} {'p99 ms':>8} {'x plain rps':>11} "
-          f"{'x plain p99':>11} {'errors':>6}")
-    for name, rows in results.items():
-        for r in rows:
-            base = plain[r.concurrency]
-            print(f"{name:<12} {r.concurrency:>4} {r.requests:>5} {r.rps:>8.0f} {r.p50_ms:>8.1f} {r.p99_ms:>8.1f} "
-                  f"{r.rps / base.rps:>11.2f} {r.p99_ms / base.p99_ms:>11.2f} {r.errors:>6}")
+def print_serve_table(results: dict[str, list[list[LoadResult]]], levels: list[int]) -> None:
+    """Medians over rounds; ratios are per round against that round's plain run, then the median."""
+    print(f"{'serve':<13} {'conc':>4} {'req/s':>7} {'min..max':>11} {'p50 ms':>7} {'p99 ms':>7} "
+          f"{'x plain rps':>11} {'x plain p99':>11} {'errors':>6}")
+    plain = results.get("plain")
+    for name, rounds in results.items():
+        for index, level in enumerate(levels):
+            runs = [r[index] for r in rounds]
+            rps = [r.rps for r in runs]
+            line = (f"{name:<13} {level:>4} {statistics.median(rps):>7.0f} {f'{min(rps):.0f}..{max(rps):.0f}':>11} "
+                    f"{statistics.median(r.p50_ms for r in runs):>7.1f} {statistics.median(r.p99_ms for r in runs):>7.1f}")
+            if plain and len(plain) == len(rounds):
+                base = [p[index] for p in plain]
+                rps_ratio = statistics.median(r.rps / b.rps for r, b in zip(runs, base))
+                p99_ratio = statistics.median(r.p99_ms / b.p99_ms for r, b in zip(runs, base))
+            elif plain:  # a run was left out: against plain's medians
+                rps_ratio = statistics.median(rps) / statistics.median(p[index].rps for p in plain)
+                p99_ratio = (statistics.median(r.p99_ms for r in runs)
+                             / statistics.median(p[index].p99_ms for p in plain))
+            if plain:
+                line += f" {rps_ratio:>11.2f} {p99_ratio:>11.2f}"
+            else:
+                line += f" {'':>11} {'':>11}"
+            print(line + f" {sum(r.errors for r in runs):>6}")
+    for name in results:
+        print(f"  {name}: {SERVE_CONFIGS[name].description}")
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--plain-server", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--server", choices=sorted(SERVE_CONFIGS), help=argparse.SUPPRESS)
     parser.add_argument("--port", type=int, default=0, help=argparse.SUPPRESS)
     parser.add_argument("--model-dir", default=None, help=argparse.SUPPRESS)
-    parser.add_argument("--cpus", type=int, default=2, help="cores for Ray and for the plain loops")
+    parser.add_argument("--cpus", type=int, default=2, help="cores for Ray Train and for the plain loop")
     parser.add_argument("--copies", type=int, default=300, help="diabetes training rows tiled this many times")
     parser.add_argument("--epochs", type=int, default=4)
     parser.add_argument("--levels", default=",".join(map(str, CONCURRENCY)), help="concurrency levels, e.g. 16")
+    parser.add_argument("--configs", default=DEFAULT_CONFIGS,
+                        help=f"Serve configurations to compare, of: {', '.join(SERVE_CONFIGS)}")
+    parser.add_argument("--rounds", type=int, default=3, help="interleaved rounds over the configurations")
     parser.add_argument("--skip-serve", action="store_true")
     parser.add_argument("--skip-train", action="store_true")
     args = parser.parse_args(argv)
 
-    if args.plain_server:
-        import uvicorn
+    if args.server:
+        return run_server(args.server, args.port, args.model_dir)
 
-        uvicorn.run(plain_app(args.model_dir), host="127.0.0.1", port=args.port, log_level="warning")
-        return 0
-
-    LEVELS[:] = [int(level) for level in args.levels.split(",")]
-    for level in LEVELS:
+    levels = [int(level) for level in args.levels.split(",")]
+    for level in levels:
         REQUESTS.setdefault(level, 1200)
+    names = [name.strip() for name in args.configs.split(",") if name.strip()]
+    unknown = [name for name in names if name not in SERVE_CONFIGS]
+    if unknown or args.rounds < 1:
+        parser.error(f"unknown --configs {unknown}; known: {', '.join(SERVE_CONFIGS)}" if unknown
+                     else "--rounds must be at least 1")
     summary: dict[str, object] = {}
     if not args.skip_serve:
-        model_dir = tempfile.mkdtemp(prefix="bench-model-")
-        splits = train.load_splits()
-        train.save_model(model_dir, train.build_model(8), 8, splits.scaling)
-        serve_results = bench_serve(model_dir, args.cpus)
-        print_serve_table(serve_results)
-        summary["serve"] = {k: [r.__dict__ for r in v] for k, v in serve_results.items()}
-        failed = sum(r.errors for rows in serve_results.values() for r in rows)
+        with tempfile.TemporaryDirectory(prefix="bench-model-") as model_dir:
+            splits = train.load_splits()
+            train.save_model(model_dir, train.build_model(8), 8, splits.scaling)
+            serve_results = bench_serve(model_dir, names, args.rounds, levels)
+        print_serve_table(serve_results, levels)
+        summary["serve"] = {k: [[r.__dict__ for r in run] for run in v] for k, v in serve_results.items()}
+        failed = sum(r.errors for rounds in serve_results.values() for run in rounds for r in run)
         if failed:
             print(f"bench-jobs: {failed} requests did not get a 200; the figures above are not valid", file=sys.stderr)
             return 1

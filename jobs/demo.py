@@ -44,13 +44,36 @@ def log(message: str) -> None:
 
 
 def run_demo(args: argparse.Namespace) -> dict[str, Any]:
+    """Train, tune, serve in one scratch folder that is removed at the end (with Ray's session files,
+    unless RAY_TMPDIR says where those go); ``--storage-path`` keeps the results somewhere else."""
+    with tempfile.TemporaryDirectory(prefix="raygitops-demo-") as scratch:
+        # Set before Ray starts, so that its processes inherit them; what the user set stays.
+        scratch_env = {"RAY_TMPDIR": scratch,  # Ray's session files: sockets, logs
+                       "TORCHINDUCTOR_CACHE_DIR": os.path.join(scratch, "torchinductor")}  # else <temp>/torchinductor_<user>
+        scratch_env = {name: value for name, value in scratch_env.items() if name not in os.environ}
+        # Always: Ray stops its workers with a signal, so what they made in the temp folder (multiprocessing's
+        # pymp-*, for one) is never cleaned up by them. This process has already read the previous TMPDIR.
+        tempfile.gettempdir()
+        previous_tmpdir = os.environ.get("TMPDIR")
+        os.environ.update({**scratch_env, "TMPDIR": scratch})
+        try:
+            return _run_steps(args, args.storage_path or os.path.join(scratch, "results"))
+        finally:
+            for name in scratch_env:
+                del os.environ[name]
+            if previous_tmpdir is None:
+                del os.environ["TMPDIR"]
+            else:
+                os.environ["TMPDIR"] = previous_tmpdir
+
+
+def _run_steps(args: argparse.Namespace, storage: str) -> dict[str, Any]:
     import ray
     import serve_app
     import train
     import tune
     from ray import serve
 
-    storage = args.storage_path or tempfile.mkdtemp(prefix="raygitops-demo-")
     ray.init(num_cpus=args.num_cpus)
     try:
         log(f"1/3 training ({args.epochs} epochs, {args.num_workers} workers) -> {storage}")
@@ -75,6 +98,8 @@ def run_demo(args: argparse.Namespace) -> dict[str, Any]:
     finally:
         serve.shutdown()
         ray.shutdown()
+    if not args.storage_path:
+        log("results were in a temporary folder, now removed; pass --storage-path to keep them")
     return {
         "train": {"val_mse": trained.val_mse, "baseline_mse": trained.baseline_mse, "model_path": trained.model_path},
         "tune": {"best_config": tuned.best_config, "best_val_mse": tuned.best_val_mse, "trials": tuned.trials,
@@ -91,7 +116,8 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--num-samples", type=int, default=6)
     parser.add_argument("--max-epochs", type=int, default=8)
     parser.add_argument("--port", type=int, default=0, help="Serve HTTP port (0: any free port)")
-    parser.add_argument("--storage-path", default=None, help="default: a new temporary directory")
+    parser.add_argument("--storage-path", default=None,
+                        help="where results are kept (default: a temporary folder removed at the end)")
     return parser.parse_args(argv)
 
 

@@ -1,9 +1,13 @@
 """Ray Serve application for the diabetes regressor trained by ``train.py``.
 
 ``POST /predict`` takes ``{"features": [10 numbers]}`` and answers ``{"prediction": y}``, or takes
-``{"rows": [[10 numbers], ...]}`` and answers ``{"predictions": [y, ...]}``. Bad input (not JSON, wrong
-feature count, anything that is not a finite number) gets a 4xx with ``{"detail": "<what is wrong>"}``,
-never a 500. Health and routes are Serve's own: ``GET /-/healthz`` and ``GET /-/routes`` on the proxy.
+``{"rows": [[10 numbers], ...]}`` and answers ``{"predictions": [y, ...]}``. Bad input (not JSON, JSON
+nested too deep, wrong feature count, anything that is not a finite number, numbers so large that the
+prediction is not finite, a body over ``MAX_BODY_BYTES`` or more than ``MAX_ROWS`` rows) gets a 4xx with
+``{"detail": "<what is wrong and what was expected>"}``, never a 500. Health and routes are Serve's own:
+``GET /-/healthz`` and ``GET /-/routes`` on the proxy.
+
+``plain_app`` serves the same handler from an ordinary FastAPI app (no Ray): the benchmark's reference.
 
 On the cluster a RayService imports ``serve_app:app_builder`` with ``args`` (see ``ServeArgs``). Locally:
 
@@ -17,7 +21,7 @@ import os
 import sys
 import time
 from pathlib import Path
-from typing import Any, Optional, Sequence
+from typing import Any, Awaitable, Callable, Optional, Sequence
 
 try:  # On the cluster every job file sits in one mounted directory that is on PYTHONPATH.
     import train as training
@@ -35,6 +39,10 @@ from pydantic import BaseModel, ConfigDict, Field
 from ray import serve
 
 MAX_ROWS = 1024  # one request may carry at most this many rows; more is a 413
+# 1,024 rows of 10 numbers written with full float precision take about 250 KB; a larger body is refused
+# (413) from its Content-Length, or as soon as that many bytes have streamed in, never read in full.
+MAX_BODY_BYTES = 1024 * 1024
+SAMPLE_ROW = [59.0, 2.0, 32.1, 101.0, 157.0, 93.2, 38.0, 4.0, 4.8598, 87.0]  # first row of the data set
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -60,8 +68,13 @@ class Predictor:
 
     @torch.no_grad()
     def predict(self, rows: np.ndarray) -> np.ndarray:
-        features = torch.from_numpy(self.scaling.features(rows).astype(np.float32))
-        return self.scaling.target_back(self.model(features).squeeze(1).numpy().astype(np.float64))
+        """Predictions for ``rows``; huge inputs give inf/NaN there (``response_body`` refuses those)."""
+        with np.errstate(over="ignore", invalid="ignore"):
+            features = torch.from_numpy(self.scaling.features(rows).astype(np.float32))
+            return self.scaling.target_back(self.model(features).squeeze(1).numpy().astype(np.float64))
+
+    async def predict_async(self, rows: np.ndarray) -> np.ndarray:
+        return self.predict(rows)
 
 
 class InputError(Exception):
@@ -73,28 +86,68 @@ class InputError(Exception):
         self.message = message
 
 
+def _describe(value: Any) -> str:
+    """A short description of a JSON value for a message: never the whole (possibly huge) value."""
+    if isinstance(value, (list, dict)):
+        return f"a JSON {'array' if isinstance(value, list) else 'object'}"
+    text = json.dumps(value)
+    return text if len(text) <= 40 else text[:40] + "..."
+
+
 def _row(values: Any, where: str) -> list[float]:
     if not isinstance(values, list):
-        raise InputError(422, f"{where} must be a list of {training.NUM_FEATURES} numbers, got {type(values).__name__}")
+        raise InputError(422, f"{where} must be a list of {training.NUM_FEATURES} numbers, got {_describe(values)}")
     if len(values) != training.NUM_FEATURES:
         raise InputError(
             422,
             f"{where} has {len(values)} values; expected {training.NUM_FEATURES} "
             f"({', '.join(training.FEATURE_NAMES)})",
         )
+    row = []
     for index, value in enumerate(values):
         # bool is an int subclass in Python; true/false is not a measurement.
         if isinstance(value, bool) or not isinstance(value, (int, float)):
-            raise InputError(422, f"{where}[{index}] must be a number, got {json.dumps(value)}")
-        if not math.isfinite(value):
-            raise InputError(422, f"{where}[{index}] must be a finite number, got {value}")
-    return [float(value) for value in values]
+            raise InputError(422, f"{where}[{index}] must be a number, got {_describe(value)}")
+        try:  # an integer of 400 digits is valid JSON but no float: OverflowError
+            number = float(value)
+        except OverflowError:
+            number = math.inf
+        if not math.isfinite(number):
+            raise InputError(
+                422, f"{where}[{index}] must be a finite number of at most {sys.float_info.max:.3g} in magnitude, "
+                     f"got {_describe(value) if isinstance(value, int) else value}",
+            )
+        row.append(number)
+    return row
+
+
+async def read_body(request: Request, limit: int = MAX_BODY_BYTES) -> bytes:
+    """The request body, refused with a 413 once it is known to exceed ``limit`` bytes.
+
+    A declared Content-Length over the limit is refused before reading anything; otherwise the bytes are
+    counted as they stream in (a chunked body has no length), so a huge body is never held in memory."""
+    declared = request.headers.get("content-length")
+    if declared is not None and declared.strip().isdigit() and int(declared) > limit:
+        raise InputError(413, f"request body is {int(declared)} bytes; at most {limit} bytes per request "
+                              f"(at most {MAX_ROWS} rows)")
+    chunks: list[bytes] = []
+    received = 0
+    async for chunk in request.stream():
+        received += len(chunk)
+        if received > limit:
+            raise InputError(413, f"request body exceeds {limit} bytes; at most {limit} bytes per request "
+                                  f"(at most {MAX_ROWS} rows)")
+        chunks.append(chunk)
+    return b"".join(chunks)
 
 
 def parse_request(body: bytes) -> tuple[np.ndarray, bool]:
     """Return the rows to predict and whether the client sent a single row (``features``)."""
     try:
         payload = json.loads(body)
+    except RecursionError:  # json's C parser stops at Python's recursion limit; the expected shape is 3 deep
+        raise InputError(400, 'request body nests JSON too deeply; expected {"features": [10 numbers]} or '
+                              '{"rows": [[10 numbers], ...]}') from None
     except (ValueError, UnicodeDecodeError) as error:
         raise InputError(400, f"request body is not valid JSON: {error}") from None
     if not isinstance(payload, dict) or ("features" in payload) == ("rows" in payload):
@@ -112,12 +165,45 @@ def parse_request(body: bytes) -> tuple[np.ndarray, bool]:
 
 
 def response_body(predictions: np.ndarray, single: bool) -> dict[str, Any]:
+    """The JSON answer; a non-finite prediction (features far outside the data, e.g. 1e308) is a 422."""
+    not_finite = np.flatnonzero(~np.isfinite(predictions))
+    if not_finite.size:
+        where = "features" if single else "rows " + ", ".join(map(str, not_finite[:5])) + (
+            ", ..." if not_finite.size > 5 else "")
+        raise InputError(
+            422, f"{where}: the prediction is not a finite number, the values are far outside the data set's "
+                 f"range; expected features in its units ({', '.join(training.FEATURE_NAMES)}), "
+                 f"e.g. {SAMPLE_ROW}",
+        )
     values = [float(value) for value in predictions]
     return {"prediction": values[0]} if single else {"predictions": values}
 
 
 def error_response(error: InputError) -> JSONResponse:
-    return JSONResponse(status_code=error.status, content={"detail": error.message})
+    # A body refused unread leaves bytes on the connection: close it rather than parse them as a request.
+    headers = {"connection": "close"} if error.status == 413 else None
+    return JSONResponse(status_code=error.status, content={"detail": error.message}, headers=headers)
+
+
+async def handle_predict(request: Request, predict: Callable[[np.ndarray], Awaitable[np.ndarray]]) -> JSONResponse:
+    """``POST /predict`` for the Serve deployment and the plain app alike: body -> rows -> predictions."""
+    try:
+        rows, single = parse_request(await read_body(request))
+        return JSONResponse(response_body(await predict(rows), single))
+    except InputError as error:
+        return error_response(error)
+
+
+def plain_app(model_uri: str) -> FastAPI:
+    """The same model and handler as an ordinary FastAPI app, without Ray (the benchmark's reference)."""
+    predictor = Predictor.load(model_uri)
+    app = FastAPI(title="diabetes regressor (plain)")
+
+    @app.post("/predict")
+    async def predict(request: Request) -> JSONResponse:
+        return await handle_predict(request, predictor.predict_async)
+
+    return app
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -146,15 +232,7 @@ class DiabetesRegressor:
 
     @api.post("/predict")
     async def predict(self, request: Request) -> JSONResponse:
-        try:
-            rows, single = parse_request(await request.body())
-        except InputError as error:
-            return error_response(error)
-        if self.use_batching:
-            predictions = await self.predict_batch(rows)
-        else:
-            predictions = self.predictor.predict(rows)
-        return JSONResponse(response_body(predictions, single))
+        return await handle_predict(request, self.predict_batch if self.use_batching else self.predictor.predict_async)
 
     @api.get("/")
     async def describe(self) -> dict[str, Any]:
@@ -200,8 +278,6 @@ def app_builder(args: dict[str, Any]) -> serve.Application:
 # ---------------------------------------------------------------------------------------------------------
 # Local run
 # ---------------------------------------------------------------------------------------------------------
-
-SAMPLE_ROW = [59.0, 2.0, 32.1, 101.0, 157.0, 93.2, 38.0, 4.0, 4.8598, 87.0]  # first row of the data set
 
 
 def start(model_uri: str, host: str = "127.0.0.1", port: int = 8000, access_log: bool = True, **options: Any) -> str:

@@ -14,10 +14,14 @@ import json
 import os
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from . import __version__
 from .options import ENGINES, FORMATS, PROFILES
 from .schema.store import DEFAULT_KUBERNETES_VERSION
+
+if TYPE_CHECKING:
+    from .config import Config
 
 EXIT_CLEAN, EXIT_FINDINGS, EXIT_CANNOT_RUN = 0, 1, 2
 
@@ -50,18 +54,36 @@ def build_parser() -> argparse.ArgumentParser:
         help="schema engine (kubeconform must be on PATH); the other checks always run",
     )
     validate.add_argument(
-        "--profile", choices=PROFILES, default="default", help="prod turns the safety warnings into errors"
+        "--profile",
+        choices=PROFILES,
+        default=None,
+        help="prod turns the safety warnings into errors (default: the config's profiles per path, else default)",
     )
     validate.add_argument(
         "--kubernetes-version",
-        default=DEFAULT_KUBERNETES_VERSION,
+        default=None,
         metavar="X.Y",
-        help="schemas of built-in kinds (default %(default)s)",
+        help=f"schemas of built-in kinds (default: the config's, else {DEFAULT_KUBERNETES_VERSION})",
+    )
+    validate.add_argument(
+        "-q", "--quiet", action="store_true", help="print errors only (the summary still counts warnings)"
     )
     validate.add_argument(
         "--reject-unknown-kinds",
         action="store_true",
         help="a kind whose group has no schema is an error, not a 'not validated' warning",
+    )
+    validate.add_argument(
+        "--complete",
+        action="store_true",
+        help="the files given hold every object they reference: a missing one is an error, not a warning",
+    )
+    validate.add_argument(
+        "--feature-gates",
+        default="",
+        metavar="Name=true,...",
+        help="the KubeRay operator's feature gates, in its own flag format (default: KubeRay 1.7.0's, "
+        "or the featureGates of the kuberay-operator Helm values in an Argo CD Application)",
     )
     validate.add_argument(
         "--cache-dir", type=Path, help="schema store (default: $RAYGITOPS_CACHE_DIR or .cache/raygitops)"
@@ -104,34 +126,67 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _validate(args: argparse.Namespace) -> int:
+    from .checks.registry import known_ids
+    from .config import ConfigError, find_config
     from .engine import Options, validate
     from .engines.kubeconform import KubeconformError
     from .inputs.sources import SourceError, default_targets, find_repo_root, load_paths
+    from .operator import FeatureGateError, parse_feature_gates
     from .report.output import format_report
     from .schema.store import SchemaStore, SchemaStoreError
 
     paths = args.paths
+    defaulted = not paths
     if not paths:
         targets = default_targets(find_repo_root(Path.cwd()))
         if not targets:
             raise UsageError("no PATH given and no overlays/*/kustomization.yaml found here: name what to validate")
         paths = [str(t) for t in targets]
     try:
-        store = SchemaStore.open(args.cache_dir, args.kubernetes_version)
+        config = find_config(Path(paths[0]) if paths[0] != "-" else Path.cwd())
+        unknown = sorted(set(config.ignore) - known_ids())
+        if unknown:  # a typo would silently turn off nothing
+            raise ConfigError(
+                f"{config.source}: ignore names rule {unknown[0]!r}, which does not exist (see `raygitops rules`)"
+            )
+        version = args.kubernetes_version or config.kubernetes_version or DEFAULT_KUBERNETES_VERSION
+        store = SchemaStore.open(args.cache_dir, version)
         # Decoded manifests hold no cycles: pause the cyclic GC while decoding, then move them out of
         # its reach, or each full collection during the checks walks every object of the bundle again.
         gc.disable()
         try:
-            sources = load_paths(paths)
+            sources = load_paths(paths, exclude=lambda found: _left_out(found, config))
         finally:
             gc.freeze()
             gc.enable()
-        options = Options(engine=args.engine, profile=args.profile, unknown_group_is_error=args.reject_unknown_kinds)
+        options = Options(
+            engine=args.engine,
+            profile=args.profile or "default",
+            profile_given=args.profile is not None,
+            unknown_group_is_error=args.reject_unknown_kinds,
+            # the repository's default targets are its whole deployment: nothing they use comes from elsewhere
+            complete=args.complete or bool(config.complete) or defaulted,
+            feature_gates={**config.feature_gates, **parse_feature_gates(args.feature_gates)},
+            config=config,
+        )
         report = validate(sources, store, options)
-    except (SchemaStoreError, SourceError, KubeconformError) as exc:
+    except (SchemaStoreError, SourceError, KubeconformError, FeatureGateError, ConfigError) as exc:
         raise UsageError(str(exc)) from exc
-    sys.stdout.write(format_report(report, args.output))
+    sys.stdout.write(format_report(report, args.output, quiet=args.quiet))
     return EXIT_FINDINGS if report.errors else EXIT_CLEAN
+
+
+def _left_out(found: list[Path], config: Config) -> set[Path]:
+    """What a folder walk leaves out: .git, .venv and the like, the config's exclude list, what git ignores."""
+    from .config import git_ignored
+
+    left = {p for p in found if config.excluded(p)}
+    rest = [p for p in found if p not in left]
+    root = config.root or (rest[0].parent if rest else None)
+    if root is not None:
+        ignored = git_ignored(rest, root)
+        left.update(p for p in rest if p.resolve() in ignored)
+    return left
 
 
 def _render(args: argparse.Namespace) -> int:

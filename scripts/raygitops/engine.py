@@ -8,14 +8,16 @@ and last the suppressions users wrote on their resources.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
-from .checks.native import builtin_kinds, identity
+from .checks.native import builtin_kinds, identity, templates
 from .checks.ray import Bundle, run_rules
 from .checks.registry import known_ids
+from .config import Config
 from .findings import Finding, Severity, errors, warnings
 from .inputs.documents import Document
 from .inputs.sources import Source
+from .operator import OperatorConfig, operator_chart_gates
 from .options import Options
 from .report.suppress import apply_suppressions
 from .schema import structural
@@ -29,6 +31,8 @@ class Report:
     findings: list[Finding] = field(default_factory=list)
     resources: int = 0
     suppressed: int = 0
+    suppressed_findings: list[Finding] = field(default_factory=list)  # for JSON and SARIF, each with its reason
+    bundles: dict[str, str] = field(default_factory=dict)  # source label -> what the bundle is
 
     @property
     def errors(self) -> int:
@@ -51,16 +55,26 @@ def validate(sources: list[Source], store: SchemaStore, options: Options | None 
     options = options or Options()
     report = Report()
     known_rules = known_ids()
+    config = options.config or Config()
+    every_document = [d for source in sources for d in source.documents]
+    operator = OperatorConfig(operator_chart_gates(every_document)).with_overrides(options.feature_gates)
     for source in sources:
         findings = list(source.findings)
+        complete = options.complete or source.is_kustomization
         for document in source.documents:
             findings.extend(document_findings(document, store, options))
         if options.engine == "kubeconform":
             findings.extend(_kubeconform_findings(source, store, options))
-        findings.extend(run_rules(Bundle(source.documents), options.profile))
+        profile = (None if options.profile_given else config.profile_for(source.label)) or options.profile
+        report.bundles[source.label] = f"{source.describe(complete)}; profile {profile}"
+        bundle = Bundle(source.documents, complete=complete, operator_config=operator, external=config.external)
+        findings.extend(run_rules(bundle, profile))
+        findings = _instead_of_template_cascades(source, findings, complete)
         outcome = apply_suppressions(findings, source.documents, known_rules=known_rules)
-        report.findings.extend(sorted(outcome.kept, key=_finding_order))
-        report.suppressed += outcome.suppressed
+        kept, turned_off = _config_ignores(outcome.kept, config)
+        report.findings.extend(sorted(kept, key=_finding_order))
+        report.suppressed += outcome.suppressed + len(turned_off)
+        report.suppressed_findings.extend(outcome.removed + turned_off)
         report.resources += len(source.documents)
     return report
 
@@ -81,6 +95,32 @@ def document_findings(document: Document, store: SchemaStore, options: Options) 
     findings.extend(schema_findings)
     findings.extend(builtin_kinds.check_native(document))  # built-in kinds, and the pods inside Ray resources
     return findings
+
+
+def _config_ignores(findings: list[Finding], config: Config) -> tuple[list[Finding], list[Finding]]:
+    """The findings the repository config keeps, and those it turns off (each with the config's reason)."""
+    if not config.ignore:
+        return findings, []
+    kept = [f for f in findings if f.rule not in config.ignore]
+    off = [
+        replace(f, suppressed_because=f"{config.source}: {config.ignore[f.rule]}")
+        for f in findings
+        if f.rule in config.ignore
+    ]
+    return kept, off
+
+
+def _instead_of_template_cascades(source: Source, findings: list[Finding], complete: bool) -> list[Finding]:
+    """One unrendered-template finding per templated document, in place of what its placeholders caused."""
+    templated: dict[int, Finding] = {}
+    for document in source.documents:
+        found = templates.placeholders(document.body)
+        if found:
+            templated[document.index] = templates.template_finding(document, found, complete)
+    if not templated:
+        return findings
+    kept = [f for f in findings if f.index not in templated]
+    return kept + list(templated.values())
 
 
 def _kubeconform_findings(source: Source, store: SchemaStore, options: Options) -> list[Finding]:

@@ -30,6 +30,9 @@ class Finding:
     name: str = ""
     path: str = ""  # RFC 6901 JSON pointer to the field, "" for the whole document
     line: int | None = None  # 1-based line, where known (YAML errors, document starts)
+    # Why a user accepted this finding (a raygitops.io/ignore entry, or the config's ignore list);
+    # "" when it is not suppressed. Suppressed findings appear in JSON and SARIF only, marked so.
+    suppressed_because: str = ""
 
     def with_severity(self, severity: Severity) -> Finding:
         return replace(self, severity=severity)
@@ -38,6 +41,9 @@ class Finding:
         data = asdict(self)
         data["severity"] = self.severity.value
         data["apiVersion"] = data.pop("api_version")
+        reason = data.pop("suppressed_because")
+        if reason:
+            data["suppressed"] = {"reason": reason}
         return data
 
     @property

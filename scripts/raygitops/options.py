@@ -5,8 +5,13 @@ Kept free of heavy imports so that the CLI can build its parser without loading 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from .config import Config
 
 ENGINES = ("builtin", "kubeconform")  # builtin: raygitops's own schema stage
 PROFILES = ("default", "prod")  # prod: the safety warnings become errors
@@ -18,5 +23,12 @@ class Options:
     engine: str = "builtin"
     profile: str = "default"
     unknown_group_is_error: bool = False
+    complete: bool = False  # every bundle holds all it references (`--complete`, the config, the default targets)
+    # The operator's feature gates, over its Helm values and KubeRay's defaults.
+    feature_gates: Mapping[str, bool] = field(default_factory=dict)
+    # The repository config: profiles per path (when `profile` is not given), objects outside the repo,
+    # rules turned off with a reason; None: the defaults, as with no config file.
+    config: Config | None = None
+    profile_given: bool = True  # False: the config's profiles per path apply, `profile` elsewhere
     kubeconform_binary: str = "kubeconform"
     kubeconform_schema_dir: Path | None = None

@@ -4,6 +4,7 @@ path exactly as the cluster's PYTHONPATH has them, and a check that no Ray proce
 from __future__ import annotations
 
 import os
+import shutil
 import sys
 import tempfile
 import time
@@ -39,13 +40,31 @@ def processes_mentioning(text: str) -> list[str]:
     return found
 
 
-def leftover_ray_processes(ray_root: str, grace_s: float = 30.0) -> list[str]:
-    """Ray processes (raylet, gcs_server, workers) still running from ``ray_root`` after shutdown.
+def processes_inheriting(variable: str, value: str) -> list[str]:
+    """`pid name` of every live process whose environment has ``variable=value``: all that a program
+    started with that environment spawned, however they renamed themselves (Ray workers become `ray::...`)."""
+    wanted = f"{variable}={value}".encode()
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit() or int(entry.name) == os.getpid():
+            continue
+        try:
+            if wanted in (entry / "environ").read_bytes().split(b"\0"):
+                command = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+                found.append(f"{entry.name} {command[:120]}")
+        except OSError:
+            continue
+    return found
+
+
+def leftover_ray_processes(ray_root: str, grace_s: float = 30.0, tmpdir_variable: str = "RAY_TMPDIR") -> list[str]:
+    """Processes still running after shutdown that were started with ``tmpdir_variable=ray_root`` or
+    name ``ray_root`` on their command line (raylet, gcs_server, workers).
 
     Shutdown signals them and returns; give them ``grace_s`` to exit before calling them leftovers."""
     deadline = time.monotonic() + grace_s
     while True:
-        left = processes_mentioning(ray_root)
+        left = sorted(set(processes_mentioning(ray_root)) | set(processes_inheriting(tmpdir_variable, ray_root)))
         if not left or time.monotonic() > deadline:
             return left
         time.sleep(0.5)
@@ -53,7 +72,7 @@ def leftover_ray_processes(ray_root: str, grace_s: float = 30.0) -> list[str]:
 
 @pytest.fixture(scope="session")
 def ray_root() -> Iterator[str]:
-    """A private Ray temp root (short: Unix socket paths are limited to 107 bytes)."""
+    """A private Ray temp root (short: Unix socket paths are limited to 107 bytes), removed at the end."""
     root = tempfile.mkdtemp(prefix="rj")
     previous = os.environ.get("RAY_TMPDIR")
     os.environ["RAY_TMPDIR"] = root
@@ -62,6 +81,7 @@ def ray_root() -> Iterator[str]:
         os.environ.pop("RAY_TMPDIR", None)
     else:
         os.environ["RAY_TMPDIR"] = previous
+    shutil.rmtree(root, ignore_errors=True)
 
 
 @pytest.fixture(scope="session")
@@ -79,8 +99,10 @@ def local_ray(ray_root: str) -> Iterator[None]:
 
 
 @pytest.fixture(scope="session")
-def storage(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return tmp_path_factory.mktemp("ray-results")
+def storage() -> Iterator[Path]:
+    """Where the session's train and tune runs write; removed at the end."""
+    with tempfile.TemporaryDirectory(prefix="ray-results-") as directory:
+        yield Path(directory)
 
 
 @pytest.fixture(scope="session")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import socket
+import time
 from pathlib import Path
 
 import httpx
@@ -134,6 +135,40 @@ def test_concurrent_requests_are_batched_and_each_gets_its_own_answer(served):
     assert got == pytest.approx(predictor.predict(np.array(rows)).tolist(), rel=1e-5)
 
 
+@pytest.fixture(scope="module")
+def plain_served(trained):
+    """The same handler as an ordinary FastAPI app under uvicorn (no Ray), on a free loopback port."""
+    import threading
+
+    import serve_app
+    import uvicorn
+
+    _, result = trained
+    port = _free_port()
+    server = uvicorn.Server(uvicorn.Config(serve_app.plain_app(result["model_path"]), host="127.0.0.1",
+                                           port=port, log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 30
+    while not server.started and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert server.started, "uvicorn did not start"
+    yield f"http://127.0.0.1:{port}"
+    server.should_exit = True
+    thread.join(timeout=30)
+
+
+@pytest.fixture(params=["serve", "plain"])
+def app_url(request) -> str:
+    """Base URL of the app behind Ray Serve, then of the same handler in a plain FastAPI app."""
+    if request.param == "serve":
+        return request.getfixturevalue("served")[0]
+    return request.getfixturevalue("plain_served")
+
+
+ROW = "[1, 2, 3, 4, 5, 6, 7, 8, 9, 10]"
+
+
 @pytest.mark.parametrize(
     ("body", "status", "fragment"),
     [
@@ -142,16 +177,115 @@ def test_concurrent_requests_are_batched_and_each_gets_its_own_answer(served):
         (b'{"rows": [[1, 2, 3, 4, 5, 6, 7, 8, 9, 10], [1]]}', 422, "rows[1] has 1 values"),
         (b'{"features": [1, 2, 3, 4, 5, 6, 7, 8, 9, NaN]}', 422, "finite"),
         (b'{"features": [1, 2, 3', 400, "not valid JSON"),
+        (b"", 400, "not valid JSON"),
         (b"[]", 422, '"features"'),
         (b'{"features": [true, 2, 3, 4, 5, 6, 7, 8, 9, 10]}', 422, "features[0] must be a number"),
-        (('{"rows": [' + ", ".join(["[1, 2, 3, 4, 5, 6, 7, 8, 9, 10]"] * 1025) + "]}").encode(), 413, "at most 1024"),
+        (('{"rows": [' + ", ".join([ROW] * 1025) + "]}").encode(), 413, "at most 1024"),
+        # A finite input whose prediction is not: the network overflows to inf/NaN.
+        (b'{"features": [1e308, 1e308, 1e308, 1e308, 1e308, 1e308, 1e308, 1e308, 1e308, 1e308]}', 422,
+         "prediction is not a finite number"),
+        (('{"rows": [' + ROW + ", [" + ", ".join(["-1e308"] * 10) + "]]}").encode(), 422, "rows 1: the prediction"),
+        # Valid JSON, but no float holds it (OverflowError in float()).
+        (('{"features": [1, 2, 3, 4, 5, 6, 7, 8, 9, ' + "9" * 400 + "]}").encode(), 422,
+         "features[9] must be a finite number of at most 1.8e+308"),
+        (b'{"features": ' + b"[" * 5000 + b"]" * 5000 + b"}", 400, "nests JSON too deeply"),
+        # Nested, but within what the parser takes: the message names the type, never quotes the value.
+        (b'{"features": [1, 2, 3, 4, 5, 6, 7, 8, 9, ' + b"[" * 50 + b"]" * 50 + b"]}", 422,
+         "features[9] must be a number, got a JSON array"),
     ],
 )
-def test_serve_answers_bad_input_with_4xx_and_a_message(served, body, status, fragment):
-    url, _ = served
-    response = httpx.post(f"{url}/predict", content=body, headers={"content-type": "application/json"}, timeout=30)
-    assert response.status_code == status
-    assert fragment in response.json()["detail"]
+def test_bad_input_gets_a_4xx_that_says_what_was_expected(app_url, body, status, fragment):
+    response = httpx.post(f"{app_url}/predict", content=body, headers={"content-type": "application/json"},
+                          timeout=30)
+    assert response.status_code == status, response.text[:500]
+    detail = response.json()["detail"]
+    assert fragment in detail
+    assert len(detail) < 400, "a message quotes the input in full"
+
+
+# --- the body size cap, over a raw socket: we decide how much of the body is ever sent ----------------------
+
+
+def _post_raw(base_url: str, headers: str, body_parts, timeout_s: float = 30) -> tuple[int, dict, int]:
+    """POST /predict with ``headers`` and then ``body_parts`` (stopping as soon as the server answers or
+    hangs up), returning (status, JSON body, body bytes sent). The caller never finishes an oversized body:
+    a response at all proves the server answered without reading it."""
+    host, port = base_url.removeprefix("http://").split(":")
+    sent = 0
+    with socket.create_connection((host, int(port)), timeout=timeout_s) as sock:
+        sock.sendall(f"POST /predict HTTP/1.1\r\nHost: {host}\r\ncontent-type: application/json\r\n{headers}\r\n"
+                     .encode())
+        sock.setblocking(False)
+        received = b""
+        for part in body_parts:
+            try:
+                received += sock.recv(65536)
+            except BlockingIOError:
+                pass
+            except ConnectionError:
+                break
+            if received:
+                break
+            try:
+                sock.sendall(part)
+            except (BlockingIOError, ConnectionError):
+                break
+            sent += len(part)
+        sock.settimeout(timeout_s)
+        while b"\r\n\r\n" not in received:
+            chunk = sock.recv(65536)
+            assert chunk, f"connection closed without a response after {sent} body bytes"
+            received += chunk
+        head, _, rest = received.partition(b"\r\n\r\n")
+        length = int(next(line.split(b":")[1] for line in head.split(b"\r\n")
+                          if line.lower().startswith(b"content-length:")))
+        while len(rest) < length:
+            chunk = sock.recv(65536)
+            assert chunk, "connection closed in the middle of the response"
+            rest += chunk
+    return int(head.split()[1]), json.loads(rest[:length]), sent
+
+
+FIFTY_MB = 50 * 1024 * 1024
+
+
+def test_body_over_the_cap_is_refused_from_its_content_length_before_it_is_sent(app_url):
+    import serve_app
+
+    chunk = b" " * 65536
+    status, body, sent = _post_raw(app_url, f"Content-Length: {FIFTY_MB}\r\n", [chunk] * 16)
+    assert status == 413
+    assert f"at most {serve_app.MAX_BODY_BYTES} bytes" in body["detail"]
+    assert sent <= 16 * len(chunk) < FIFTY_MB
+
+
+def test_streamed_body_over_the_cap_is_refused_once_the_cap_is_passed(app_url):
+    """No Content-Length (chunked): the bytes are counted as they arrive; the 413 comes without the end."""
+    import serve_app
+
+    piece = b" " * (256 * 1024)
+    chunk = f"{len(piece):x}\r\n".encode() + piece + b"\r\n"
+    enough = serve_app.MAX_BODY_BYTES // len(piece) + 2
+    # One more chunk than the cap needs, sent slowly enough for the answer to overtake the rest;
+    # the terminating zero-length chunk is never sent.
+    status, body, sent = _post_raw(app_url, "Transfer-Encoding: chunked\r\n", _paced([chunk] * (enough + 40)))
+    assert status == 413, body
+    assert f"exceeds {serve_app.MAX_BODY_BYTES} bytes" in body["detail"]
+    assert sent < (enough + 40) * len(chunk), "the whole body was sent before the server answered"
+
+
+def _paced(parts, pause_s: float = 0.05):
+    for part in parts:
+        yield part
+        time.sleep(pause_s)
+
+
+def test_the_app_keeps_answering_after_refusing_a_huge_body(app_url):
+    import serve_app
+
+    _post_raw(app_url, f"Content-Length: {FIFTY_MB}\r\n", [b" " * 65536])
+    response = httpx.post(f"{app_url}/predict", json={"features": serve_app.SAMPLE_ROW}, timeout=30)
+    assert response.status_code == 200 and isinstance(response.json()["prediction"], float)
 
 
 def test_serve_health_and_routes_on_serves_own_endpoints(served):

@@ -116,6 +116,17 @@ def ingress_with(annotations: str) -> str:
 DASHBOARD_HEAD = head("ports: [{name: dashboard, containerPort: 8265}]")
 GPU_1 = "resources: {limits: {nvidia.com/gpu: 1}, requests: {nvidia.com/gpu: 1}}"
 
+def operator_gates(**gates: bool) -> str:
+    """An Argo CD Application installing the kuberay-operator chart with these featureGates values."""
+    entries = ", ".join(f"{{name: {name}, enabled: {str(on).lower()}}}" for name, on in gates.items())
+    return k8s("Application", "argoproj.io/v1alpha1",
+               "spec: {project: default, destination: {server: 'https://kubernetes.default.svc'}, source: {repoURL: "
+               "'https://ray-project.github.io/kuberay-helm/', chart: kuberay-operator, targetRevision: 1.7.0, "
+               "helm: {valuesObject: {featureGates: [" + entries + "]}}}}", name="kuberay-operator")
+
+
+HISTORY_ENV = "[{name: STORAGE_BACKEND, value: S3}, {name: S3_REGION, value: us-east-1}]"
+
 CASES: dict[str, Case] = {
     # --- operator: names ---------------------------------------------------------------------------
     "ray-name-too-long": Case(
@@ -135,8 +146,8 @@ CASES: dict[str, Case] = {
         path="/spec/workerGroupSpecs/1/groupName", message="used twice",
     ),
     "worker-group-name-dns1123": Case(
-        passing=cluster(spec(workers=workers_list(worker("gpu-a100")))),
-        failing=cluster(spec(workers=workers_list(worker("GPU_A100")))),
+        passing=cluster(spec("networkPolicy: {}", workers=workers_list(worker("gpu-a100")))),
+        failing=cluster(spec("networkPolicy: {}", workers=workers_list(worker("GPU_A100")))),
         path="/spec/workerGroupSpecs/0/groupName", message="rename the group",
     ),
     "ray-container-missing": Case(
@@ -251,6 +262,30 @@ CASES: dict[str, Case] = {
         failing=job("entrypoint: x", cluster_spec=spec("upgradeStrategy: {type: Recreate}")),
         path="/spec/rayClusterSpec/upgradeStrategy/type", message="created by a RayJob",
     ),
+    # --- operator: feature gates ----------------------------------------------------------------------
+    "feature-gate-disabled": Case(
+        passing=stream(cluster(spec("networkPolicy: {mode: DenyAll}")), operator_gates(RayClusterNetworkPolicy=True)),
+        failing=cluster(spec("networkPolicy: {mode: DenyAll}")),
+        path="/spec/networkPolicy", message="RayClusterNetworkPolicy feature gate is off",
+    ),
+    "network-policy-config": Case(
+        passing=stream(cluster(spec("networkPolicy: {mode: DenyAll, head: {ingressRules: [{}]}}")), operator_gates(RayClusterNetworkPolicy=True)),
+        failing=stream(cluster(spec("networkPolicy: {mode: DenyAllEgress, head: {ingressRules: [{}]}}")), operator_gates(RayClusterNetworkPolicy=True)),
+        path="/spec/networkPolicy/head/ingressRules", message="cannot be set when mode is DenyAllEgress",
+    ),
+    "tls-options-managed": Case(
+        passing=stream(cluster(spec("tlsOptions: {enabled: true}")), operator_gates(RayClusterMTLS=True)),
+        failing=stream(cluster(spec("tlsOptions: {enabled: true}", head_group=head("env: [{name: RAY_USE_TLS, value: '1'}]"))),
+                       operator_gates(RayClusterMTLS=True)),
+        path="/spec/headGroupSpec/template/spec/containers/0/env/0/name", message="managed by KubeRay",
+    ),
+    "history-server-options": Case(
+        passing=stream(cluster(spec("historyServerOptions: {collectorOptions: {image: 'collector:1.0', env: " + HISTORY_ENV + "}}")),
+                       operator_gates(RayClusterHistoryServer=True)),
+        failing=stream(cluster(spec("historyServerOptions: {collectorOptions: {image: 'collector:1.0', env: [{name: STORAGE_BACKEND, value: S3}]}}")),
+                       operator_gates(RayClusterHistoryServer=True)),
+        path="/spec/historyServerOptions/collectorOptions/env", message="needs S3_REGION",
+    ),
     # --- operator: RayJob ------------------------------------------------------------------------------
     "rayjob-cluster-source": Case(
         passing=job("entrypoint: x, clusterSelector: {ray.io/cluster: rc}", cluster_spec=""),
@@ -329,6 +364,22 @@ CASES: dict[str, Case] = {
         passing=service(SERVE_OK),
         failing=service("applications:\n  - name: app\n    route_prefix: /app\n"),
         path="/spec/serveConfigV2", message="has no import_path",
+    ),
+    "pvc-reference": Case(
+        passing=stream(cluster(spec(head_group=head(pod="volumes: [{name: m, persistentVolumeClaim: {claimName: store}}]"))),
+                       k8s("PersistentVolumeClaim", "v1", "spec: {accessModes: [ReadWriteOnce], resources: {requests: {storage: 1Gi}}}", name="store")),
+        failing=cluster(spec(head_group=head(pod="volumes: [{name: m, persistentVolumeClaim: {claimName: store}}]"))),
+        path="/spec/headGroupSpec/template/spec/volumes/0/persistentVolumeClaim/claimName", message="PersistentVolumeClaim 'store' is not in this bundle",
+    ),
+    "serviceaccount-reference": Case(
+        passing=stream(cluster(spec(head_group=head(pod="serviceAccountName: ray-sa"))), k8s("ServiceAccount", "v1", "", name="ray-sa")),
+        failing=cluster(spec(head_group=head(pod="serviceAccountName: ray-sa"))),
+        path="/spec/headGroupSpec/template/spec/serviceAccountName", message="ServiceAccount 'ray-sa' is not in this bundle",
+    ),
+    "serve-config-unknown-field": Case(
+        passing=service(SERVE_OK),
+        failing=service(SERVE_OK.replace("route_prefix", "route_prefx")),
+        path="/spec/serveConfigV2", message="did you mean 'route_prefix'?",
     ),
     "serve-app-names-unique": Case(
         passing=service(SERVE_OK + "  - name: other\n    route_prefix: /other\n    import_path: other:d\n"),
@@ -435,9 +486,52 @@ CASES: dict[str, Case] = {
     "argocd-ray-replicas-ignored": Case(
         passing=k8s("Application", "argoproj.io/v1alpha1",
                     "spec: {source: {path: overlays/dev}, ignoreDifferences: [{group: ray.io, kind: RayCluster, "
-                    "jqPathExpressions: ['.spec.workerGroupSpecs[].replicas']}], syncPolicy: {syncOptions: [RespectIgnoreDifferences=true]}}"),
+                    "jqPathExpressions: ['.spec.workerGroupSpecs[].replicas']}], syncPolicy: {syncOptions: [ApplyOutOfSyncOnly=true]}}"),
         failing=k8s("Application", "argoproj.io/v1alpha1", "spec: {source: {path: overlays/dev}}"),
         path="/spec/ignoreDifferences", message="Argo CD reverts the autoscaler",
+    ),
+    # --- Argo CD over time (checks/ray/argocd.py) -----------------------------------------------------
+    "argocd-respect-ignore-in-array": Case(
+        passing=k8s("Application", "argoproj.io/v1alpha1",
+                    "spec: {ignoreDifferences: [{group: ray.io, kind: RayCluster, jqPathExpressions: ['.spec.workerGroupSpecs[].replicas']}, "
+                    "{group: apps, kind: Deployment, jqPathExpressions: ['.spec.template.spec.containers[].image']}], "
+                    "syncPolicy: {syncOptions: [ApplyOutOfSyncOnly=true]}}"),
+        failing=k8s("ApplicationSet", "argoproj.io/v1alpha1",
+                    "spec: {template: {spec: {ignoreDifferences: [{group: ray.io, kind: RayCluster, "
+                    "jqPathExpressions: ['.spec.workerGroupSpecs[].replicas']}], syncPolicy: {syncOptions: [RespectIgnoreDifferences=true]}}}}"),
+        path="/spec/template/spec/ignoreDifferences/0/jqPathExpressions/0", message="never applied",
+    ),
+    "argocd-deletes-data-with-app": Case(
+        passing=stream(k8s("Application", "argoproj.io/v1alpha1", "spec: {source: {path: overlays/dev}}").replace(
+                           "metadata: {name: x}", "metadata: {name: x, finalizers: [resources-finalizer.argocd.argoproj.io]}"),
+                       k8s("PersistentVolumeClaim", "v1", "spec: {accessModes: [ReadWriteOnce], resources: {requests: {storage: 1Gi}}}",
+                           name="models").replace("metadata: {name: models}",
+                                                  "metadata: {name: models, annotations: {argocd.argoproj.io/sync-options: 'Prune=false,Delete=false'}}")),
+        failing=stream(k8s("Application", "argoproj.io/v1alpha1", "spec: {source: {path: overlays/dev}}").replace(
+                           "metadata: {name: x}", "metadata: {name: x, finalizers: [resources-finalizer.argocd.argoproj.io]}"),
+                       k8s("PersistentVolumeClaim", "v1", "spec: {accessModes: [ReadWriteOnce], resources: {requests: {storage: 1Gi}}}",
+                           name="models")),
+        path="/metadata/finalizers/0", message="PersistentVolumeClaim/models",
+    ),
+    "rayservice-shared-code-configmap": Case(
+        passing=stream(service(SERVE_OK, cluster_config=spec(head_group=CODE_ON_HEAD)),
+                       job("entrypoint: python /home/ray/code/train.py", cluster_spec=spec(head_group=SCRIPT_ON_HEAD.replace(
+                           "configMap: {name: code}", "configMap: {name: train-code}")))),
+        failing=stream(service(SERVE_OK, cluster_config=spec(head_group=CODE_ON_HEAD)),
+                       job("entrypoint: python /home/ray/code/train.py", cluster_spec=spec(head_group=SCRIPT_ON_HEAD))),
+        path="/spec/rayClusterConfig/headGroupSpec/template/spec/volumes/0/configMap/name", message="also mounted by RayJob/job",
+    ),
+    "rayjob-deleteself-under-autosync": Case(
+        passing=stream(job("entrypoint: python x.py, deletionStrategy: {onSuccess: {policy: DeleteCluster}, onFailure: {policy: DeleteCluster}}"),
+                       k8s("Application", "argoproj.io/v1alpha1", "spec: {syncPolicy: {automated: {selfHeal: true}}}")),
+        failing=stream(job("entrypoint: python x.py, deletionStrategy: {onSuccess: {policy: DeleteSelf}, onFailure: {policy: DeleteCluster}}"),
+                       k8s("Application", "argoproj.io/v1alpha1", "spec: {syncPolicy: {automated: {selfHeal: true}}}")),
+        path="/spec/deletionStrategy/onSuccess/policy", message="runs again",
+    ),
+    "rayservice-gcs-fault-tolerance": Case(
+        passing=service(SERVE_OK, cluster_config=spec("gcsFaultToleranceOptions: {redisAddress: 'redis:6379'}")),
+        failing=service(SERVE_OK),
+        path="/spec/rayClusterConfig", message="no gcsFaultToleranceOptions",
     ),
     # --- consistency ---------------------------------------------------------------------------------
     "image-ray-version": Case(

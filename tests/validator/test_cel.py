@@ -54,7 +54,7 @@ def test_rayjob_deletion_strategy_mixing_both_styles_fails_with_the_crd_message(
     assert summary(findings) == [(
         "cel-rule",
         "/spec/deletionStrategy",
-        "spec.deletionStrategy: legacy policies (onSuccess/onFailure) and deletionRules cannot be used "
+        "legacy policies (onSuccess/onFailure) and deletionRules cannot be used "
         "together within the same deletionStrategy",
     )]
     assert findings[0].severity is Severity.ERROR
@@ -72,7 +72,7 @@ def test_deletion_rule_condition_rule_runs_per_list_item(schema_store):
     assert summary(findings) == [(
         "cel-rule",
         "/spec/deletionStrategy/deletionRules/1/condition",
-        "spec.deletionStrategy.deletionRules[1].condition: JobStatus and JobDeploymentStatus cannot be used "
+        "JobStatus and JobDeploymentStatus cannot be used "
         "together within the same deletion condition.",
     )]
 
@@ -102,7 +102,7 @@ def test_raycluster_managed_by_another_controller_fails_with_the_crd_message(sch
     assert summary(findings) == [(
         "cel-rule",
         "/spec/managedBy",
-        "spec.managedBy: the managedBy field value must be either 'ray.io/kuberay-operator' or "
+        "the managedBy field value must be either 'ray.io/kuberay-operator' or "
         "'kueue.x-k8s.io/multikueue'",
     )]
 
@@ -144,12 +144,12 @@ def test_message_expression_and_field_path():
     }]
     assert gadget_findings(validations, {"min": 1, "max": 2}) == []
     findings = gadget_findings(validations, {"min": 3, "max": 2})
-    assert summary(findings) == [("cel-rule", "/spec/min", "spec.min: min 3 exceeds max 2")]
+    assert summary(findings) == [("cel-rule", "/spec/min", "min 3 exceeds max 2")]
 
 
 def test_rule_without_message_reports_the_rule():
     findings = gadget_findings([{"rule": "self.name.startsWith('ray-')"}], {"name": "job"})
-    assert summary(findings) == [("cel-rule", "/spec", "spec: failed rule: self.name.startsWith('ray-')")]
+    assert summary(findings) == [("cel-rule", "/spec", "failed rule: self.name.startsWith('ray-')")]
 
 
 def test_evaluation_error_is_an_error_like_the_api_server():

@@ -68,18 +68,18 @@ def test_parses_recorded_kubeconform_output_v0_6_each_validation_error_is_a_find
         (4, "ConfigMap", "broken", "kubeconform-error", ""),
     ]
     assert all(f.severity is Severity.ERROR and f.source == "overlays/gpu" and f.namespace == "ray" for f in findings)
-    assert findings[0].message == "spec: additionalProperties 'portz' not allowed"
-    assert findings[1].message == "spec.workerGroupSpecs[0].replicas: expected integer, but got string"
+    assert findings[0].message == "additionalProperties 'portz' not allowed"
+    assert findings[1].message == "expected integer, but got string"
     assert findings[4].message == "kubeconform could not validate the resource: error while parsing: missing 'kind' key"
 
 
 def test_parses_recorded_kubeconform_output_v0_7_verbose_skips_valid_and_skipped():
     findings = parse_kubeconform_output(recorded("v0.7-invalid.json"), bundle())
     assert [(f.index, f.path, f.message) for f in findings] == [
-        (1, "/spec", "spec: additional properties 'portz' not allowed"),
-        (1, "/spec/ports/0/port", "spec.ports[0].port: got string, want integer"),
+        (1, "/spec", "additional properties 'portz' not allowed"),
+        (1, "/spec/ports/0/port", "got string, want integer"),
         (3, "/spec/rayClusterSpec/workerGroupSpecs/0/template/metadata/labels/ray.io~1node-type",
-         "spec.rayClusterSpec.workerGroupSpecs[0].template.metadata.labels.ray.io/node-type: got number, want string"),
+         "got number, want string"),
     ]
 
 

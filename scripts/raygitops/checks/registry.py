@@ -63,12 +63,17 @@ CORE_CATEGORIES = (DECODE, RENDER, IDENTITY, SCHEMA, NATIVE, KUBECONFORM, RULES,
 RAY_CATEGORIES = (OPERATOR, REFERENCE, CONSISTENCY, SAFETY)
 CATEGORIES = CORE_CATEGORIES + RAY_CATEGORIES
 
+# Warnings outside the safety category that --profile prod also turns into errors: nothing rejects
+# them, but production should not run them.
+PROD_ERRORS = frozenset({"image-ray-version"})
+
 # Modules that declare checks at import; `all_checks` imports them so the registry is complete.
 # The Ray rule modules are found by the checks.ray package itself.
 CHECK_MODULES = (
     "raygitops.inputs.documents",
     "raygitops.inputs.sources",
     "raygitops.checks.native.identity",
+    "raygitops.checks.native.templates",
     "raygitops.schema.structural",
     "raygitops.checks.native.builtin_kinds",
     "raygitops.engines.kubeconform",
@@ -133,7 +138,7 @@ class Check:
     run: Callable[..., Any] | None = None  # Ray rules: the function the rule runner calls
 
     def severity_for(self, profile: str) -> Severity:
-        if self.category == SAFETY and profile == "prod":
+        if profile == "prod" and (self.category == SAFETY or self.id in PROD_ERRORS):
             return Severity.ERROR
         return self.severity
 

@@ -34,7 +34,7 @@ from pathlib import Path
 from typing import Any
 
 from ..checks.registry import KUBECONFORM, Subject, declare
-from ..findings import Finding, Severity, field_name, pointer_parts
+from ..findings import Finding, Severity
 from ..inputs.documents import Document
 from ..tools import find_tool
 
@@ -374,12 +374,7 @@ def _result_findings(result: dict[str, Any], status: str, document: Document | N
     if not errors:
         errors = [("", msg or "invalid")]
     for path, text in errors:
-        yield _finding(document, result, "kubeconform", path, _message(path, text))
-
-
-def _message(pointer: str, text: str) -> str:
-    field = field_name(pointer_parts(pointer))
-    return f"{field}: {text}" if field else text
+        yield _finding(document, result, "kubeconform", path, text)  # the finding carries the path
 
 
 def _document_for(result: dict[str, Any], documents: list[Document]) -> Document | None:

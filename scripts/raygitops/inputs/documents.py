@@ -90,6 +90,28 @@ declare(
     category=DECODE,
     subject=Subject.STREAM,
 )
+NOT_A_MANIFEST = declare(
+    "not-a-manifest",
+    """A YAML document with neither apiVersion nor kind (a CI workflow, Helm values) is skipped, with one line saying so.
+
+    Why: a folder walk meets YAML that is not a Kubernetes object (a GitHub workflow, Helm values, tool
+    configuration); judged as a manifest it would get schema errors about nothing (`on:` is the boolean key True),
+    so it is skipped and the skip is reported once.
+
+    Fails:
+        # .github/workflows/ci.yaml found in a folder walk
+        on: [push]
+        jobs:
+          test: {runs-on: ubuntu-latest}
+
+    Instead:
+        # .raygitops.yaml: leave the folder out of the walk
+        exclude: [".github/**"]
+    """,
+    category=DECODE,
+    subject=Subject.STREAM,
+    severity=Severity.WARNING,
+)
 
 # The C loader is ~10x faster on rendered overlays of thousands of lines; PyYAML built without
 # libyaml has only the Python one. Every YAML reader of the package uses this one.
@@ -268,6 +290,19 @@ def load_stream(data: str | bytes, source: str) -> tuple[list[Document], list[Fi
                         "document-not-mapping",
                         f"document is a {_yaml_type(body)}, expected a mapping with apiVersion, kind and metadata",
                         line,
+                    )
+                )
+            elif "apiVersion" not in body and "kind" not in body:
+                # Not a Kubernetes object at all (a GitHub workflow's `on:` is the boolean key True):
+                # judging it as one would report nonsense, so say once that it was skipped.
+                findings.append(
+                    Finding(
+                        severity=Severity.WARNING,
+                        rule=NOT_A_MANIFEST,
+                        source=source,
+                        index=index,
+                        line=line,
+                        message="skipped: a YAML document with neither apiVersion nor kind is not a Kubernetes manifest",
                     )
                 )
             elif (bad_key := next((k for k in body if not isinstance(k, str)), None)) is not None:

@@ -19,9 +19,11 @@ from .ruledocs import check_help_markdown, help_uri
 SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
 
 
-def format_report(report: Report, output: str) -> str:
+def format_report(report: Report, output: str, quiet: bool = False) -> str:
+    """`quiet` (--quiet) leaves warnings and the bundle lines out of the text output; the counts stay whole."""
+    if output == "text":
+        return _text(report, quiet)
     writers: dict[str, Callable[[Report], str]] = {
-        "text": _text,
         "json": _json,
         "junit": _junit,
         "sarif": _sarif,
@@ -35,15 +37,19 @@ def text_line(finding: Finding) -> str:
     return f"{finding.location}: {finding.severity}: {subject}{finding.message} [{finding.rule}]"
 
 
-def _text(report: Report) -> str:
-    lines = [text_line(f) for f in report.findings]
+def _text(report: Report, quiet: bool = False) -> str:
+    lines = [text_line(f) for f in report.findings if not quiet or f.severity is Severity.ERROR]
+    if not quiet:
+        lines.extend(f"bundle {label}: {what}" for label, what in report.bundles.items())
     suppressed = f", {report.suppressed} suppressed" if report.suppressed else ""
     lines.append(f"{report.resources} resources: {report.errors} errors, {report.warnings} warnings{suppressed}")
     return "\n".join(lines) + "\n"
 
 
 def _json(report: Report) -> str:
-    data = {"findings": [f.to_dict() for f in report.findings], "summary": report.summary()}
+    # Suppressed findings stay in the output for auditors, marked with their reason; the counts exclude them.
+    findings = [f.to_dict() for f in report.findings] + [f.to_dict() for f in report.suppressed_findings]
+    data = {"findings": findings, "bundles": report.bundles, "summary": report.summary()}
     return json.dumps(data, indent=2) + "\n"
 
 
@@ -73,9 +79,10 @@ def _junit(report: Report) -> str:
 
 
 def _sarif(report: Report) -> str:
-    rule_ids = sorted({f.rule for f in report.findings})
+    every = report.findings + report.suppressed_findings
+    rule_ids = sorted({f.rule for f in every})
     rules = [_sarif_rule(rule_id) for rule_id in rule_ids]
-    results = [_sarif_result(f, rule_ids.index(f.rule)) for f in report.findings]
+    results = [_sarif_result(f, rule_ids.index(f.rule)) for f in every]
     log = {
         "$schema": SARIF_SCHEMA,
         "version": "2.1.0",
@@ -119,13 +126,17 @@ def _sarif_result(finding: Finding, rule_index: int) -> dict[str, object]:
     location: dict[str, object] = {"physicalLocation": physical}
     if finding.resource or finding.path:
         location["logicalLocations"] = [{"fullyQualifiedName": f"{finding.resource}{finding.path}", "kind": "object"}]
-    return {
+    result: dict[str, object] = {
         "ruleId": finding.rule,
         "ruleIndex": rule_index,
         "level": "error" if finding.severity is Severity.ERROR else "warning",
         "message": {"text": finding.message},
         "locations": [location],
     }
+    if finding.suppressed_because:  # SARIF's own way: the viewer shows it as suppressed, with the justification
+        kind = "inSource" if finding.suppressed_because.startswith("raygitops.io/ignore") else "external"
+        result["suppressions"] = [{"kind": kind, "justification": finding.suppressed_because}]
+    return result
 
 
 def rules_table(rows: Iterable[tuple[str, str, str, str]]) -> str:

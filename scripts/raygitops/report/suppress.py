@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from ..checks.registry import SUPPRESSION, Subject, declare
 from ..findings import Finding, Severity, json_pointer
@@ -76,6 +76,7 @@ class SuppressionResult:
     kept: list[Finding]  # the findings no suppression covers, plus the suppressions' own findings
     suppressed: int  # how many findings a suppression with a reason removed
     new: list[Finding] = field(default_factory=list)  # findings about the annotations themselves (also in kept)
+    removed: list[Finding] = field(default_factory=list)  # the suppressed findings, each with its reason
 
 
 def parse_ignore(value: object) -> tuple[list[Suppression], list[str]]:
@@ -107,7 +108,7 @@ def apply_suppressions(
     `known_rules`, when given, makes a suppression of a rule id that does not exist a
     warning: a typo there would otherwise silently suppress nothing.
     """
-    by_document: dict[tuple[str, int], set[str]] = {}
+    by_document: dict[tuple[str, int], dict[str, str]] = {}
     new: list[Finding] = []
     known = set(known_rules) if known_rules is not None else None
     pointer = json_pointer("metadata", "annotations", IGNORE_ANNOTATION)
@@ -115,7 +116,7 @@ def apply_suppressions(
         if IGNORE_ANNOTATION not in document.annotations:
             continue
         suppressions, malformed = parse_ignore(document.annotations[IGNORE_ANNOTATION])
-        by_document[(document.source, document.index)] = {s.rule for s in suppressions}
+        by_document[(document.source, document.index)] = {s.rule: s.reason for s in suppressions}
         for entry in malformed:
             new.append(
                 document.finding(
@@ -138,11 +139,11 @@ def apply_suppressions(
                         )
                     )
     kept: list[Finding] = []
-    suppressed = 0
+    removed: list[Finding] = []
     for finding in findings:
         rules = by_document.get((finding.source, finding.index)) if finding.index is not None else None
         if rules and finding.rule in rules and finding.rule not in (WITHOUT_REASON, UNKNOWN_RULE):
-            suppressed += 1
+            removed.append(replace(finding, suppressed_because=f"{IGNORE_ANNOTATION}: {rules[finding.rule]}"))
         else:
             kept.append(finding)
-    return SuppressionResult(kept=kept + new, suppressed=suppressed, new=new)
+    return SuppressionResult(kept=kept + new, suppressed=len(removed), new=new, removed=removed)

@@ -449,6 +449,19 @@ def _package_definitions(version: str) -> tuple[Path, str]:
     return path, f"{stat.st_size}-{stat.st_mtime_ns}"
 
 
+def kubernetes_versions_serving(api_version: str, kind: str) -> list[str]:
+    """The Kubernetes versions (X.Y) of the installed kubernetes-validate package that serve this
+    built-in apiVersion and kind, oldest first: to say which --kubernetes-version accepts it."""
+    spec = importlib.util.find_spec("kubernetes_validate")
+    if spec is None or not spec.submodule_search_locations:
+        return []
+    root = Path(next(iter(spec.submodule_search_locations))) / "kubernetes-json-schema"
+    group, _, version = api_version.rpartition("/")
+    stem = "-".join(part for part in (kind.lower(), group.split(".")[0] if group else "", version) if part)
+    found = [p.name[1:].split(".0-")[0] for p in root.glob("v*-local-strict") if (p / f"{stem}.json").is_file()]
+    return sorted(found, key=lambda v: tuple(int(x) for x in v.split(".")))
+
+
 def _ensure_builtins(cache_dir: Path, version: str, rebuild: bool = False) -> dict[str, Any]:
     """The built-in index for `version`, converting from the package when missing or outdated."""
     definitions_path, fingerprint = _package_definitions(version)

@@ -760,8 +760,8 @@ class _Walker:
     # ------------------------------------------------------------------ reporting
 
     def report(self, rule: str, message: str, severity: Severity = Severity.ERROR) -> None:
-        where = _display(self.path) or self.document.kind or "object"
-        self.findings.append(self.document.finding(rule, severity, tuple(self.path), f"{where}: {message}"))
+        # The finding carries the path; the message says only what is wrong there.
+        self.findings.append(self.document.finding(rule, severity, tuple(self.path), message))
 
     def expected(self, node: _Node) -> str:
         if node.int_or_string:
@@ -859,8 +859,10 @@ def _date_problem(value: str) -> str | None:
 
 
 def _byte_problem(value: str) -> str | None:
+    # The API server decodes with Go's base64.StdEncoding, which skips '\r' and '\n':
+    # PEM-style data split over lines (`ca.crt: |`) is valid, other whitespace is not.
     try:
-        base64.b64decode(value, validate=True)
+        base64.b64decode(value.replace("\r", "").replace("\n", ""), validate=True)
     except (binascii.Error, ValueError):
         return "base64-encoded data"
     return None
@@ -900,22 +902,6 @@ _FORMAT_CHECKS: dict[str, Any] = {
     "int32": lambda v: None,
     "int64": lambda v: None,
 }
-
-
-_PLAIN_KEY = re.compile(r"[A-Za-z_$][\w$-]*")
-
-
-def _display(path: list[str | int]) -> str:
-    """("spec", "workerGroupSpecs", 0, "replicas") -> spec.workerGroupSpecs[0].replicas"""
-    out = []
-    for part in path:
-        if type(part) is int:
-            out.append(f"[{part}]")
-        elif type(part) is str and _PLAIN_KEY.fullmatch(part):
-            out.append(f".{part}" if out else part)
-        else:  # keys with dots or slashes (label keys), or YAML keys that are not strings
-            out.append(f"[{json.dumps(str(part))}]")
-    return "".join(out)
 
 
 def _show(value: Any) -> str:

@@ -261,15 +261,27 @@ def check_identity(document: Document, store: KindCatalogue, unknown_group_is_er
     versions = store.versions_of(group, kind)
     if version not in versions:
         served = ", ".join(f"{_join(group, v)}" for v in sorted(versions))
-        return [
-            _error(
-                document,
-                "unknown-api-version",
-                ("apiVersion",),
-                f"apiVersion '{api_version}' does not serve kind {kind}; {kind} is served as: {served}",
-            )
-        ]
+        message = f"apiVersion '{api_version}' does not serve kind {kind}; {kind} is served as: {served}"
+        later = _later_kubernetes(store, api_version, kind)
+        if later:
+            message += f"; Kubernetes {later} serves {api_version} (--kubernetes-version {later} accepts it)"
+        return [_error(document, "unknown-api-version", ("apiVersion",), message)]
     return []
+
+
+def _later_kubernetes(store: KindCatalogue, api_version: str, kind: str) -> str | None:
+    """The first Kubernetes version after the store's that serves a built-in apiVersion, if any."""
+    current = getattr(store, "kubernetes_version", None)
+    group = api_version.rpartition("/")[0]
+    if not isinstance(current, str) or ("." in group and not group.endswith(".k8s.io")):
+        return None  # CRD groups (ray.io, ...) come with their own release, not with Kubernetes
+    from ...schema.store import kubernetes_versions_serving
+
+    def key(v: str) -> tuple[int, ...]:
+        return tuple(int(x) for x in v.split("."))
+
+    later = [v for v in kubernetes_versions_serving(api_version, kind) if key(v) > key(current)]
+    return later[0] if later else None
 
 
 def _unknown_group(

@@ -20,11 +20,13 @@ from typing import Any, TypeVar
 
 from ...findings import Finding, Severity
 from ...inputs.documents import Document
+from ...operator import OperatorConfig, operator_chart_gates
 from ...options import PROFILES
 from ..registry import (
     CATEGORIES,
     CONSISTENCY,
     OPERATOR,
+    PROD_ERRORS,
     RAY_CATEGORIES,
     REFERENCE,
     REGISTRY,
@@ -70,6 +72,11 @@ class Problem:
     path: str | tuple[str | int, ...]
     message: str
     document: Document | None = None
+    # True when the problem is that something is not in the bundle (a referenced object, a selected
+    # pod): an error only when the bundle is known to be complete, else a warning.
+    missing: bool = False
+    # A lower severity than the rule's for this problem alone (a missing imagePullSecret is advice).
+    severity: Severity | None = None
 
 
 @dataclass
@@ -77,12 +84,27 @@ class Bundle:
     """The documents rendered together (one overlay, one file): what references may point at."""
 
     documents: list[Document]
+    # Known to hold every object its resources reference (a kustomization's render, `--complete`,
+    # the repository config); otherwise what it lacks may exist in the cluster already.
+    complete: bool = True
+    # The operator's feature gates in force; by default KubeRay 1.7.0's, over the kuberay-operator
+    # Helm values of an Argo CD Application in the bundle.
+    operator_config: OperatorConfig | None = None
+    # (kind, name) of objects that exist outside the repository (the config's `external` list).
+    external: frozenset[tuple[str, str]] = frozenset()
     _by_kind: dict[str, list[Document]] = field(default_factory=dict, init=False, repr=False)
     _memo: dict[object, object] = field(default_factory=dict, init=False, repr=False)
 
     def __post_init__(self) -> None:
+        if self.operator_config is None:
+            self.operator_config = OperatorConfig(operator_chart_gates(self.documents))
         for document in self.documents:
             self._by_kind.setdefault(document.kind, []).append(document)
+
+    @property
+    def operator(self) -> OperatorConfig:
+        assert self.operator_config is not None  # set in __post_init__
+        return self.operator_config
 
     def of_kind(self, *kinds: str) -> list[Document]:
         return [d for kind in kinds for d in self._by_kind.get(kind, [])]
@@ -145,7 +167,7 @@ def run_rules(bundle: Bundle, profile: str = "default", only: Iterable[str] | No
     selected = [r for r in all_rules() if wanted is None or r.id in wanted]
     findings: list[Finding] = []
     for current in (r for r in selected if r.subject is Subject.BUNDLE):
-        findings.extend(_run(current, bundle.documents[0] if bundle.documents else None, profile, (bundle,)))
+        findings.extend(_run(current, bundle.documents[0] if bundle.documents else None, profile, bundle, (bundle,)))
     for document in bundle.documents:
         for current in selected:
             if current.subject is Subject.BUNDLE:
@@ -153,11 +175,13 @@ def run_rules(bundle: Bundle, profile: str = "default", only: Iterable[str] | No
             if ANY_KIND not in current.kinds and document.kind not in current.kinds:
                 continue
             for subject in subjects_of(document, current.subject):
-                findings.extend(_run(current, document, profile, (subject, bundle)))
+                findings.extend(_run(current, document, profile, bundle, (subject, bundle)))
     return findings
 
 
-def _run(current: Check, document: Document | None, profile: str, arguments: tuple[object, ...]) -> list[Finding]:
+def _run(
+    current: Check, document: Document | None, profile: str, bundle: Bundle, arguments: tuple[object, ...]
+) -> list[Finding]:
     assert current.run is not None
     severity = current.severity_for(profile)
     findings: list[Finding] = []
@@ -165,7 +189,8 @@ def _run(current: Check, document: Document | None, profile: str, arguments: tup
         for problem in current.run(*arguments):
             target = problem.document or document
             if target is not None:
-                findings.append(target.finding(current.id, severity, problem.path, problem.message))
+                problem_severity = _problem_severity(problem, severity, bundle)
+                findings.append(target.finding(current.id, problem_severity, problem.path, problem.message))
     except Exception as exc:  # a bug in a rule must not hide the other findings
         if document is not None:
             findings.append(
@@ -180,6 +205,13 @@ def _run(current: Check, document: Document | None, profile: str, arguments: tup
     return findings
 
 
+def _problem_severity(problem: Problem, severity: Severity, bundle: Bundle) -> Severity:
+    """A missing object is a warning unless the bundle is known to be complete; advice stays a warning."""
+    if problem.severity is Severity.WARNING or (problem.missing and not bundle.complete):
+        return Severity.WARNING
+    return severity
+
+
 def load_rule_modules() -> None:
     """Import every module of this package once, so their @rule decorators register."""
     for module in pkgutil.iter_modules(__path__):
@@ -191,6 +223,7 @@ __all__ = [
     "CATEGORIES",
     "CONSISTENCY",
     "OPERATOR",
+    "PROD_ERRORS",
     "PROFILES",
     "REFERENCE",
     "REGISTRY",

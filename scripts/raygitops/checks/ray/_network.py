@@ -66,6 +66,17 @@ def ray_cluster_name(document: Document) -> str:
     return f"{document.name}-raycluster-<random>"
 
 
+def start_param_ports(group_spec: dict[str, Any]) -> set[int]:
+    """The ports `ray start` listens on by rayStartParams (`port`, `dashboard-port`, `metrics-export-port`, ...)."""
+    ports: set[int] = set()
+    for key, value in mapping(group_spec.get("rayStartParams")).items():
+        if str(key) == "port" or str(key).endswith("-port"):
+            number = scalar_text(value)
+            if number.isdigit():
+                ports.add(int(number))
+    return ports
+
+
 def pod_models(document: Document) -> list[PodModel]:
     cluster = cluster_spec(document)
     models: list[PodModel] = []
@@ -92,6 +103,7 @@ def pod_models(document: Document) -> list[PodModel]:
                 numbers.update(HEAD_DEFAULT_PORTS.values())
             if document.kind == "RayService":  # Serve proxies listen on every node
                 numbers.add(SERVE_PORT)
+            numbers.update(start_param_ports(group.spec))
             for _, container in containers(group.pod_spec):
                 names.update(container_port_names(container))
                 numbers.update(container_port_numbers(container))

@@ -47,9 +47,29 @@ def _ray_images(cluster: ClusterSpec) -> Iterator[tuple[tuple[str | int, ...], s
         yield (*cluster.path, "autoscalerOptions", "image"), image
 
 
-@rule("image-ray-version", kinds=RAY_KINDS, category=CONSISTENCY, subject=Subject.RAY_CLUSTER)
+@rule(
+    "image-ray-version",
+    kinds=RAY_KINDS,
+    category=CONSISTENCY,
+    severity=Severity.WARNING,
+    subject=Subject.RAY_CLUSTER,
+)
 def image_ray_version(cluster: ClusterSpec, bundle: Bundle) -> Iterator[Problem]:
-    """The Ray version in every Ray image tag equals rayVersion."""
+    """The Ray version in every Ray image tag equals rayVersion (an error under --profile prod).
+
+    Why: neither the API server nor KubeRay rejects a mismatch, but KubeRay gates features on
+    rayVersion, so the cluster may be configured for a Ray it does not run.
+
+    Fails:
+        spec:
+          rayVersion: '2.60.0'
+          headGroupSpec: {template: {spec: {containers: [{name: ray-head, image: 'rayproject/ray:2.59.1'}]}}}
+
+    Instead:
+        spec:
+          rayVersion: '2.60.0'
+          headGroupSpec: {template: {spec: {containers: [{name: ray-head, image: 'rayproject/ray:2.60.0'}]}}}
+    """
     declared = parse_version(cluster.ray_version)
     if declared is None:
         return

@@ -21,6 +21,9 @@ MAX_NAME_LENGTH = {"RayCluster": 53, "RayJob": 47, "RayService": 47, "RayCronJob
 
 RESOURCE_START_PARAMS = ("num-cpus", "num-gpus", "memory", "resources")
 
+# The label KubeRay puts on the RayCluster a RayJob or RayService creates; its value is the creator's kind.
+ORIGINATED_FROM_CRD = "ray.io/originated-from-crd"
+
 TOKEN_AUTH_MIN_RAY = (2, 52, 0)
 K8S_TOKEN_AUTH_MIN_RAY = (2, 55, 0)
 PRIORITY_MIN_RAY = (2, 56, 0)
@@ -72,14 +75,36 @@ def worker_group_names_unique(cluster: ClusterSpec, bundle: Bundle) -> Iterator[
 
 @rule("worker-group-name-dns1123", kinds=RAY_KINDS, subject=Subject.RAY_CLUSTER)
 def worker_group_name_format(cluster: ClusterSpec, bundle: Bundle) -> Iterator[Problem]:
-    """Worker group names are DNS-1123 labels: KubeRay puts them in pod, label and NetworkPolicy names."""
+    """With spec.networkPolicy set, worker group names are DNS-1123 labels (KubeRay names a NetworkPolicy after each group).
+
+    Why: KubeRay 1.7.0 (validateNetworkPolicy) rejects such a cluster; without a network policy it
+    lowercases the group name into pod names, so `GPU-Group` is accepted there.
+
+    Fails:
+        spec:
+          networkPolicy: {}
+          workerGroupSpecs:
+          - groupName: GPU_A100
+
+    Instead:
+        spec:
+          networkPolicy: {}
+          workerGroupSpecs:
+          - groupName: gpu-a100
+    """
+    if cluster.spec.get("networkPolicy") is None:
+        return
     for group in cluster.workers:
         name = group.spec.get("groupName")
         if not isinstance(name, str):
             continue
         problem = dns1123_label_problem(name)
         if problem:
-            yield Problem((*group.path, "groupName"), f"worker group name {name!r} {problem}; rename the group")
+            yield Problem(
+                (*group.path, "groupName"),
+                f"worker group name {name!r} {problem}, which spec.networkPolicy requires (it names a NetworkPolicy); "
+                "rename the group",
+            )
 
 
 @rule("ray-container-missing", kinds=RAY_KINDS, subject=Subject.RAY_CLUSTER)
@@ -369,6 +394,21 @@ def ft_backend(cluster: ClusterSpec, bundle: Bundle) -> Iterator[Problem]:
                     (*cluster.head.ray_container_path, "env", index),
                     f"head env {entry['name']} is managed by KubeRay for the rocksdb backend; remove it",
                 )
+        # KubeRay adds its own volume gcs-storage at /data/gcs to the head for rocksdb.
+        for index, mount in enumerate(dig(cluster.head.ray_container, "volumeMounts") or []):
+            if isinstance(mount, dict) and (
+                mount.get("name") == "gcs-storage" or mount.get("mountPath") == "/data/gcs"
+            ):
+                yield Problem(
+                    (*cluster.head.ray_container_path, "volumeMounts", index),
+                    "the volume mount gcs-storage at /data/gcs is managed by KubeRay for the rocksdb backend; rename it or mount elsewhere",
+                )
+        for index, volume in enumerate(dig(cluster.head.pod_spec, "volumes") or []):
+            if isinstance(volume, dict) and volume.get("name") == "gcs-storage":
+                yield Problem(
+                    (*cluster.head.pod_path, "volumes", index),
+                    "the volume gcs-storage is managed by KubeRay for the rocksdb backend; rename it",
+                )
     elif options.get("storage") is not None:
         yield Problem(
             (*base, "storage"),
@@ -433,10 +473,12 @@ def cluster_upgrade_strategy(cluster: ClusterSpec, bundle: Bundle) -> Iterator[P
     if not isinstance(strategy, dict) or strategy.get("type") is None:
         return
     path = (*cluster.path, "upgradeStrategy", "type")
-    if cluster.document.kind != "RayCluster":
+    document = cluster.document
+    creator = text(document.labels.get(ORIGINATED_FROM_CRD)) if document.kind == "RayCluster" else document.kind
+    if creator in ("RayJob", "RayService"):
         yield Problem(
             path,
-            f"upgradeStrategy is rejected on a RayCluster created by a {cluster.document.kind}; remove it (the {cluster.document.kind} manages upgrades)",
+            f"upgradeStrategy is rejected on a RayCluster created by a {creator}; remove it (the {creator} manages upgrades)",
         )
     elif strategy.get("type") not in ("Recreate", "None"):
         yield Problem(

@@ -15,16 +15,15 @@ from typing import Any
 
 import yaml
 
+from ...findings import Severity
 from ...inputs.documents import SAFE_LOADER, Document
 from ...schema.formats import parse_duration
 from . import Bundle, Problem, Subject, rule
 from ._access import dig, integer, mapping, sequence, text
 from ._ray import ClusterSpec
+from ._serve_schema import check_config
 
 UPGRADE_TYPES = ("NewCluster", "NewClusterWithIncrementalUpgrade", "None")
-_IMPORT_PATH = re.compile(
-    r"[A-Za-z_][\w]*(\.[A-Za-z_]\w*)*:[A-Za-z_]\w*(\.[A-Za-z_]\w*)*|[A-Za-z_]\w*(\.[A-Za-z_]\w*)+"
-)
 
 
 @dataclass(frozen=True)
@@ -117,35 +116,60 @@ def config_parse(document: Document, bundle: Bundle) -> Iterator[Problem]:
 
 @rule("serve-config-schema", kinds=("RayService",))
 def config_schema(document: Document, bundle: Bundle) -> Iterator[Problem]:
-    """Every Serve application is a mapping with an import_path, and its fields have Serve's types."""
+    """serveConfigV2 holds only values Ray Serve 2.60's config schema accepts, and every required field.
+
+    Why: KubeRay sends the config to Serve's REST API once the cluster is up; a value Serve rejects
+    (`num_replicas: "two"`) leaves the RayService never ready, with the reason only in its status.
+
+    Fails:
+        serveConfigV2: |
+          applications: [{import_path: app:deployment, deployments: [{name: D, num_replicas: two}]}]
+
+    Instead:
+        serveConfigV2: |
+          applications: [{import_path: app:deployment, deployments: [{name: D, num_replicas: 2}]}]
+    """
     config = serve_config(document)
     if config is None:
         return
     for index, app in enumerate(sequence(config.get("applications"))):
         where = f"applications[{index}]"
-        if not isinstance(app, dict):
-            yield Problem(
-                CONFIG_PATH, f"serveConfigV2 {where} is not a mapping; give it name, route_prefix and import_path"
-            )
-            continue
-        if not text(app.get("import_path")):
+        if isinstance(app, dict) and not text(app.get("import_path")):
             yield Problem(CONFIG_PATH, f"serveConfigV2 {where} has no import_path; set it to 'module:attribute'")
-        for field, kind, expected in (
-            ("name", str, "a string"),
-            ("route_prefix", str, "a string"),
-            ("runtime_env", dict, "a mapping"),
-            ("deployments", list, "a list"),
-            ("args", dict, "a mapping"),
-        ):
-            value = app.get(field)
-            if value is not None and not isinstance(value, kind):
-                yield Problem(CONFIG_PATH, f"serveConfigV2 {where}.{field} must be {expected}; fix it")
-        for position, deployment in enumerate(sequence(app.get("deployments"))):
-            if not isinstance(deployment, dict) or not text(deployment.get("name")):
+        for position, deployment in enumerate(sequence(app.get("deployments")) if isinstance(app, dict) else []):
+            if isinstance(deployment, dict) and not text(deployment.get("name")):
                 yield Problem(
                     CONFIG_PATH,
                     f"serveConfigV2 {where}.deployments[{position}] needs a name matching a deployment in the code",
                 )
+    for problem in check_config(config):
+        if not problem.unknown_field:
+            yield Problem(CONFIG_PATH, f"serveConfigV2 {problem.message}; fix the value")
+
+
+@rule("serve-config-unknown-field", kinds=("RayService",), severity=Severity.WARNING)
+def config_unknown_field(document: Document, bundle: Bundle) -> Iterator[Problem]:
+    """serveConfigV2 has no field Ray Serve ignores (a misspelt `route_prefx`); the warning names the closest known field.
+
+    Why: Serve's schema ignores unknown fields, so a typo silently leaves the setting at its default
+    (an application served at '/', one replica, the default concurrency).
+
+    Fails:
+        serveConfigV2: |
+          applications:
+          - {name: app, import_path: app:deployment, route_prefx: /app}
+
+    Instead:
+        serveConfigV2: |
+          applications:
+          - {name: app, import_path: app:deployment, route_prefix: /app}
+    """
+    config = serve_config(document)
+    if config is None:
+        return
+    for problem in check_config(config):
+        if problem.unknown_field:
+            yield Problem(CONFIG_PATH, f"serveConfigV2 {problem.message}")
 
 
 @rule("serve-app-names-unique", kinds=("RayService",))
@@ -183,15 +207,34 @@ def route_prefix(document: Document, bundle: Bundle) -> Iterator[Problem]:
             seen[prefix] = app.name
 
 
+def import_path_problem(path: str) -> str | None:
+    """Why Ray Serve rejects an import_path, or None. Serve checks only where ':' and '.' stand
+    (ServeApplicationSchema.import_path_format_valid), not Python identifiers: a module path through
+    folders with hyphens (`ai-ml.serve.llm:model`) is accepted and importlib imports it."""
+    if ":" in path:
+        if path.count(":") > 1:
+            return "has more than one ':'"
+        if path.startswith(":") or path.endswith(":"):
+            return "starts or ends with ':'"
+        return None
+    if "." not in path:
+        return "has neither ':' nor '.' between the module and the attribute"
+    if path.startswith(".") or path.endswith("."):
+        return "starts or ends with '.'"
+    return None
+
+
 @rule("serve-import-path", kinds=("RayService",))
 def import_path(document: Document, bundle: Bundle) -> Iterator[Problem]:
-    """A Serve import_path has the form module:attribute (or module.attribute)."""
+    """A Serve import_path has the form module:attribute (or module.attribute), as Ray Serve checks it."""
     for app in serve_apps(document):
         path = app.import_path
-        if path and not _IMPORT_PATH.fullmatch(path):
+        problem = import_path_problem(path) if path else None
+        if problem:
             yield Problem(
                 CONFIG_PATH,
-                f"application {app.name!r} has import_path {path!r}; write it as 'package.module:attribute'",
+                f"application {app.name!r} has import_path {path!r}, which {problem}; "
+                "write it as 'package.module:attribute'",
             )
 
 

@@ -19,8 +19,9 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
+from ...findings import Severity
 from ...inputs.documents import Document
-from ..subjects import pod_templates
+from ..subjects import PodTemplate, pod_templates
 from . import ANY_KIND, REFERENCE, Bundle, CheckFunction, Problem, Subject, rule
 from ._access import containers, dig, env_entries, integer, mapping, sequence, text
 from ._network import ingress_backends, same_namespace, select, services_by_name
@@ -63,12 +64,29 @@ def service_selects_nothing(document: Document, bundle: Bundle) -> Iterator[Prob
     yield Problem(
         ("spec", "selector"),
         f"selector {shown} matches no pod in this bundle; use labels KubeRay sets (ray.io/cluster, ray.io/node-type, ray.io/group) or the template's labels",
+        missing=True,
     )
 
 
 @_reference_rule("service-target-port", kinds=("Service",))
 def service_target_port(document: Document, bundle: Bundle) -> Iterator[Problem]:
-    """A Service's targetPort names a port the selected containers declare (Ray's default ports count)."""
+    """A Service's named targetPort is a port name the selected containers declare.
+
+    Why: Kubernetes resolves a named targetPort against the pods' declared ports and leaves the
+    Service without endpoints when none matches. A numeric (or defaulted) targetPort needs no
+    declaration: containers listen on ports they do not declare, and Ray pods listen on the
+    rayStartParams `*-port` values and Ray's fixed ports.
+
+    Fails:
+        spec:
+          selector: {ray.io/node-type: head}
+          ports: [{port: 80, targetPort: dashbord}]
+
+    Instead:
+        spec:
+          selector: {ray.io/node-type: head}
+          ports: [{port: 80, targetPort: 8265}]
+    """
     selector = mapping(document.spec.get("selector"))
     if not selector:
         return
@@ -78,22 +96,13 @@ def service_target_port(document: Document, bundle: Bundle) -> Iterator[Problem]
     for index, port in enumerate(sequence(document.spec.get("ports"))):
         port = mapping(port)
         target = port.get("targetPort", port.get("port"))
-        if isinstance(target, str) and not target.isdigit():
-            if not any(target in pod.port_names for pod in pods):
-                known = sorted({n for pod in pods for n in pod.port_names})
-                yield Problem(
-                    ("spec", "ports", index, "targetPort"),
-                    f"targetPort {target!r} is not a port name of the selected pods ({', '.join(known) or 'none'}); use one of them",
-                )
-        else:
-            number = integer(target) if not isinstance(target, str) else int(target)
-            declared = [pod for pod in pods if pod.port_numbers]
-            if number is not None and declared and not any(number in pod.port_numbers for pod in declared):
-                known = sorted({n for pod in declared for n in pod.port_numbers})
-                yield Problem(
-                    ("spec", "ports", index, "targetPort"),
-                    f"targetPort {number} is not a port of the selected pods ({', '.join(map(str, known))}); use one of them",
-                )
+        named = isinstance(target, str) and not target.isdigit()
+        if named and not any(target in pod.port_names for pod in pods):
+            known = sorted({n for pod in pods for n in pod.port_names})
+            yield Problem(
+                ("spec", "ports", index, "targetPort"),
+                f"targetPort {target!r} is not a port name of the selected pods ({', '.join(known) or 'none'}); use one of them",
+            )
 
 
 @_reference_rule("ingress-backend", kinds=("Ingress",))
@@ -101,14 +110,15 @@ def ingress_backend(document: Document, bundle: Bundle) -> Iterator[Problem]:
     """An Ingress backend names a Service and port of the bundle, counting <cluster>-head-svc and <rayservice>-serve-svc."""
     for path, backend in ingress_backends(document):
         name = text(backend.get("name"))
-        if not name or is_external(document, "Service", name):
+        if not name or is_external(document, "Service", name) or ("Service", name) in bundle.external:
             continue
         matches = [s for s in services_by_name(bundle).get(name, []) if same_namespace(s.document, document)]
         if not matches:
             known = ", ".join(sorted(services_by_name(bundle))[:12]) or "none"
             yield Problem(
                 (*path, "name"),
-                f"backend Service {name!r} is not in this bundle (Services: {known}); fix the name or declare it in {EXTERNAL_ANNOTATION}",
+                f"backend Service {name!r} is not in this bundle (Services: {known}); fix the name or declare it in {EXTERNAL_ANNOTATION} or the config's external list",
+                missing=True,
             )
             continue
         wanted_name, wanted_number = dig(backend, "port", "name"), dig(backend, "port", "number")
@@ -148,6 +158,7 @@ def servicemonitor_target(document: Document, bundle: Bundle) -> Iterator[Proble
         yield Problem(
             ("spec", "selector"),
             "the selector matches no Service in the watched namespaces of this bundle; match labels such as ray.io/node-type: head",
+            missing=True,
         )
         return
     names = {text(p.get("name")) for s in services for p in s.ports}
@@ -170,6 +181,7 @@ def podmonitor_target(document: Document, bundle: Bundle) -> Iterator[Problem]:
         yield Problem(
             ("spec", "selector"),
             "the selector matches no pod in the watched namespaces of this bundle; match labels such as ray.io/node-type: worker",
+            missing=True,
         )
         return
     names = {n for p in pods for n in p.port_names}
@@ -189,9 +201,19 @@ def podmonitor_target(document: Document, bundle: Bundle) -> Iterator[Problem]:
 class ObjectReference:
     kind: str  # ConfigMap or Secret
     name: str
-    key: str | None
+    keys: tuple[str, ...]  # the keys used (a volume's items, an env key ref); () for the whole object
     path: Path
     optional: bool
+    pull_secret: bool = False  # an imagePullSecrets entry: a missing one is at most a warning
+
+
+def _keys(key: object) -> tuple[str, ...]:
+    return (key,) if isinstance(key, str) and key else ()
+
+
+def _item_keys(source: dict[str, Any]) -> tuple[str, ...]:
+    """The keys a volume projects through `items` (in order, once each); () when it projects them all."""
+    return tuple(dict.fromkeys(k for i in sequence(source.get("items")) if (k := text(mapping(i).get("key")))))
 
 
 def _env_references(container: dict[str, Any], base: Path) -> Iterator[ObjectReference]:
@@ -203,7 +225,7 @@ def _env_references(container: dict[str, Any], base: Path) -> Iterator[ObjectRef
                 yield ObjectReference(
                     kind,
                     ref["name"],
-                    text(ref.get("key")) or None,
+                    _keys(ref.get("key")),
                     (*base, "env", index, "valueFrom", field, "name"),
                     ref.get("optional") is True,
                 )
@@ -212,7 +234,7 @@ def _env_references(container: dict[str, Any], base: Path) -> Iterator[ObjectRef
             ref = entry.get(field)
             if isinstance(ref, dict) and text(ref.get("name")):
                 yield ObjectReference(
-                    kind, ref["name"], None, (*base, "envFrom", index, field, "name"), ref.get("optional") is True
+                    kind, ref["name"], (), (*base, "envFrom", index, field, "name"), ref.get("optional") is True
                 )
 
 
@@ -222,23 +244,21 @@ def _pod_references(spec: dict[str, Any], base: Path) -> Iterator[ObjectReferenc
         here = (*base, "volumes", index)
         config_map, secret = mapping(volume.get("configMap")), mapping(volume.get("secret"))
         if text(config_map.get("name")):
-            for key in [text(mapping(i).get("key")) for i in sequence(config_map.get("items"))] or [""]:
-                yield ObjectReference(
-                    "ConfigMap",
-                    config_map["name"],
-                    key or None,
-                    (*here, "configMap", "name"),
-                    config_map.get("optional") is True,
-                )
+            yield ObjectReference(
+                "ConfigMap",
+                config_map["name"],
+                _item_keys(config_map),
+                (*here, "configMap", "name"),
+                config_map.get("optional") is True,
+            )
         if text(secret.get("secretName")):
-            for key in [text(mapping(i).get("key")) for i in sequence(secret.get("items"))] or [""]:
-                yield ObjectReference(
-                    "Secret",
-                    secret["secretName"],
-                    key or None,
-                    (*here, "secret", "secretName"),
-                    secret.get("optional") is True,
-                )
+            yield ObjectReference(
+                "Secret",
+                secret["secretName"],
+                _item_keys(secret),
+                (*here, "secret", "secretName"),
+                secret.get("optional") is True,
+            )
         for s, source in enumerate(sequence(dig(volume, "projected", "sources"))):
             for field, kind in (("configMap", "ConfigMap"), ("secret", "Secret")):
                 ref = mapping(mapping(source).get(field))
@@ -246,7 +266,7 @@ def _pod_references(spec: dict[str, Any], base: Path) -> Iterator[ObjectReferenc
                     yield ObjectReference(
                         kind,
                         ref["name"],
-                        None,
+                        _item_keys(ref),
                         (*here, "projected", "sources", s, field, "name"),
                         ref.get("optional") is True,
                     )
@@ -255,7 +275,9 @@ def _pod_references(spec: dict[str, Any], base: Path) -> Iterator[ObjectReferenc
             yield from _env_references(container, (*base, field, index))
     for index, secret in enumerate(sequence(spec.get("imagePullSecrets"))):
         if text(mapping(secret).get("name")):
-            yield ObjectReference("Secret", secret["name"], None, (*base, "imagePullSecrets", index, "name"), False)
+            yield ObjectReference(
+                "Secret", secret["name"], (), (*base, "imagePullSecrets", index, "name"), False, pull_secret=True
+            )
 
 
 def object_references(document: Document) -> Iterator[ObjectReference]:
@@ -266,7 +288,7 @@ def object_references(document: Document) -> Iterator[ObjectReference]:
     if cluster is not None:
         secret_name = text(dig(cluster.spec, "authOptions", "secretName"))
         if secret_name and cluster.token_auth:
-            yield ObjectReference("Secret", secret_name, None, (*cluster.path, "authOptions", "secretName"), False)
+            yield ObjectReference("Secret", secret_name, (), (*cluster.path, "authOptions", "secretName"), False)
         for field in ("redisPassword", "redisUsername"):
             source = mapping(dig(cluster.spec, "gcsFaultToleranceOptions", field, "valueFrom"))
             for ref_field, kind in (("secretKeyRef", "Secret"), ("configMapKeyRef", "ConfigMap")):
@@ -275,7 +297,7 @@ def object_references(document: Document) -> Iterator[ObjectReference]:
                     yield ObjectReference(
                         kind,
                         ref["name"],
-                        text(ref.get("key")) or None,
+                        _keys(ref.get("key")),
                         (*cluster.path, "gcsFaultToleranceOptions", field, "valueFrom", ref_field, "name"),
                         ref.get("optional") is True,
                     )
@@ -283,10 +305,10 @@ def object_references(document: Document) -> Iterator[ObjectReference]:
     if document.kind == "Ingress" and not any(a in document.annotations for a in CERT_MANAGER_ANNOTATIONS):
         for index, tls in enumerate(sequence(document.spec.get("tls"))):
             if text(mapping(tls).get("secretName")):
-                yield ObjectReference("Secret", tls["secretName"], None, ("spec", "tls", index, "secretName"), False)
+                yield ObjectReference("Secret", tls["secretName"], (), ("spec", "tls", index, "secretName"), False)
 
 
-def _object_keys(document: Document) -> set[str] | None:
+def _object_keys(document: Document) -> set[str]:
     fields = ("data", "binaryData") if document.kind == "ConfigMap" else ("data", "stringData")
     keys: set[str] = set()
     for field in fields:
@@ -320,6 +342,8 @@ def _check_references(document: Document, bundle: Bundle, kind: str) -> Iterator
     for reference in object_references(document):
         if reference.kind != kind or is_external(document, kind, reference.name):
             continue
+        if (kind, reference.name) in bundle.external:
+            continue
         if (kind, reference.name) in IN_EVERY_NAMESPACE:
             continue
         target = bundle.find(kind, reference.name, document.namespace)
@@ -333,18 +357,31 @@ def _check_references(document: Document, bundle: Bundle, kind: str) -> Iterator
                     f"{kind} {reference.name!r} is in the bundle only as {twin!r}: kustomize does not rewrite names in {document.kind}; set generatorOptions.disableNameSuffixHash: true or add a nameReference configuration",
                 )
             else:
+                pull = " (an image pull secret: pulls from a private registry fail without it)"
                 yield Problem(
                     reference.path,
-                    f'{kind} {reference.name!r} is not in this bundle; add it, or declare it with annotation {EXTERNAL_ANNOTATION}: "{kind}/{reference.name}"',
+                    f"{kind} {reference.name!r} is not in this bundle{pull if reference.pull_secret else ''}; "
+                    f"add it, or {_declare_external(kind, reference.name)}",
+                    missing=True,
+                    severity=Severity.WARNING if reference.pull_secret else None,
                 )
             continue
-        if reference.key is not None and not reference.optional:
+        if reference.keys and not reference.optional:
             keys = _object_keys(target)
-            if keys is not None and reference.key not in keys:
+            absent = [k for k in reference.keys if k not in keys]
+            if absent:
+                named = ", ".join(repr(k) for k in absent)
                 yield Problem(
                     reference.path,
-                    f"{kind} {reference.name!r} has no key {reference.key!r} ({', '.join(sorted(keys)) or 'no keys'}); fix the key",
+                    f"{kind} {reference.name!r} has no key {named} ({', '.join(sorted(keys)) or 'no keys'}); fix the key",
                 )
+
+
+def _declare_external(kind: str, name: str) -> str:
+    return (
+        "declare that it exists outside the repository "
+        f'(external: [{kind}/{name}] in .raygitops.yaml, or annotation {EXTERNAL_ANNOTATION}: "{kind}/{name}")'
+    )
 
 
 @_reference_rule("configmap-reference", kinds=(*POD_KINDS,))
@@ -357,6 +394,69 @@ def configmap_reference(document: Document, bundle: Bundle) -> Iterator[Problem]
 def secret_reference(document: Document, bundle: Bundle) -> Iterator[Problem]:
     """Secrets used by volumes, env, authOptions, Redis passwords and Ingress TLS exist in the bundle or are declared external."""
     yield from _check_references(document, bundle, "Secret")
+
+
+def _named_references(template: PodTemplate, kind: str) -> Iterator[tuple[Path, str]]:
+    """(path, name) of each PersistentVolumeClaim or ServiceAccount a pod template uses."""
+    if kind == "ServiceAccount":
+        name = text(template.spec.get("serviceAccountName"))
+        if name and name != "default":  # every namespace has its default ServiceAccount
+            yield (*template.path, "serviceAccountName"), name
+        return
+    for index, volume in enumerate(sequence(template.spec.get("volumes"))):
+        name = text(dig(volume, "persistentVolumeClaim", "claimName"))
+        if name:
+            yield (*template.path, "volumes", index, "persistentVolumeClaim", "claimName"), name
+
+
+def _check_named(template: PodTemplate, bundle: Bundle, kind: str) -> Iterator[Problem]:
+    document = template.document
+    for path, name in _named_references(template, kind):
+        if is_external(document, kind, name) or (kind, name) in bundle.external:
+            continue
+        if bundle.find(kind, name, document.namespace):
+            continue
+        yield Problem(
+            path, f"{kind} {name!r} is not in this bundle; add it, or {_declare_external(kind, name)}", missing=True
+        )
+
+
+@_reference_rule("pvc-reference", kinds=(*POD_KINDS,), subject=Subject.POD_TEMPLATE)
+def pvc_reference(template: PodTemplate, bundle: Bundle) -> Iterator[Problem]:
+    """PersistentVolumeClaims used by pod volumes exist in the bundle or are declared external.
+
+    Why: a pod whose claim does not exist stays Pending with no error at apply time; for a Ray head
+    that is a cluster that never starts. In a file given alone the claim may exist already: a warning.
+
+    Fails:
+        volumes:
+        - name: models
+          persistentVolumeClaim: {claimName: model-store}   # no such PVC in the bundle
+
+    Instead:
+        # a PersistentVolumeClaim named model-store in the bundle, or in .raygitops.yaml:
+        external: [PersistentVolumeClaim/model-store]
+    """
+    yield from _check_named(template, bundle, "PersistentVolumeClaim")
+
+
+@_reference_rule("serviceaccount-reference", kinds=(*POD_KINDS,), subject=Subject.POD_TEMPLATE)
+def serviceaccount_reference(template: PodTemplate, bundle: Bundle) -> Iterator[Problem]:
+    """A pod's serviceAccountName (other than default) names a ServiceAccount of the bundle or one declared external.
+
+    Why: the API server accepts the pod template, but the pods are never created while the
+    ServiceAccount is missing (the controller's events say so, nothing else does).
+
+    Fails:
+        template:
+          spec:
+            serviceAccountName: ray-head-sa   # no such ServiceAccount in the bundle
+
+    Instead:
+        # a ServiceAccount named ray-head-sa in the bundle, or in .raygitops.yaml:
+        external: [ServiceAccount/ray-head-sa]
+    """
+    yield from _check_named(template, bundle, "ServiceAccount")
 
 
 @rule("external-annotation", kinds=(ANY_KIND,), category=REFERENCE)
@@ -557,13 +657,27 @@ def _ignores_replicas(spec: dict[str, Any]) -> bool:
     return False
 
 
-def _respects(spec: dict[str, Any]) -> bool:
-    return "RespectIgnoreDifferences=true" in [text(o) for o in sequence(dig(spec, "syncPolicy", "syncOptions"))]
-
-
 @_reference_rule("argocd-ray-replicas-ignored", kinds=("Application", "ApplicationSet"))
 def argocd_replicas_ignored(document: Document, bundle: Bundle) -> Iterator[Problem]:
-    """Argo CD apps that deploy autoscaled RayClusters ignore .spec.workerGroupSpecs[].replicas and respect that on sync."""
+    """Argo CD apps that deploy autoscaled RayClusters ignore .spec.workerGroupSpecs[].replicas in the diff.
+
+    Why: the Ray autoscaler writes each worker group's replicas; without the ignore the Application
+    is OutOfSync after every scale-up and self-heal reverts it. Ignore it in the diff only:
+    RespectIgnoreDifferences=true would stop every Git change inside the worker groups from being
+    applied (reported by argocd-respect-ignore-in-array).
+
+    Fails:
+        spec:
+          source: {path: overlays/prod}
+          syncPolicy: {automated: {selfHeal: true}}
+
+    Instead:
+        spec:
+          source: {path: overlays/prod}
+          ignoreDifferences:
+            - {group: ray.io, kind: RayCluster, jqPathExpressions: [".spec.workerGroupSpecs[].replicas"]}
+          syncPolicy: {automated: {selfHeal: true}, syncOptions: [ApplyOutOfSyncOnly=true]}
+    """
     spec = mapping(dig(document.spec, "template", "spec")) if document.kind == "ApplicationSet" else document.spec
     base = ("spec", "template", "spec") if document.kind == "ApplicationSet" else ("spec",)
     sources = [mapping(spec.get("source"))] + [mapping(s) for s in sequence(spec.get("sources"))]
@@ -577,9 +691,4 @@ def argocd_replicas_ignored(document: Document, bundle: Bundle) -> Iterator[Prob
         yield Problem(
             (*base, "ignoreDifferences"),
             f"without ignoreDifferences on RayCluster {REPLICAS_PATH}, Argo CD reverts the autoscaler; add {{group: ray.io, kind: RayCluster, jqPathExpressions: ['{REPLICAS_PATH}']}}",
-        )
-    elif not _respects(spec):
-        yield Problem(
-            (*base, "syncPolicy", "syncOptions"),
-            "ignoreDifferences alone does not stop sync from resetting replicas; add RespectIgnoreDifferences=true to syncOptions",
         )

@@ -15,7 +15,7 @@ from typing import Any
 
 from ...findings import Severity
 from ...inputs.documents import Document
-from ..subjects import PodTemplate
+from ..subjects import PodTemplate, pod_templates
 from . import SAFETY, Bundle, CheckFunction, Problem, Subject, rule
 from ._access import containers, dig, env_entries, integer, mapping, sequence, text
 from ._network import (
@@ -29,7 +29,8 @@ from ._network import (
     select,
     services_by_name,
 )
-from ._ray import RAY_KINDS, WORKLOAD_KINDS, cluster_spec, parse_image
+from ._ray import RAY_KINDS, WORKLOAD_KINDS, Path, cluster_spec, format_version, parse_image, parse_version
+from .raycluster import TOKEN_AUTH_MIN_RAY
 
 POD_KINDS = (*RAY_KINDS, *WORKLOAD_KINDS)
 EXPOSED_SERVICE_TYPES = ("LoadBalancer", "NodePort")
@@ -220,9 +221,17 @@ def token_auth_disabled(document: Document, bundle: Bundle) -> Iterator[Problem]
     """Ray clusters use token authentication (authOptions.mode: token), so the Jobs API is not open to any pod."""
     cluster = cluster_spec(document)
     if cluster is not None and not cluster.token_auth:
+        version = parse_version(cluster.ray_version)
+        if version is not None and version < TOKEN_AUTH_MIN_RAY:  # token mode would be rejected on this Ray
+            fix = (
+                f"upgrade Ray to {format_version(TOKEN_AUTH_MIN_RAY)} or later (rayVersion and images) first, "
+                "then set authOptions.mode: token"
+            )
+        else:
+            fix = "set authOptions.mode: token"
         yield Problem(
             (*cluster.path, "authOptions"),
-            "the cluster has no token authentication, so any pod that reaches port 8265 can run code; set authOptions.mode: token",
+            f"the cluster has no token authentication, so any pod that reaches port 8265 can run code; {fix}",
         )
 
 
@@ -235,20 +244,37 @@ def _all_containers(spec: dict[str, Any]) -> Iterator[tuple[tuple[str | int, ...
             yield (field, index), container
 
 
+# The container-level hardening rules below run on the whole document, not on each pod template: a
+# warning is reported once per resource and rule, at the first container concerned, naming every one.
+Hits = list[tuple[Path, str]]  # (where, what) of each container a rule concerns
+
+
+def _once(hits: Hits, finding: str, fix: str) -> Iterator[Problem]:
+    """One problem per resource and rule, at the first container concerned, naming every one of them."""
+    if hits:
+        named = "; ".join(label for _, label in hits)
+        yield Problem(hits[0][0], f"{named}: {finding}; {fix}")
+
+
+def _container_label(container: dict[str, Any], template_label: str) -> str:
+    return f"container {text(container.get('name'))!r} in {template_label}"
+
+
 def _effective(container: dict[str, Any], pod_spec: dict[str, Any], field: str) -> Any:
     value = dig(container, "securityContext", field)
     return value if value is not None else dig(pod_spec, "securityContext", field)
 
 
-@_warning_rule("privileged-container", kinds=POD_KINDS, subject=Subject.POD_TEMPLATE)
-def privileged(template: PodTemplate, bundle: Bundle) -> Iterator[Problem]:
+@_warning_rule("privileged-container", kinds=POD_KINDS)
+def privileged(document: Document, bundle: Bundle) -> Iterator[Problem]:
     """No container runs privileged."""
-    for where, container in _all_containers(template.spec):
-        if dig(container, "securityContext", "privileged") is True:
-            yield Problem(
-                (*template.path, *where, "securityContext", "privileged"),
-                f"container {text(container.get('name'))!r} in {template.label} is privileged; remove privileged: true",
-            )
+    hits: Hits = [
+        ((*template.path, *where, "securityContext", "privileged"), _container_label(container, template.label))
+        for template in pod_templates(document)
+        for where, container in _all_containers(template.spec)
+        if dig(container, "securityContext", "privileged") is True
+    ]
+    yield from _once(hits, "privileged", "remove privileged: true")
 
 
 @_warning_rule("host-namespace", kinds=POD_KINDS, subject=Subject.POD_TEMPLATE)
@@ -272,63 +298,71 @@ def host_path(template: PodTemplate, bundle: Bundle) -> Iterator[Problem]:
             )
 
 
-@_warning_rule("privilege-escalation", kinds=POD_KINDS, subject=Subject.POD_TEMPLATE)
-def privilege_escalation(template: PodTemplate, bundle: Bundle) -> Iterator[Problem]:
+@_warning_rule("privilege-escalation", kinds=POD_KINDS)
+def privilege_escalation(document: Document, bundle: Bundle) -> Iterator[Problem]:
     """Every container sets securityContext.allowPrivilegeEscalation: false."""
-    for where, container in _all_containers(template.spec):
-        if dig(container, "securityContext", "allowPrivilegeEscalation") is not False:
-            yield Problem(
-                (*template.path, *where, "securityContext", "allowPrivilegeEscalation"),
-                f"container {text(container.get('name'))!r} in {template.label} may escalate privileges; set securityContext.allowPrivilegeEscalation: false",
-            )
+    hits: Hits = [
+        (
+            (*template.path, *where, "securityContext", "allowPrivilegeEscalation"),
+            _container_label(container, template.label),
+        )
+        for template in pod_templates(document)
+        for where, container in _all_containers(template.spec)
+        if dig(container, "securityContext", "allowPrivilegeEscalation") is not False
+    ]
+    yield from _once(hits, "may escalate privileges", "set securityContext.allowPrivilegeEscalation: false")
 
 
-@_warning_rule("run-as-root", kinds=POD_KINDS, subject=Subject.POD_TEMPLATE)
-def run_as_root(template: PodTemplate, bundle: Bundle) -> Iterator[Problem]:
+@_warning_rule("run-as-root", kinds=POD_KINDS)
+def run_as_root(document: Document, bundle: Bundle) -> Iterator[Problem]:
     """Containers run as non-root: runAsNonRoot: true (pod or container) and no runAsUser: 0."""
-    for where, container in _all_containers(template.spec):
-        name = text(container.get("name"))
-        user = _effective(container, template.spec, "runAsUser")
-        if integer(user) == 0:
-            yield Problem(
-                (*template.path, *where, "securityContext", "runAsUser"),
-                f"container {name!r} in {template.label} runs as uid 0; use a non-root uid (Ray images use 1000)",
-            )
-        elif _effective(container, template.spec, "runAsNonRoot") is not True and not integer(user):
-            yield Problem(
-                (*template.path, "securityContext", "runAsNonRoot"),
-                f"container {name!r} in {template.label} may run as root; set securityContext.runAsNonRoot: true",
-            )
+    as_root: Hits = []
+    maybe_root: Hits = []
+    for template in pod_templates(document):
+        for where, container in _all_containers(template.spec):
+            user = _effective(container, template.spec, "runAsUser")
+            label = _container_label(container, template.label)
+            if integer(user) == 0:
+                as_root.append(((*template.path, *where, "securityContext", "runAsUser"), label))
+            elif _effective(container, template.spec, "runAsNonRoot") is not True and not integer(user):
+                maybe_root.append(((*template.path, "securityContext", "runAsNonRoot"), label))
+    yield from _once(as_root, "runs as uid 0", "use a non-root uid (Ray images use 1000)")
+    yield from _once(maybe_root, "may run as root", "set securityContext.runAsNonRoot: true")
 
 
-@_warning_rule("missing-limits", kinds=POD_KINDS, subject=Subject.POD_TEMPLATE)
-def missing_limits(template: PodTemplate, bundle: Bundle) -> Iterator[Problem]:
+@_warning_rule("missing-limits", kinds=POD_KINDS)
+def missing_limits(document: Document, bundle: Bundle) -> Iterator[Problem]:
     """Every container sets cpu and memory limits (Ray sizes itself from them)."""
-    for where, container in _all_containers(template.spec):
-        limits = mapping(dig(container, "resources", "limits"))
-        missing = [r for r in ("cpu", "memory") if r not in limits]
-        if missing:
-            yield Problem(
-                (*template.path, *where, "resources", "limits"),
-                f"container {text(container.get('name'))!r} in {template.label} has no {' or '.join(missing)} limit; set resources.limits.{missing[0]}",
-            )
+    hits: Hits = []
+    for template in pod_templates(document):
+        for where, container in _all_containers(template.spec):
+            limits = mapping(dig(container, "resources", "limits"))
+            missing = [r for r in ("cpu", "memory") if r not in limits]
+            if missing:
+                label = f"{_container_label(container, template.label)} has no {' or '.join(missing)} limit"
+                hits.append(((*template.path, *where, "resources", "limits"), label))
+    yield from _once(hits, "Ray sizes itself from the limits", "set resources.limits.cpu and memory")
 
 
-@_warning_rule("image-unpinned", kinds=POD_KINDS, subject=Subject.POD_TEMPLATE)
-def image_unpinned(template: PodTemplate, bundle: Bundle) -> Iterator[Problem]:
+@_warning_rule("image-unpinned", kinds=POD_KINDS)
+def image_unpinned(document: Document, bundle: Bundle) -> Iterator[Problem]:
     """Images are pinned to a tag or digest, never `latest` or untagged."""
-    for where, container in _all_containers(template.spec):
-        image = container.get("image")
-        if not isinstance(image, str) or not image:
-            continue
-        reference = parse_image(image)
-        if reference.digest:
-            continue
-        if not reference.tag or reference.tag == "latest":
-            yield Problem(
-                (*template.path, *where, "image"),
-                f"image {image!r} in {template.label} is not pinned; use a release tag ({reference.repository}:<version>) or a digest",
-            )
+    hits: Hits = []
+    for template in pod_templates(document):
+        for where, container in _all_containers(template.spec):
+            image = container.get("image")
+            if not isinstance(image, str) or not image:
+                continue
+            reference = parse_image(image)
+            if reference.digest:
+                continue
+            if not reference.tag or reference.tag == "latest":
+                hits.append(((*template.path, *where, "image"), f"image {image!r} in {template.label}"))
+    yield from _once(
+        hits,
+        "is not pinned, so each pod may run another build",
+        "use a release tag (<repository>:<version>) or a digest",
+    )
 
 
 _SECRET_WORDS = {"PASSWORD", "PASSWD", "SECRET", "TOKEN", "CREDENTIAL", "CREDENTIALS", "APIKEY"}
@@ -346,17 +380,17 @@ def looks_secret(name: str, value: str) -> bool:
     return bool(_SECRET_WORDS & set(words)) or name.upper().endswith(_SECRET_SUFFIXES)
 
 
-@_warning_rule("literal-secret-env", kinds=POD_KINDS, subject=Subject.POD_TEMPLATE)
-def literal_secret_env(template: PodTemplate, bundle: Bundle) -> Iterator[Problem]:
+@_warning_rule("literal-secret-env", kinds=POD_KINDS)
+def literal_secret_env(document: Document, bundle: Bundle) -> Iterator[Problem]:
     """Passwords, tokens and keys come from a secretKeyRef, not a literal env value."""
-    for where, container in _all_containers(template.spec):
-        for index, entry in env_entries(container):
-            name, value = text(entry.get("name")), entry.get("value")
-            if isinstance(value, str) and looks_secret(name, value):
-                yield Problem(
-                    (*template.path, *where, "env", index, "value"),
-                    f"env {name} in {template.label} holds a literal secret; move it to a Secret and use valueFrom.secretKeyRef",
-                )
+    hits: Hits = []
+    for template in pod_templates(document):
+        for where, container in _all_containers(template.spec):
+            for index, entry in env_entries(container):
+                name, value = text(entry.get("name")), entry.get("value")
+                if isinstance(value, str) and looks_secret(name, value):
+                    hits.append(((*template.path, *where, "env", index, "value"), f"env {name} in {template.label}"))
+    yield from _once(hits, "a literal secret in the manifest", "move it to a Secret and use valueFrom.secretKeyRef")
 
 
 @_warning_rule("namespace-without-networkpolicy", kinds=RAY_KINDS)

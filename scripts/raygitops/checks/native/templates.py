@@ -1,0 +1,127 @@
+"""Unrendered templates: a manifest that still holds `$VAR`, `${VAR}` or `{{ ... }}` where a value belongs.
+
+Tutorials ship manifests meant for `envsubst` or `helm template`. Validated as they
+are, one placeholder (`replicas: $INITIAL_WORKERS`, `name: ray-${JOB_ID}`) would
+produce a cascade of schema and name errors about the same value; instead the
+document gets one finding saying to render it first, and its other findings are
+dropped (they judge text that is not what the cluster will see).
+
+Free text that a shell or a program expands itself is not a placeholder: a
+container's command, args and env values, rayStartParams (`ray start` runs in a
+shell), ConfigMap and Secret data, annotations, serveConfigV2, a RayJob's
+entrypoint.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from typing import Any
+
+from ...findings import Finding, Severity
+from ...inputs.documents import Document
+from ..registry import RENDER, declare
+
+UNRENDERED_TEMPLATE = declare(
+    "unrendered-template",
+    """A value is an unrendered $VAR, ${VAR} or {{ ... }} placeholder: render with envsubst or helm first.
+
+    Why: tutorials ship manifests meant for `envsubst` or `helm template`; applied as they are, the placeholder
+    reaches the API server as text and the object is rejected or wrong. Validated as they are, one placeholder
+    would cause a cascade of schema and name errors, so the document gets this one finding instead (an error in a
+    kustomization's render, which is applied as is; a warning in a file given alone).
+
+    Fails:
+        kind: RayCluster
+        metadata: {name: ray-${JOB_ID}}
+        spec:
+          workerGroupSpecs:
+          - groupName: workers
+            replicas: $INITIAL_WORKERS
+
+    Instead:
+        # envsubst < raycluster.yaml > rendered.yaml, then validate rendered.yaml
+        kind: RayCluster
+        metadata: {name: ray-train-42}
+        spec:
+          workerGroupSpecs:
+          - groupName: workers
+            replicas: 2
+    """,
+    category=RENDER,
+    severity=Severity.WARNING,
+)
+
+# A whole value that is a shell or envsubst variable, or one that holds a Go template action.
+_WHOLE_VARIABLE = re.compile(r"\$(\{[A-Za-z_][A-Za-z0-9_]*\}|[A-Za-z_][A-Za-z0-9_]*)")
+_EMBEDDED_VARIABLE = re.compile(r"\$\{[A-Za-z_][A-Za-z0-9_]*\}")
+_GO_TEMPLATE = re.compile(r"\{\{.*?\}\}")
+
+# Keys whose values are free text expanded at run time, or opaque data: never placeholders.
+FREE_TEXT_KEYS = frozenset(
+    {
+        "command",
+        "args",
+        "env",
+        "rayStartParams",
+        "data",
+        "stringData",
+        "binaryData",
+        "annotations",
+        "serveConfigV2",
+        "entrypoint",
+        "runtimeEnvYAML",
+        "script",
+        "value",
+        "description",
+        "message",
+        "expr",
+    }
+)
+
+
+# Kinds whose controllers render `{{ }}` themselves: an ApplicationSet's template, alert templates.
+SELF_TEMPLATING_KINDS = frozenset({"ApplicationSet", "PrometheusRule", "AlertmanagerConfig"})
+
+
+def placeholders(body: dict[str, Any]) -> list[tuple[tuple[str | int, ...], str]]:
+    """Each (path, value) of the document that is an unrendered placeholder, in document order."""
+    if body.get("kind") in SELF_TEMPLATING_KINDS:
+        return []
+    return list(_walk(body, ()))
+
+
+def _walk(value: Any, path: tuple[str | int, ...]) -> Iterator[tuple[tuple[str | int, ...], str]]:
+    if isinstance(value, dict):
+        for key, child in value.items():
+            if isinstance(key, str) and key in FREE_TEXT_KEYS:
+                continue
+            if isinstance(key, str) and _is_placeholder(key):
+                yield (*path, key), key
+            yield from _walk(child, (*path, str(key)))
+    elif isinstance(value, list):
+        for index, child in enumerate(value):
+            yield from _walk(child, (*path, index))
+    elif isinstance(value, str) and _is_placeholder(value):
+        yield path, value
+
+
+def _is_placeholder(text: str) -> bool:
+    stripped = text.strip()
+    return bool(
+        _WHOLE_VARIABLE.fullmatch(stripped) or _EMBEDDED_VARIABLE.search(stripped) or _GO_TEMPLATE.search(stripped)
+    )
+
+
+def template_finding(document: Document, found: list[tuple[tuple[str | int, ...], str]], complete: bool) -> Finding:
+    """One finding for the document, at its first placeholder, naming how many there are."""
+    path, value = found[0]
+    more = f" and {len(found) - 1} more" if len(found) > 1 else ""
+    severity = Severity.ERROR if complete else Severity.WARNING
+    return document.finding(
+        UNRENDERED_TEMPLATE,
+        severity,
+        path,
+        f"unrendered template placeholder {value!r}{more}: render with envsubst or helm first; "
+        "the other checks of this resource are skipped",
+    )
