@@ -88,6 +88,8 @@ def _fast_documents(raw: bytes, source: str) -> list[Document] | None:
             return None
         if not isinstance(body, dict) or not all(isinstance(key, str) for key in body):
             return None
+        if "apiVersion" not in body and "kind" not in body:  # not a manifest: the reference says so
+            return None
         documents.append(Document(source=source, index=index, body=body, line=line))
     return documents
 
