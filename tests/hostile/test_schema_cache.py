@@ -82,7 +82,7 @@ def test_a_store_file_swapped_for_a_pickle_is_rebuilt_not_run(tmp_path, monkeypa
     marker = tmp_path / "pwned"
     [schema_file] = cache.glob("crd-*/ray.io_v1_RayCluster.json")
     schema_file.write_bytes(pickle.dumps(_Payload(marker)))
-    [configmap_file] = cache.glob("builtin/v1.33/core_v1_ConfigMap.json")
+    [configmap_file] = cache.glob("builtin-*/v1.33/core_v1_ConfigMap.json")
     configmap_file.write_bytes(pickle.dumps(_Payload(marker)))
 
     store = SchemaStore.open(cache)

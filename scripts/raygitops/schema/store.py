@@ -41,7 +41,7 @@ import yaml
 
 LOCK_FILE = Path(__file__).with_name("schemas.lock.yaml")
 DEFAULT_KUBERNETES_VERSION = "1.33"
-STORE_FORMAT = 2  # bump when the cache layout or the converted dialect changes
+STORE_FORMAT = 3  # bump when the cache layout or the converted dialect changes
 FETCH_HINT = "run `raygitops schemas fetch`"
 DOWNLOAD_TIMEOUT_S = 60
 
@@ -290,6 +290,11 @@ def _crd_dir(cache_dir: Path, lock_sha256: str) -> Path:
     return cache_dir / f"{_CRD_DIR}-v{STORE_FORMAT}-{lock_sha256[:16]}"
 
 
+def _builtin_dir(cache_dir: Path, version: str) -> Path:
+    """The converted built-in kinds of one Kubernetes version, in this format (older raygitops keep theirs)."""
+    return cache_dir / f"{_BUILTIN_DIR}-v{STORE_FORMAT}" / f"v{version}"
+
+
 def _write_schema(out_dir: Path, file_name: str, schema: Any) -> str:
     """Write one converted schema as JSON; returns the sha256 the manifest records for it."""
     data = json.dumps(_share(schema), separators=(",", ":"), allow_nan=False).encode()
@@ -479,7 +484,7 @@ def _package_definitions(version: str) -> tuple[Path, str]:
 def _ensure_builtins(cache_dir: Path, version: str, rebuild: bool = False) -> dict[str, Any]:
     """The built-in index for `version`, converting from the package when missing or outdated."""
     definitions_path, fingerprint = _package_definitions(version)
-    folder = cache_dir / _BUILTIN_DIR / f"v{version}"
+    folder = _builtin_dir(cache_dir, version)
     index_path = folder / _MANIFEST
     if not rebuild:
         try:
@@ -659,7 +664,7 @@ class SchemaStore:
             for k in manifest["kinds"]
         ]
         builtin_index = _ensure_builtins(cache_dir, version)
-        builtin_dir = cache_dir / _BUILTIN_DIR / f"v{version}"
+        builtin_dir = _builtin_dir(cache_dir, version)
         builtins = [
             _Entry(k["group"], k["version"], k["kind"], False, k["namespaced"], True,
                    k["status_subresource"], builtin_dir / k["file"], k["sha256"])

@@ -50,7 +50,11 @@ BUILTIN_RULES: dict[str, str] = {
     "ingress-path": "Ingress path not absolute or containing '//', '/./', '/../' for Exact/Prefix, or rule without paths",
     "ingress-backend-spec": "Ingress backend without exactly one of service/resource, or a service port out of range or badly named",
     "ingress-host": "Ingress rule host that is not a lowercase DNS name (a leading '*.' wildcard allowed)",
+    "data-too-large": "ConfigMap or Secret whose data adds up to more than 1 MiB (the API server's MaxSecretSize)",
 }
+
+# core/validation: the values of a ConfigMap's data and binaryData, or of a Secret's data, in bytes.
+MAX_DATA_BYTES = 1024 * 1024
 
 # Rules whose findings are warnings: the cluster may be configured so that they pass.
 WARNING_RULES = frozenset({"service-node-port"})
@@ -83,6 +87,8 @@ def check_builtin(document: Document) -> list[Finding]:
         problems.extend(service_problems(body.get("spec")))
     elif key == ("networking.k8s.io", "Ingress"):
         problems.extend(ingress_problems(body.get("spec")))
+    elif key in (("", "ConfigMap"), ("", "Secret")):
+        problems.extend(_data_size_problems(body, document.kind))
     if key in POD_SPEC_PATHS:
         problems.extend(_workload_problems(body, key))
     return [
@@ -413,6 +419,28 @@ def _quantity(value: Any) -> Decimal | None:
         return fmt.parse_quantity(value)
     except ArithmeticError:  # e.g. decimal.Overflow on "1e999999999"
         return None
+
+
+# ---------------------------------------------------------------- ConfigMap and Secret
+
+
+def _data_size_problems(body: dict[str, Any], kind: str) -> Iterator[Problem]:
+    """The API server counts value bytes (base64 decoded) of data and binaryData, or of a Secret's data and stringData."""
+    text_fields, base64_fields = (("data",), ("binaryData",)) if kind == "ConfigMap" else (("stringData",), ("data",))
+    total = 0
+    for field in text_fields:
+        values = body.get(field)
+        if isinstance(values, dict):
+            total += sum(len(v.encode()) for v in values.values() if isinstance(v, str))
+    for field in base64_fields:
+        values = body.get(field)
+        if isinstance(values, dict):
+            total += sum(len(v) * 3 // 4 - v.count("=", -2) for v in values.values() if isinstance(v, str))
+    if total > MAX_DATA_BYTES:
+        where = ("data",) if kind == "Secret" else ()
+        yield where, "data-too-large", (
+            f"{kind} data adds up to {total} bytes; the API server refuses more than {MAX_DATA_BYTES} (1 MiB): "
+            "keep large files in a volume or an image instead")
 
 
 # ---------------------------------------------------------------- Service

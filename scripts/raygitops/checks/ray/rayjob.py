@@ -10,9 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-import yaml
-
-from ...inputs.documents import Document
+from ...inputs.documents import Document, EmbeddedYAMLError, load_embedded
 from ...findings import Severity
 from . import Bundle, Problem, rule
 from ._access import dig, integer, mapping, sequence, text
@@ -146,11 +144,10 @@ def runtime_env_yaml(document: Document, bundle: Bundle) -> Iterator[Problem]:
         if not isinstance(source, str) or not source.strip():
             continue
         try:
-            parsed = yaml.safe_load(source)
-        except yaml.YAMLError as exc:
-            mark = getattr(exc, "problem_mark", None)
-            where = f" at line {mark.line + 1}" if mark is not None else ""
-            problem = getattr(exc, "problem", None) or "invalid YAML"
+            parsed = load_embedded(source)
+        except EmbeddedYAMLError as exc:
+            where = f" at line {exc.line}" if exc.line is not None else ""
+            problem = exc.problem
             yield Problem((*path, "runtimeEnvYAML"), f"runtimeEnvYAML is not valid YAML{where} ({problem}); fix the block")
             continue
         if parsed is not None and not isinstance(parsed, dict):

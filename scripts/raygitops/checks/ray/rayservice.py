@@ -13,9 +13,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
-import yaml
-
-from ...inputs.documents import Document
+from ...inputs.documents import Document, EmbeddedYAMLError, load_embedded
 from ...schema.formats import parse_duration
 from . import Bundle, Problem, rule
 from ._access import dig, integer, mapping, sequence, text
@@ -45,18 +43,14 @@ class ServeApp:
         return path.partition(":")[0] if ":" in path else path.rpartition(".")[0]
 
 
-_Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-
-
 @functools.lru_cache(maxsize=512)
 def _parse(source: str) -> tuple[Any, str | None]:
     """The YAML value of a config block, or why it does not parse. Several rules read the same block."""
     try:
-        return yaml.load(source, Loader=_Loader), None
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f" at line {mark.line + 1} of the block" if mark is not None else ""
-        return None, f"{where} ({getattr(exc, 'problem', None) or exc})"
+        return load_embedded(source), None
+    except EmbeddedYAMLError as exc:
+        where = f" at line {exc.line} of the block" if exc.line is not None else ""
+        return None, f"{where} ({exc.problem})"
 
 
 def serve_config(document: Document) -> dict[str, Any] | None:
