@@ -194,7 +194,8 @@ class Document:
 
 
 def _decode_error(source: str, index: int | None, rule: str, message: str, line: int | None) -> Finding:
-    return Finding(severity=Severity.ERROR, rule=rule, message=message, source=source, index=index, line=line)
+    return Finding(severity=Severity.ERROR, rule=rule, message=short_text(message, MESSAGE_LIMIT), source=source,
+                   index=index, line=line)
 
 
 def load_stream(data: str | bytes, source: str) -> tuple[list[Document], list[Finding]]:

@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 
 from ..inputs.documents import Document
 from ..findings import Finding, Severity, json_pointer
+from ..values import quote
 
 IGNORE_ANNOTATION = "raygitops.io/ignore"
 WITHOUT_REASON = "suppression-without-reason"
@@ -88,14 +89,14 @@ def apply_suppressions(
         for entry in malformed:
             new.append(document.finding(
                 WITHOUT_REASON, Severity.ERROR, pointer,
-                f"suppression {entry!r} has no reason; write it as '<rule-id>: <why this is acceptable>'",
+                f"suppression {quote(entry)} has no reason; write it as '<rule-id>: <why this is acceptable>'",
             ))
         if known is not None:
             for suppression in suppressions:
                 if suppression.rule not in known:
                     new.append(document.finding(
                         UNKNOWN_RULE, Severity.WARNING, pointer,
-                        f"suppression names rule {suppression.rule!r}, which does not exist; "
+                        f"suppression names rule {quote(suppression.rule)}, which does not exist; "
                         "fix the id (see `raygitops rules`) or remove the entry",
                     ))
     kept: list[Finding] = []

@@ -487,16 +487,9 @@ def _ensure_builtins(cache_dir: Path, version: str, rebuild: bool = False) -> di
     folder = _builtin_dir(cache_dir, version)
     index_path = folder / _MANIFEST
     if not rebuild:
-        try:
-            index = json.loads(index_path.read_bytes())
-            if (
-                index["format"] == STORE_FORMAT
-                and index["source_fingerprint"] == fingerprint
-                and all(isinstance(k["sha256"], str) and isinstance(k["file"], str) for k in index["kinds"])
-            ):
-                return index
-        except (OSError, ValueError, KeyError, TypeError):
-            pass  # missing, damaged or outdated: converted again below
+        index = _read_manifest(index_path, source_fingerprint=fingerprint)
+        if index is not None:
+            return index  # else missing, damaged or outdated: converted again below
     folder.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".v{version}-", dir=folder.parent))
     try:
@@ -741,12 +734,16 @@ def _read_verified(path: Path, sha256: str) -> Any | None:
 
 
 def _read_crd_manifest(crd_dir: Path, lock_sha256: str) -> dict[str, Any] | None:
-    """The CRD manifest if it is ours: this format, this lock, every kind with a recorded sha256."""
+    return _read_manifest(crd_dir / _MANIFEST, lock_sha256=lock_sha256)
+
+
+def _read_manifest(path: Path, **expected: str) -> dict[str, Any] | None:
+    """The manifest at `path` if it is ours: this format, the `expected` source, every kind with a sha256."""
     try:
-        manifest = json.loads((crd_dir / _MANIFEST).read_bytes())
+        manifest = json.loads(path.read_bytes())
         if (
             manifest["format"] == STORE_FORMAT
-            and manifest["lock_sha256"] == lock_sha256
+            and all(manifest[key] == value for key, value in expected.items())
             and all(isinstance(k["sha256"], str) and isinstance(k["file"], str) for k in manifest["kinds"])
         ):
             return manifest
