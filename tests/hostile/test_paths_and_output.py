@@ -140,3 +140,12 @@ def test_remote_resources_are_refused_without_allow_remote_also_in_nested_kustom
     [finding] = json.loads(result.stdout)["findings"]
     assert result.returncode == 1 and finding["rule"] == "kustomize-remote-resource"
     assert entry[:40] in finding["message"] and "base/kustomization.yaml" in finding["message"]
+
+
+def test_the_load_restrictor_stays_on_a_file_outside_the_kustomization_is_not_read(env, tmp_path):
+    (tmp_path / "secret.yaml").write_text(configmap("outside"))
+    (tmp_path / "overlay").mkdir()
+    (tmp_path / "overlay" / "kustomization.yaml").write_text("resources:\n- ../secret.yaml\n")
+    result = validate(["-o", "json", str(tmp_path / "overlay")], env)
+    [finding] = json.loads(result.stdout)["findings"]
+    assert finding["rule"] == "kustomize-build" and "is not in or below" in finding["message"]
