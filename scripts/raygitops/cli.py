@@ -63,7 +63,19 @@ def build_parser() -> argparse.ArgumentParser:
         help="a kind whose group has no schema is an error, not a 'not validated' warning",
     )
     validate.add_argument(
-        "--cache-dir", type=Path, help="schema store (default: $RAYGITOPS_CACHE_DIR or .cache/raygitops)"
+        "--cache-dir",
+        type=Path,
+        help="schema store (default: $RAYGITOPS_CACHE_DIR, else $XDG_CACHE_HOME/raygitops or ~/.cache/raygitops)",
+    )
+    validate.add_argument(
+        "--allow-remote",
+        action="store_true",
+        help="let kustomize fetch remote resources (URLs, git); refused by default",
+    )
+    validate.add_argument(
+        "--allow-empty",
+        action="store_true",
+        help="exit 0 when the paths hold no resource (default: exit 2, a mistyped path)",
     )
 
     render = commands.add_parser("render", help="print the rendered output of a kustomization")
@@ -117,7 +129,11 @@ def _validate(args: argparse.Namespace) -> int:
         paths = [str(t) for t in targets]
     try:
         store = SchemaStore.open(args.cache_dir, args.kubernetes_version)
-        sources = load_paths(paths)
+        sources = load_paths(paths, allow_remote=args.allow_remote)
+        if not args.allow_empty and not any(s.documents or s.findings for s in sources):
+            raise UsageError(
+                f"no resource found in {', '.join(paths)}: nothing to check (pass --allow-empty if that is expected)"
+            )
         options = Options(engine=args.engine, profile=args.profile, unknown_group_is_error=args.reject_unknown_kinds)
         report = validate(sources, store, options)
     except (SchemaStoreError, SourceError, KubeconformError) as exc:
