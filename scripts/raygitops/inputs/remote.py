@@ -16,6 +16,7 @@ from pathlib import Path
 
 import yaml
 
+from .documents import SAFE_LOADER
 from .render import KUSTOMIZATION_FILES
 
 # Fields whose entries kustomize may load from a remote location.
@@ -60,7 +61,7 @@ def remote_resources(folder: Path) -> list[RemoteResource]:
 
 def _entries(file: Path) -> list[tuple[str, str]]:
     try:
-        data = yaml.load(file.read_bytes(), Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
+        data = yaml.load(file.read_bytes(), Loader=SAFE_LOADER)
     except (OSError, yaml.YAMLError, RecursionError):
         return []  # kustomize reports an unreadable kustomization itself
     if not isinstance(data, dict):
