@@ -65,6 +65,10 @@ schemas: ## Re-fill the schema store (pinned CRDs, checked by sha256)
 bench-validate: ## Benchmark the validator: overlays and a 2,000-resource bundle, vs the real kubeconform (make tools)
 	$(BIN)/python benchmarks/bench_validate.py
 
+.PHONY: fuzz
+fuzz: ## Fuzz campaign: 5,000 mutated manifests, every stage and output (crashes, rule-crashed, runs > 5 s, memory)
+	$(BIN)/python benchmarks/fuzz_validate.py --documents $(or $(FUZZ_DOCUMENTS),5000)
+
 # rendered/ holds the output of each of these, committed so a reviewer sees the exact change per environment.
 RENDER_TARGETS := $(VALIDATE_TARGETS) $(PROD_TARGETS)
 

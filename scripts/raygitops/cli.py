@@ -85,7 +85,19 @@ def build_parser() -> argparse.ArgumentParser:
         "or the featureGates of the kuberay-operator Helm values in an Argo CD Application)",
     )
     validate.add_argument(
-        "--cache-dir", type=Path, help="schema store (default: $RAYGITOPS_CACHE_DIR or .cache/raygitops)"
+        "--cache-dir",
+        type=Path,
+        help="schema store (default: $RAYGITOPS_CACHE_DIR, else $XDG_CACHE_HOME/raygitops or ~/.cache/raygitops)",
+    )
+    validate.add_argument(
+        "--allow-remote",
+        action="store_true",
+        help="let kustomize fetch remote resources (URLs, git); refused by default",
+    )
+    validate.add_argument(
+        "--allow-empty",
+        action="store_true",
+        help="exit 0 when the paths hold no resource (default: exit 2, a mistyped path)",
     )
 
     render = commands.add_parser("render", help="print the rendered output of a kustomization")
@@ -150,7 +162,11 @@ def _validate(args: argparse.Namespace) -> int:
             )
         version = args.kubernetes_version or config.kubernetes_version or DEFAULT_KUBERNETES_VERSION
         store = SchemaStore.open(args.cache_dir, version)
-        sources = load_paths(paths, exclude=lambda found: _left_out(found, config))
+        sources = load_paths(paths, exclude=lambda found: _left_out(found, config), allow_remote=args.allow_remote)
+        if not args.allow_empty and not any(s.documents or s.findings for s in sources):
+            raise UsageError(
+                f"no resource found in {', '.join(paths)}: nothing to check (pass --allow-empty if that is expected)"
+            )
         options = Options(
             engine=args.engine,
             profile=args.profile or "default",
