@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import ctypes
 import datetime
+import hashlib
 import ipaddress
 import os
 import signal
@@ -32,6 +33,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
+from raygitops.schemastore import read_lock
 from raygitops.tools import find_tool
 
 START_TIMEOUT_S = 120
@@ -277,6 +279,24 @@ class ControlPlane:
         if check and result.returncode != 0:
             raise AssertionError(f"kubectl {' '.join(args)} failed ({result.returncode}):\n{result.stderr}")
         return result
+
+    def install_crds(self, mirror: Path) -> None:
+        """Apply every pinned CRD (byte-exact, sha256-checked, from `mirror`) and wait until each is established."""
+        for entry in read_lock().crds:
+            data = (mirror / entry.path).read_bytes()
+            if hashlib.sha256(data).hexdigest() != entry.sha256:
+                raise ControlPlaneError(f"{mirror / entry.path} is not the pinned file (sha256 differs)")
+            # Server-side: three of the CRDs exceed the client-side last-applied annotation limit.
+            self.kubectl("apply", "--server-side", "--field-manager=raygitops-test", "-f", "-", stdin=data.decode())
+        deadline = time.monotonic() + START_TIMEOUT_S
+        while True:
+            # Until the API server has written a condition, `kubectl wait` fails instead of waiting.
+            waited = self.kubectl("wait", "--for=condition=Established", "crd", "--all", "--timeout=30s", check=False)
+            if waited.returncode == 0:
+                return
+            if time.monotonic() > deadline:
+                raise ControlPlaneError(f"the CRDs were not established: {waited.stderr}")
+            time.sleep(0.5)
 
     def add(self, process: Process) -> Process:
         """Own another process (e.g. an operator run against this API server): stopped with the rest."""
