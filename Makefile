@@ -81,6 +81,14 @@ render: ## Write rendered/<overlay>.yaml and rendered/argocd.yaml (kustomize bui
 	  echo "rendered/$$(basename $$target).yaml"; \
 	done
 
+.PHONY: cluster-test
+cluster-test: ## Apply every overlay and argocd/ to a local etcd + kube-apiserver (pinned, make tools); also in make test
+	$(BIN)/python -m pytest tests/cluster -q
+
+.PHONY: fidelity
+fidelity: ## The validator vs the real API server (dry run, strict) on every fixture and 2,000 mutants
+	$(BIN)/python -m tests.cluster.fidelity
+
 .PHONY: test-manifests
 test-manifests: ## Render every overlay and argocd/ and check what they deploy (incl. the Lua health checks)
 	$(BIN)/python -m pytest tests/manifests -q
