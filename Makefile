@@ -31,8 +31,9 @@ test: ## Run the whole test suite (validator, rules, manifests, jobs on a local 
 	$(BIN)/python -m pytest
 
 # What `make validate` gates on: each overlay with the profile it deploys under, and the Argo CD bootstrap.
-VALIDATE_TARGETS := overlays/dev overlays/gpu argocd
-PROD_TARGETS := overlays/prod
+# One list, in the package (raygitops/targets.py), shared with `raygitops diff`.
+VALIDATE_TARGETS = $(shell $(BIN)/raygitops targets)
+PROD_TARGETS = $(shell $(BIN)/raygitops targets --profile prod)
 
 .PHONY: validate
 validate: ## Render and validate every overlay and argocd/ (overlays/prod under --profile prod)
@@ -48,7 +49,7 @@ bench-validate: ## Benchmark the validator: overlays and a 2,000-resource bundle
 	$(BIN)/python benchmarks/bench_validate.py
 
 # rendered/ holds the output of each of these, committed so a reviewer sees the exact change per environment.
-RENDER_TARGETS := $(VALIDATE_TARGETS) $(PROD_TARGETS)
+RENDER_TARGETS = $(VALIDATE_TARGETS) $(PROD_TARGETS)
 
 .PHONY: render
 render: ## Write rendered/<overlay>.yaml and rendered/argocd.yaml (kustomize build, else kubectl kustomize)

@@ -4,6 +4,9 @@
     raygitops render DIR              print what `kubectl apply -k DIR` would send
     raygitops schemas fetch           fill the pinned schema store (upstream or a mirror folder)
     raygitops rules                   list every check with its id, severity and doc
+    raygitops diff [--base REF] [--head REF] [PATH...]
+                                      what a change does to the running clusters (exit 1: --fail-on matched)
+    raygitops targets [--profile P]   the deploy targets `make validate` covers
 """
 
 from __future__ import annotations
@@ -61,12 +64,21 @@ def build_parser() -> argparse.ArgumentParser:
 
     rules = commands.add_parser("rules", help="list every check: id, severity, category and doc")
     rules.add_argument("-o", "--output", choices=("text", "json"), default="text")
+
+    from .review.command import add_arguments as add_diff_arguments
+
+    add_diff_arguments(commands.add_parser("diff", help="what a change does to the running clusters (renders both revisions)"))
+    targets = commands.add_parser("targets", help="print the deploy targets, one per line (the Makefile reads them)")
+    targets.add_argument("--profile", choices=("default", "prod"), default="default")
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    handlers = {"validate": _validate, "render": _render, "schemas": _schemas, "rules": _rules}
+    handlers = {
+        "validate": _validate, "render": _render, "schemas": _schemas, "rules": _rules,
+        "diff": _diff, "targets": _targets,
+    }
     try:
         return handlers[args.command](args)
     except UsageError as exc:
@@ -141,6 +153,22 @@ def _rules(args: argparse.Namespace) -> int:
         print(json.dumps(rows, indent=2))
     else:
         sys.stdout.write(rules_table((c.id, c.severity, c.category, c.doc) for c in checks))
+    return EXIT_CLEAN
+
+
+def _diff(args: argparse.Namespace) -> int:
+    from .review.command import DiffUsageError, run
+
+    try:
+        return run(args)
+    except DiffUsageError as exc:
+        raise UsageError(str(exc)) from exc
+
+
+def _targets(args: argparse.Namespace) -> int:
+    from .targets import PROD_TARGETS, VALIDATE_TARGETS
+
+    print("\n".join(PROD_TARGETS if args.profile == "prod" else VALIDATE_TARGETS))
     return EXIT_CLEAN
 
 
