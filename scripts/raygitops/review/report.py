@@ -71,7 +71,7 @@ def _text(diffs: list[TargetDiff], base: str, head: str) -> str:
     for diff in diffs:
         state = " (new target)" if diff.added else " (target removed)" if diff.removed else ""
         lines.append("")
-        lines.append(f"{diff.path}{state}: {len(diff.changes)} changed resources")
+        lines.append(f"{diff.path}{state}: {_resources(len(diff.changes))}")
         for change in diff.changes:
             lines.append(f"  {_subject(change)}")
             for effect in _sorted_effects(change):
@@ -105,8 +105,8 @@ def _markdown(diffs: list[TargetDiff], base: str, head: str) -> str:
         if not diff.changes:
             continue
         counts = _counts(diff)
-        summary = ", ".join(f"{counts[level]} {level.value}" for level in Level if counts[level])
-        lines += ["", f"<details><summary><code>{diff.path}</code>: {len(diff.changes)} changed resources ({summary})</summary>", ""]
+        summary = ", ".join(f"{counts[level]} {level.value}" for level in _ORDER if counts[level])
+        lines += ["", f"<details><summary><code>{diff.path}</code>: {_resources(len(diff.changes))} ({summary})</summary>", ""]
         for change in diff.changes:
             lines.append(f"- **{_escape(_subject(change))}**")
             for effect in _sorted_effects(change):
@@ -115,6 +115,10 @@ def _markdown(diffs: list[TargetDiff], base: str, head: str) -> str:
     if not any(d.changes for d in diffs):
         lines += ["", "No rendered resource changes."]
     return "\n".join(lines) + "\n"
+
+
+def _resources(count: int) -> str:
+    return f"{count} changed resource{'' if count == 1 else 's'}"
 
 
 def _badge(level: Level) -> str:
