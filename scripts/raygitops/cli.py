@@ -98,6 +98,7 @@ def main(argv: list[str] | None = None) -> int:
 def _validate(args: argparse.Namespace) -> int:
     from .engine import Options, validate
     from .kubeconform import KubeconformError
+    from .locate import locate_findings
     from .output import format_report
     from .schemastore import SchemaStore, SchemaStoreError
     from .sources import SourceError, default_targets, find_repo_root, load_paths
@@ -115,6 +116,7 @@ def _validate(args: argparse.Namespace) -> int:
         report = validate(sources, store, options)
     except (SchemaStoreError, SourceError, KubeconformError) as exc:
         raise UsageError(str(exc)) from exc
+    report.findings = locate_findings(report.findings, sources)
     sys.stdout.write(format_report(report, args.output, _rule_docs()))
     return EXIT_FINDINGS if report.errors else EXIT_CLEAN
 

@@ -32,7 +32,8 @@ class Finding:
     namespace: str = ""
     name: str = ""
     path: str = ""  # RFC 6901 JSON pointer to the field, "" for the whole document
-    line: int | None = None  # 1-based line, where known (YAML errors, document starts)
+    line: int | None = None  # 1-based line of the field, where known
+    target: str = ""  # the kustomization the resource was rendered in, when `source` is the file it came from
 
     def with_severity(self, severity: Severity) -> Finding:
         return replace(self, severity=severity)

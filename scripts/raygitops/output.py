@@ -28,7 +28,8 @@ def format_report(report: Report, output: str, rule_docs: dict[str, str] | None 
 def text_line(finding: Finding) -> str:
     subject = " ".join(part for part in (finding.resource, finding.path) if part)
     subject = f"{subject}: " if subject else ""
-    return f"{finding.location}: {finding.severity}: {subject}{finding.message} [{finding.rule}]"
+    rendered_in = f" (rendered in {finding.target})" if finding.target else ""
+    return f"{finding.location}: {finding.severity}: {subject}{finding.message} [{finding.rule}]{rendered_in}"
 
 
 def _text(report: Report, _: dict[str, str]) -> str:
@@ -109,7 +110,7 @@ def _sarif_result(finding: Finding, rule_index: int) -> dict[str, object]:
         "ruleId": finding.rule,
         "ruleIndex": rule_index,
         "level": "error" if finding.severity is Severity.ERROR else "warning",
-        "message": {"text": finding.message},
+        "message": {"text": finding.message + (f" (rendered in {finding.target})" if finding.target else "")},
         "locations": [location],
     }
 

@@ -15,6 +15,7 @@ from pathlib import Path
 
 from .documents import Document, load_stream
 from .findings import Finding, Severity
+from .origins import Origin, render_with_origins, take_origins
 from .render import RenderError, RendererMissing, Renderer, find_renderer, is_kustomization, render
 
 YAML_SUFFIXES = (".yaml", ".yml")
@@ -40,6 +41,8 @@ class Source:
     label: str
     documents: list[Document] = field(default_factory=list)
     findings: list[Finding] = field(default_factory=list)
+    rendered: bool = False  # a kustomization: its documents' lines are kustomize's output, not a file's
+    origins: dict[int, Origin] = field(default_factory=dict)  # document index -> the file it came from
 
 
 def default_targets(root: Path) -> list[Path]:
@@ -110,11 +113,14 @@ def _renderer() -> Renderer:
 def _render(folder: Path, renderer: Renderer) -> Source:
     label = str(folder)
     try:
-        stream = render(folder, renderer)
+        stream, origin_root = render_with_origins(folder, renderer)
     except RenderError as exc:
         failure = Finding(severity=Severity.ERROR, rule="kustomize-build", message=str(exc), source=label)
-        return Source(label, [], [failure])
-    return _decode(label, stream)
+        return Source(label, [], [failure], rendered=True)
+    source = _decode(label, stream)
+    source.rendered = True
+    source.origins = take_origins(source.documents, origin_root)
+    return source
 
 
 def _read(path: Path) -> bytes:
