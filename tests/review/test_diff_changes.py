@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -260,6 +261,21 @@ def test_markdown_is_a_pull_request_comment(repo: Repo, monkeypatch, capsys) -> 
     assert "`raycluster-scaled`: cpu-group maxReplicas 4 -&gt; 8" in out
 
 
+def test_new_overlay_creates_everything_it_holds(repo: Repo, monkeypatch, capsys) -> None:
+    shutil.copytree(repo.root / "overlays/dev", repo.root / "overlays/staging")
+    repo.edit("overlays/staging/kustomization.yaml", "namespace: ray-dev", "namespace: ray-staging")
+    repo.commit("a staging overlay")
+    report = repo.diff_json(monkeypatch, capsys, "overlays/staging", "overlays/dev")
+    staging, dev = target(report, "overlays/staging"), target(report, "overlays/dev")
+    assert {c["change"] for c in staging["changes"]} == {"added"}
+    runs = [c["name"] for c in staging["changes"] if any(e["id"] == "rayjob-new-run" for e in c["effects"])]
+    assert sorted(runs) == ["diabetes-train", "diabetes-tune"]
+    assert staging["capacity"]["before"]["cpu"] == 0
+    # The same manifests in another namespace: exactly dev's capacity.
+    assert staging["capacity"]["after"]["cpu"] == dev["capacity"]["after"]["cpu"] > 0
+    assert dev["changes"] == []
+
+
 def test_no_change_reports_nothing(repo: Repo, monkeypatch, capsys) -> None:
     code, out, _ = repo.diff(monkeypatch, capsys, "--base", "HEAD", "-o", "json", "--fail-on", "resource-deleted", GPU)
     assert code == 0
@@ -272,6 +288,7 @@ def test_no_change_reports_nothing(repo: Repo, monkeypatch, capsys) -> None:
         (["--base", "no-such-branch"], "no such commit"),
         (["--fail-on", "raycluster-exploded"], "unknown effect id raycluster-exploded"),
         (["/"], "outside the repository"),
+        (["overlays/staging"], "overlays/staging: no kustomization there at HEAD"),
     ],
 )
 def test_cannot_run_exits_2_with_one_line(repo: Repo, monkeypatch, capsys, args: list[str], message: str) -> None:

@@ -50,7 +50,7 @@ def run(args: argparse.Namespace) -> int:
         targets = [_relative(repo, p) for p in args.paths] or list(all_targets())
         base, head = resolve(repo, args.base), resolve(repo, args.head)
         renderer = find_renderer()
-        diffs = diff_targets(repo, base, head, targets, renderer)
+        diffs = diff_targets(repo, base, head, targets, renderer, named=bool(args.paths))
     except (RevisionError, RendererMissing) as exc:
         raise DiffUsageError(str(exc)) from exc
     sys.stdout.write(format_diff(diffs, args.output, base.label, head.label))

@@ -16,7 +16,7 @@ from .argocd import ArgoCD, read_argocd
 from .capacity import Capacity, Resources, capacity_of
 from .effects import Change, assess
 from .pairing import pair_documents
-from .revisions import Revision, checkout, render_target
+from .revisions import Revision, RevisionError, checkout, render_target
 
 ARGOCD_TARGET = "argocd"
 
@@ -44,8 +44,9 @@ class TargetDiff:
 
 
 def diff_targets(
-    repo: Path, base: Revision, head: Revision, targets: list[str], renderer: Renderer
+    repo: Path, base: Revision, head: Revision, targets: list[str], renderer: Renderer, *, named: bool = False
 ) -> list[TargetDiff]:
+    """`named`: the user named the targets, so one that exists at neither revision is an error, not skipped."""
     wanted = list(dict.fromkeys([*targets, ARGOCD_TARGET]))
     with checkout(repo, base) as base_tree, checkout(repo, head) as head_tree:
         jobs = [(tree, target, revision) for tree, revision in ((base_tree, base), (head_tree, head)) for target in wanted]
@@ -53,6 +54,9 @@ def diff_targets(
             rendered = list(pool.map(lambda job: render_target(job[0], job[1], renderer, job[2]), jobs))
     before = dict(zip(wanted, rendered[: len(wanted)]))
     after = dict(zip(wanted, rendered[len(wanted):]))
+    missing = [t for t in targets if before[t] is None and after[t] is None]
+    if named and missing:
+        raise RevisionError(f"{', '.join(missing)}: no kustomization there at {base.label} or {head.label}")
     argocd = read_argocd(after[ARGOCD_TARGET] or [])
     return [_target_diff(t, before[t], after[t], argocd) for t in targets if before[t] is not None or after[t] is not None]
 
