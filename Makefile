@@ -9,6 +9,8 @@ BIN := $(VENV)/bin
 # (CI sets it to ../shared/crds). Empty: download from upstream and check each sha256.
 RAYGITOPS_CRD_MIRROR ?=
 export RAYGITOPS_CRD_MIRROR
+# Where `make tools` keeps its builds (outside the work tree, shared by every clone), one folder per tool and version.
+TOOLS_CACHE ?= $(or $(XDG_CACHE_HOME),$(HOME)/.cache)/raygitops/tools
 
 .PHONY: help
 help: ## List every target
@@ -19,7 +21,12 @@ setup: ## Create .venv, install everything pinned (jobs and tests too), fill the
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip==26.3
 	$(BIN)/python -m pip install --quiet -c requirements.lock -e '.[jobs,test]'
+	$(MAKE) tools
 	$(BIN)/raygitops schemas fetch
+
+.PHONY: tools
+tools: ## Build the pinned Go tools (tools/*/go.mod) once into $(TOOLS_CACHE), link them into .venv/bin
+	tools/build.sh $(TOOLS_CACHE) $(BIN)
 
 .PHONY: lock
 lock: ## Re-pin requirements.lock from the current .venv (after editing pyproject.toml)
@@ -45,7 +52,7 @@ schemas: ## Re-fill the schema store (pinned CRDs, checked by sha256)
 	$(BIN)/raygitops schemas fetch
 
 .PHONY: bench-validate
-bench-validate: ## Benchmark the validator: overlays and a 2,000-resource bundle (vs kubeconform if on PATH)
+bench-validate: ## Benchmark the validator: overlays and a 2,000-resource bundle, vs the real kubeconform (make tools)
 	$(BIN)/python benchmarks/bench_validate.py
 
 # rendered/ holds the output of each of these, committed so a reviewer sees the exact change per environment.
@@ -100,4 +107,4 @@ bench-jobs: ## Serve vs plain FastAPI/uvicorn (c=1,16,64, with/without serve.bat
 
 .PHONY: rules-doc
 rules-doc: ## Regenerate docs/rules.md from the Ray rule registry
-	$(BIN)/python -m raygitops.ruledocs docs/rules.md
+	$(BIN)/python -m raygitops.report.ruledocs docs/rules.md

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from raygitops.schemastore import SchemaStore, fetch
+from raygitops.schema.store import SchemaStore, fetch
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 

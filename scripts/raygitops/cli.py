@@ -18,7 +18,7 @@ import sys
 from pathlib import Path
 
 from . import __version__
-from .schemastore import DEFAULT_KUBERNETES_VERSION
+from .schema.store import DEFAULT_KUBERNETES_VERSION
 
 EXIT_CLEAN, EXIT_FINDINGS, EXIT_CANNOT_RUN = 0, 1, 2
 
@@ -97,11 +97,11 @@ def main(argv: list[str] | None = None) -> int:
 
 def _validate(args: argparse.Namespace) -> int:
     from .engine import Options, validate
-    from .kubeconform import KubeconformError
-    from .locate import locate_findings
-    from .output import format_report
-    from .schemastore import SchemaStore, SchemaStoreError
-    from .sources import SourceError, default_targets, find_repo_root, load_paths
+    from .engines.kubeconform import KubeconformError
+    from .report.locate import locate_findings
+    from .report.output import format_report
+    from .schema.store import SchemaStore, SchemaStoreError
+    from .inputs.sources import SourceError, default_targets, find_repo_root, load_paths
 
     paths = args.paths
     if not paths:
@@ -122,7 +122,7 @@ def _validate(args: argparse.Namespace) -> int:
 
 
 def _render(args: argparse.Namespace) -> int:
-    from .render import RenderError, is_kustomization, render
+    from .inputs.render import RenderError, is_kustomization, render
 
     path = Path(args.path)
     if not is_kustomization(path):
@@ -135,7 +135,7 @@ def _render(args: argparse.Namespace) -> int:
 
 
 def _schemas(args: argparse.Namespace) -> int:
-    from .schemastore import SchemaFetchError, fetch
+    from .schema.store import SchemaFetchError, fetch
 
     try:  # without --mirror, fetch reads $RAYGITOPS_CRD_MIRROR, else downloads
         report = fetch(args.cache_dir, args.mirror, args.kubernetes_version)
@@ -146,8 +146,8 @@ def _schemas(args: argparse.Namespace) -> int:
 
 
 def _rules(args: argparse.Namespace) -> int:
-    from .catalog import all_checks
-    from .output import rules_table
+    from .checks.catalog import all_checks
+    from .report.output import rules_table
 
     checks = all_checks()
     if args.output == "json":
@@ -175,6 +175,6 @@ def _targets(args: argparse.Namespace) -> int:
 
 
 def _rule_docs() -> dict[str, str]:
-    from .catalog import all_checks
+    from .checks.catalog import all_checks
 
     return {c.id: c.doc for c in all_checks()}

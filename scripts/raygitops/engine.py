@@ -11,14 +11,16 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from . import builtin_checks, identity, structural
-from .documents import Document
-from .catalog import all_checks
+from .checks.native import builtin_kinds as builtin_checks
+from .checks.native import identity
+from .schema import structural
+from .inputs.documents import Document
+from .checks.catalog import all_checks
 from .findings import Finding, Severity, errors, warnings
-from .rules import Bundle, run_rules
-from .schemastore import SchemaStore
-from .sources import Source
-from .suppress import apply_suppressions
+from .checks.ray import Bundle, run_rules
+from .schema.store import SchemaStore
+from .inputs.sources import Source
+from .report.suppress import apply_suppressions
 
 ENGINES = ("builtin", "kubeconform")
 
@@ -96,7 +98,7 @@ def document_findings(document: Document, store: SchemaStore, options: Options) 
 
 
 def _kubeconform_findings(source: Source, store: SchemaStore, options: Options) -> list[Finding]:
-    from . import kubeconform  # imported only for this engine: it shells out
+    from .engines import kubeconform  # imported only for this engine: it shells out
 
     schema_dir = options.kubeconform_schema_dir or kubeconform.default_schema_dir(store)
     return kubeconform.run_kubeconform(source.documents, schema_dir, binary=options.kubeconform_binary)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from raygitops.documents import load_stream
+from raygitops.inputs.documents import load_stream
 from raygitops.findings import Finding, Severity
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from raygitops.documents import load_stream
+from raygitops.inputs.documents import load_stream
 from raygitops.engine import Options, document_findings
 
 # A RayJob that breaks a CEL rule of the CRD (legacy onSuccess/onFailure mixed with deletionRules)

@@ -11,10 +11,10 @@ from pathlib import Path
 
 import pytest
 
-from raygitops.documents import load_stream
-from raygitops.origins import ORIGIN_ANNOTATION
-from raygitops.render import render
-from raygitops.sources import load_paths
+from raygitops.inputs.documents import load_stream
+from raygitops.inputs.origins import ORIGIN_ANNOTATION
+from raygitops.inputs.render import render
+from raygitops.inputs.sources import load_paths
 
 MANIFEST_FOLDERS = ("base", "components", "overlays", "jobs")
 

@@ -132,10 +132,14 @@ def test_missing_store_exits_2_and_says_how_to_fill_it(cli_env, tmp_path):
 
 def test_no_renderer_exits_2_with_what_to_install(cli_env, tmp_path):
     write(tmp_path, "app/kustomization.yaml", "resources: []\n")
-    env = cli_env | {"PATH": str(Path(sys.executable).parent)}  # python only: no kubectl, no kustomize
+    nothing = tmp_path / "no-tools"
+    nothing.mkdir()
+    # Neither the pinned builds of `make tools` nor anything on PATH: no kubectl, no kustomize.
+    env = cli_env | {"PATH": str(nothing), "RAYGITOPS_TOOLS_DIR": str(nothing)}
     result = run(["validate", str(tmp_path / "app")], env)
     assert result.returncode == 2
     assert "kubectl" in result.stderr and "kustomize" in result.stderr and "Traceback" not in result.stderr
+    assert "make tools" in result.stderr
 
 
 def test_missing_path_exits_2(cli_env, tmp_path):

@@ -13,8 +13,8 @@ from typing import Any, Iterator
 import pytest
 import yaml
 
-from raygitops.k8s_formats import dns1035_label_problem, parse_quantity
-from raygitops.render import render
+from raygitops.schema.formats import dns1035_label_problem, parse_quantity
+from raygitops.inputs.render import render
 
 REPO = Path(__file__).resolve().parents[2]
 JOBS = REPO / "jobs"

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from raygitops.render import render
+from raygitops.inputs.render import render
 
 from .bundle import OVERLAYS, Bundle
 

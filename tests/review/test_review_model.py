@@ -12,7 +12,7 @@ import yaml
 from raygitops.review.argocd import parse_jq_path, read_argocd
 from raygitops.review.capacity import capacity_of, parse_quantity
 from raygitops.review.kuberay import ClusterChange, compare_clusters
-from raygitops.documents import load_stream
+from raygitops.inputs.documents import load_stream
 from raygitops.targets import PROD_TARGETS, VALIDATE_TARGETS
 
 CLUSTER = yaml.safe_load("""

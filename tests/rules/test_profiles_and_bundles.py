@@ -8,9 +8,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from raygitops.documents import Document, load_stream
+from raygitops.inputs.documents import Document, load_stream
 from raygitops.findings import Severity
-from raygitops.rules import RULE_CRASHED, SAFETY, Bundle, all_rules, run_rules
+from raygitops.checks.ray import RULE_CRASHED, SAFETY, Bundle, all_rules, run_rules
 
 from .cases import cluster, ingress_to, job, ray_service_k8s, spec, stream, worker, workers_list
 
@@ -117,7 +117,7 @@ def test_serve_service_of_a_rayservice_may_be_published() -> None:
 
 
 def test_a_rule_that_crashes_becomes_a_finding_not_a_traceback() -> None:
-    from raygitops.rules import REGISTRY, Rule
+    from raygitops.checks.ray import REGISTRY, Rule
 
     def broken(document, bundle):
         raise KeyError("spec")

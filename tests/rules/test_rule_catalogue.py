@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from raygitops.documents import load_stream
+from raygitops.inputs.documents import load_stream
 from raygitops.findings import Finding
-from raygitops.rules import Bundle, all_rules, run_rules
+from raygitops.checks.ray import Bundle, all_rules, run_rules
 
 from .cases import CASES
 

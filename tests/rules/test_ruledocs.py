@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from raygitops.ruledocs import render_rules_markdown
-from raygitops.rules import all_rules
+from raygitops.report.ruledocs import render_rules_markdown
+from raygitops.checks.ray import all_rules
 
 RULES_DOC = Path(__file__).resolve().parents[2] / "docs" / "rules.md"
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import pytest
 import yaml
 
-from raygitops.documents import load_stream
+from raygitops.inputs.documents import load_stream
 
 from .cases import CASES
 

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from raygitops.documents import load_stream
+from raygitops.inputs.documents import load_stream
 from raygitops.findings import Severity
-from raygitops.rules import Bundle, run_rules
-from raygitops.suppress import UNKNOWN_RULE, WITHOUT_REASON, apply_suppressions, parse_ignore
+from raygitops.checks.ray import Bundle, run_rules
+from raygitops.report.suppress import UNKNOWN_RULE, WITHOUT_REASON, apply_suppressions, parse_ignore
 
 from .cases import cluster, spec, stream
 

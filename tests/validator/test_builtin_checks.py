@@ -8,8 +8,8 @@ import textwrap
 import pytest
 import yaml
 
-from raygitops.builtin_checks import BUILTIN_RULES, check_builtin, pod_spec_problems
-from raygitops.documents import Document, load_stream
+from raygitops.checks.native.builtin_kinds import BUILTIN_RULES, check_builtin, pod_spec_problems
+from raygitops.inputs.documents import Document, load_stream
 from raygitops.findings import Finding, Severity
 
 
@@ -383,7 +383,7 @@ def test_every_rule_used_is_documented():
 from hypothesis import given, settings  # noqa: E402
 from hypothesis import strategies as st  # noqa: E402
 
-from raygitops.builtin_checks import POD_SPEC_PATHS  # noqa: E402
+from raygitops.checks.native.builtin_kinds import POD_SPEC_PATHS  # noqa: E402
 
 _KEYS = st.sampled_from([
     "spec", "template", "jobTemplate", "containers", "initContainers", "ports", "port", "containerPort",

@@ -7,11 +7,11 @@ import textwrap
 
 import pytest
 
-from raygitops import cel
-from raygitops.documents import Document, load_stream
+from raygitops.schema import cel
+from raygitops.inputs.documents import Document, load_stream
 from raygitops.findings import Finding, Severity
-from raygitops.schemastore import ResourceSchema, SchemaStore
-from raygitops.structural import validate_object
+from raygitops.schema.store import ResourceSchema, SchemaStore
+from raygitops.schema.structural import validate_object
 
 RAYJOB = """
 apiVersion: ray.io/v1

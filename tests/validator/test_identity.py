@@ -7,9 +7,9 @@ from __future__ import annotations
 
 import pytest
 
-from raygitops.documents import Document
+from raygitops.inputs.documents import Document
 from raygitops.findings import Finding, Severity
-from raygitops.identity import IDENTITY_RULES, check_identity, check_metadata
+from raygitops.checks.native.identity import IDENTITY_RULES, check_identity, check_metadata
 
 
 def document(api_version: object, kind: object, **metadata: object) -> Document:

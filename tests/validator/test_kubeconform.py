@@ -1,23 +1,26 @@
 """The --engine kubeconform backend: standalone schemas in kubeconform's layout, and its
 JSON output mapped back to findings.
 
-kubeconform cannot be installed on CI's machine: the parsing tests read recorded output
-(tests/validator/fixtures/kubeconform, see its README) and say so in their names. The one
-test that runs the real binary is marked `kubeconform` and skipped where it is absent.
+The parsing tests read recorded output of older releases (tests/validator/fixtures/kubeconform,
+see its README) and say so in their names. The tests marked `kubeconform` run the real binary,
+v0.7.0 as pinned by tools/kubeconform/go.mod and built by `make tools`; where it is missing
+they fail and say to run `make tools`, they are never skipped.
 """
 
 from __future__ import annotations
 
 import json
-import shutil
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 from jsonschema import Draft7Validator
 
-from raygitops.documents import Document
+from raygitops.inputs.documents import Document
 from raygitops.findings import Severity
-from raygitops.kubeconform import (
+from raygitops.engines.kubeconform import (
     KubeconformError,
     default_schema_dir,
     location_template,
@@ -26,6 +29,7 @@ from raygitops.kubeconform import (
     schema_file_name,
     write_standalone_schemas,
 )
+from raygitops.tools import find_tool
 
 RECORDED = Path(__file__).parent / "fixtures" / "kubeconform"
 
@@ -110,7 +114,7 @@ def test_unreadable_kubeconform_output_is_an_error_not_a_traceback(stdout):
 
 
 def test_missing_kubeconform_binary_is_a_clear_error():
-    with pytest.raises(KubeconformError, match="'kubeconform-not-installed' was not found on PATH; install it"):
+    with pytest.raises(KubeconformError, match="'kubeconform-not-installed' was not found; run `make tools`"):
         run_kubeconform(bundle(), Path("/nonexistent"), binary="kubeconform-not-installed")
 
 
@@ -197,9 +201,16 @@ def test_default_schema_dir_is_written_once_per_store(schema_store):
 # ---------------------------------------------------------------- the real binary
 
 
+@pytest.fixture(scope="module")
+def kubeconform_binary() -> str:
+    binary = find_tool("kubeconform")
+    if binary is None:
+        pytest.fail("kubeconform is missing: run `make tools` (make setup does) to build the pinned v0.7.0")
+    return binary
+
+
 @pytest.mark.kubeconform
-@pytest.mark.skipif(shutil.which("kubeconform") is None, reason="kubeconform is not on PATH (it cannot be installed on CI)")
-def test_real_kubeconform_reports_an_unknown_field_and_accepts_a_defaulted_raycluster(schema_dir):
+def test_real_kubeconform_reports_an_unknown_field_and_accepts_a_valid_configmap(kubeconform_binary, schema_dir):
     service = Document("s.yaml", 0, {"apiVersion": "v1", "kind": "Service", "metadata": {"name": "ray-head"},
                                      "spec": {"ports": [{"port": 6379}], "portz": 1}})
     config = Document("s.yaml", 1, {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "c"},
@@ -207,3 +218,56 @@ def test_real_kubeconform_reports_an_unknown_field_and_accepts_a_defaulted_raycl
     findings = run_kubeconform([service, config], schema_dir)
     assert [(f.index, f.rule, f.path) for f in findings] == [(0, "kubeconform", "/spec")]
     assert "portz" in findings[0].message
+
+
+BAD_RAYCLUSTER = """\
+apiVersion: ray.io/v1
+kind: RayCluster
+metadata: {name: bad-replicas}
+spec:
+  headGroupSpec:
+    rayStartParams: {}
+    template:
+      spec:
+        containers: [{name: ray-head, image: "rayproject/ray:2.60.0-py311"}]
+  workerGroupSpecs:
+  - groupName: workers
+    replicas: two
+    rayStartParams: {}
+    template:
+      spec:
+        containers: [{name: ray-worker, image: "rayproject/ray:2.60.0-py311"}]
+"""
+
+
+def validate_json(schema_cache_dir: Path, *args: str) -> tuple[int, dict]:
+    result = subprocess.run(
+        [sys.executable, "-m", "raygitops", "validate", "-o", "json", *args],
+        capture_output=True, text=True, timeout=300, env=os.environ | {"RAYGITOPS_CACHE_DIR": str(schema_cache_dir)},
+    )
+    assert result.stdout, result.stderr
+    return result.returncode, json.loads(result.stdout)
+
+
+def schema_errors(report: dict) -> set[tuple[str, str]]:
+    return {(f["kind"], f["path"]) for f in report["findings"] if f["severity"] == "error"}
+
+
+@pytest.mark.kubeconform
+def test_real_kubeconform_engine_gives_the_builtin_verdict_on_a_bad_raycluster(kubeconform_binary, tmp_path, schema_cache_dir):
+    cluster = tmp_path / "cluster.yaml"
+    cluster.write_text(BAD_RAYCLUSTER)
+    builtin_code, builtin = validate_json(schema_cache_dir, str(cluster))
+    external_code, external = validate_json(schema_cache_dir, "--engine", "kubeconform", str(cluster))
+    assert builtin_code == external_code == 1
+    assert ("RayCluster", "/spec/workerGroupSpecs/0/replicas") in schema_errors(external)
+    assert schema_errors(external) == schema_errors(builtin)
+
+
+@pytest.mark.kubeconform
+def test_real_kubeconform_engine_accepts_every_overlay(kubeconform_binary, repo_root, schema_cache_dir):
+    targets = [str(repo_root / t) for t in ("overlays/dev", "overlays/gpu", "overlays/prod", "argocd")]
+    _, builtin = validate_json(schema_cache_dir, *targets)
+    code, external = validate_json(schema_cache_dir, "--engine", "kubeconform", *targets)
+    assert code == 0 and external["summary"]["errors"] == 0, external["findings"]
+    assert external["summary"]["resources"] == builtin["summary"]["resources"] > 0

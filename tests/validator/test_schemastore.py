@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from raygitops.schemastore import (
+from raygitops.schema.store import (
     FETCH_HINT,
     LOCK_FILE,
     SchemaFetchError,

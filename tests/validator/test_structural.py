@@ -9,10 +9,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from raygitops.documents import Document, load_stream
+from raygitops.inputs.documents import Document, load_stream
 from raygitops.findings import Finding, Severity
-from raygitops.schemastore import ResourceSchema, SchemaStore
-from raygitops.structural import SCHEMA_RULES, validate_object
+from raygitops.schema.store import ResourceSchema, SchemaStore
+from raygitops.schema.structural import SCHEMA_RULES, validate_object
 
 RAYCLUSTER = """
 apiVersion: ray.io/v1

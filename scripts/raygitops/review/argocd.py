@@ -18,7 +18,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..documents import Document
+from ..inputs.documents import Document
 from ..findings import pointer_parts
 
 WILDCARD = "*"

@@ -11,7 +11,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from ..render import RendererMissing, find_renderer
+from ..inputs.render import RendererMissing, find_renderer
 from ..targets import all_targets
 from .diff import diff_targets
 from .effects import EFFECTS

@@ -10,8 +10,8 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ..documents import Document
-from ..render import Renderer
+from ..inputs.documents import Document
+from ..inputs.render import Renderer
 from .argocd import ArgoCD, read_argocd
 from .capacity import Capacity, Resources, capacity_of
 from .effects import Change, assess

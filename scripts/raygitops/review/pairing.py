@@ -12,7 +12,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..documents import Document
+from ..inputs.documents import Document
 from ..findings import field_name
 
 # kustomize's generator suffix: "-" and 10 characters of its hash alphabet (no vowels, no 0/1/3).

@@ -15,8 +15,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..documents import Document, load_stream
-from ..render import RenderError, Renderer, is_kustomization, render
+from ..inputs.documents import Document, load_stream
+from ..inputs.render import RenderError, Renderer, is_kustomization, render
 
 GIT_TIMEOUT_S = 120
 

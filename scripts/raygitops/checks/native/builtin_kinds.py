@@ -1,0 +1,639 @@
+"""Native validation of built-in kinds: what the API server rejects that no OpenAPI schema says.
+
+The OpenAPI schema of a Service says `port` is an int32, so a port of 70000
+passes it; the API server's Go validation rejects it. This module re-states the
+checks users hit most, from k8s.io/kubernetes pkg/apis/{core,apps,batch,
+networking}/validation: port ranges and names, Ingress paths and backends,
+resource quantities, extended resources (nvidia.com/gpu) whose request must
+equal their limit, probes, volume mounts, workload selectors.
+
+Every check is defensive: it runs after schema validation reported type
+errors, so any value here may still be of any type; a value of the wrong type
+is skipped (the schema stage already said so), never a traceback.
+
+`pod_spec_problems` is public so the Ray rules can run the same checks on the
+pod templates inside a RayCluster, RayJob or RayService.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from decimal import Decimal
+from typing import Any
+
+from ...schema import formats as fmt
+from ...inputs.documents import Document
+from ...findings import Finding, Severity
+from .identity import describe_value, dotted_path, labels_problems
+
+Path = tuple[str | int, ...]
+Problem = tuple[Path, str, str]  # (path parts, rule id, message)
+
+BUILTIN_RULES: dict[str, str] = {
+    "service-port": "Service port out of 1..65535, bad targetPort, port names missing, invalid or duplicated",
+    "service-node-port": "Service nodePort outside the default NodePort range 30000-32767 (warning: the range is configurable)",
+    "service-spec": "Service without ports (unless headless or ExternalName), ExternalName without a valid externalName",
+    "container-name": "container name missing, not a DNS-1123 label, or duplicated in the pod",
+    "container-image": "container image missing or with surrounding whitespace",
+    "container-port": "containerPort out of 1..65535, hostPort out of 0..65535, port names not IANA service names or duplicated",
+    "pod-containers": "pod spec without containers",
+    "pod-volume": "volume name missing, not a DNS-1123 label, or duplicated",
+    "volume-mount": "volumeMount naming no volume of the pod, without a mountPath, or mounting two things at one path",
+    "probe": "probe with no or several handlers, a bad port, or a successThreshold other than 1 on liveness/startup",
+    "resource-name": "resource name neither standard (cpu, memory, ephemeral-storage, hugepages-*) nor a domain-qualified extended resource",
+    "resource-quantity": "resource request or limit that is not a valid, non-negative quantity",
+    "resource-requests-exceed-limits": "a request greater than the limit of the same resource",
+    "extended-resource": "extended resource (e.g. nvidia.com/gpu) without a limit, with a request different from it, or fractional",
+    "pod-restart-policy": "restartPolicy not allowed for the workload (Deployments need Always, Jobs OnFailure or Never)",
+    "workload-selector": "workload selector missing or not matching the pod template's labels",
+    "ingress-path-type": "Ingress path without pathType, or pathType not Exact, Prefix or ImplementationSpecific",
+    "ingress-path": "Ingress path not absolute or containing '//', '/./', '/../' for Exact/Prefix, or rule without paths",
+    "ingress-backend-spec": "Ingress backend without exactly one of service/resource, or a service port out of range or badly named",
+    "ingress-host": "Ingress rule host that is not a lowercase DNS name (a leading '*.' wildcard allowed)",
+}
+
+# Rules whose findings are warnings: the cluster may be configured so that they pass.
+WARNING_RULES = frozenset({"service-node-port"})
+
+NODE_PORT_RANGE = (30000, 32767)
+
+# Where the pod spec lives, by (group, kind).
+POD_SPEC_PATHS: dict[tuple[str, str], Path] = {
+    ("", "Pod"): ("spec",),
+    ("", "PodTemplate"): ("template", "spec"),
+    ("", "ReplicationController"): ("spec", "template", "spec"),
+    ("apps", "Deployment"): ("spec", "template", "spec"),
+    ("apps", "StatefulSet"): ("spec", "template", "spec"),
+    ("apps", "DaemonSet"): ("spec", "template", "spec"),
+    ("apps", "ReplicaSet"): ("spec", "template", "spec"),
+    ("batch", "Job"): ("spec", "template", "spec"),
+    ("batch", "CronJob"): ("spec", "jobTemplate", "spec", "template", "spec"),
+}
+
+_STANDARD_CONTAINER_RESOURCES = frozenset({"cpu", "memory", "ephemeral-storage"})
+_PROBE_HANDLERS = ("exec", "httpGet", "tcpSocket", "grpc")
+
+
+def check_builtin(document: Document) -> list[Finding]:
+    """Native-validation findings for a built-in kind; empty for any other kind."""
+    key = (document.group, document.kind)
+    problems: list[Problem] = []
+    body = document.body
+    if key == ("", "Service"):
+        problems.extend(service_problems(body.get("spec")))
+    elif key == ("networking.k8s.io", "Ingress"):
+        problems.extend(ingress_problems(body.get("spec")))
+    if key in POD_SPEC_PATHS:
+        problems.extend(_workload_problems(body, key))
+    return [
+        document.finding(rule, Severity.WARNING if rule in WARNING_RULES else Severity.ERROR, path, message)
+        for path, rule, message in problems
+    ]
+
+
+# ---------------------------------------------------------------- workloads
+
+
+def _workload_problems(body: dict[str, Any], key: tuple[str, str]) -> Iterator[Problem]:
+    pod_path = POD_SPEC_PATHS[key]
+    pod_spec = _get(body, pod_path)
+    group, kind = key
+    if isinstance(pod_spec, dict):
+        yield from pod_spec_problems(pod_spec, pod_path)
+        yield from _restart_policy_problems(kind, pod_spec, pod_path)
+    template_path = pod_path[:-1]
+    if kind != "Pod":
+        template = _get(body, template_path)
+        if isinstance(template, dict) and isinstance(template.get("metadata"), dict):
+            for path, message in labels_problems(template["metadata"].get("labels"), (*template_path, "metadata", "labels")):
+                yield path, "metadata-label", message
+    if group == "apps":
+        yield from _selector_problems(body, template_path)
+
+
+def _restart_policy_problems(kind: str, pod_spec: dict[str, Any], pod_path: Path) -> Iterator[Problem]:
+    policy = pod_spec.get("restartPolicy")
+    path = (*pod_path, "restartPolicy")
+    if kind in ("Job", "CronJob"):
+        if policy is None:
+            # The pod template defaults it to Always, which a Job rejects.
+            yield path, "pod-restart-policy", (
+                f"{dotted_path(path)} is not set (it defaults to Always); a {kind} needs OnFailure or Never")
+        elif policy not in ("OnFailure", "Never"):
+            yield path, "pod-restart-policy", (
+                f"{dotted_path(path)} is {describe_value(policy)}; a {kind} needs OnFailure or Never")
+    elif kind in ("Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "ReplicationController"):
+        if policy is not None and policy != "Always":
+            yield path, "pod-restart-policy", (
+                f"{dotted_path(path)} is {describe_value(policy)}; a {kind} only allows Always")
+
+
+def _selector_problems(body: dict[str, Any], template_path: Path) -> Iterator[Problem]:
+    selector = _get(body, ("spec", "selector"))
+    path: Path = ("spec", "selector")
+    if not isinstance(selector, dict):  # absent: the schema's `required` reports it
+        return
+    match_labels = selector.get("matchLabels")
+    expressions = selector.get("matchExpressions")
+    if not match_labels and not expressions:
+        yield path, "workload-selector", "spec.selector is empty; it must select the pod template's labels"
+        return
+    template_labels = _get(body, (*template_path, "metadata", "labels"))
+    labels = template_labels if isinstance(template_labels, dict) else {}
+    if isinstance(match_labels, dict):
+        for key, value in match_labels.items():
+            if labels.get(key) != value:
+                found = f"'{labels[key]}'" if key in labels else "absent"
+                yield (*path, "matchLabels", key), "workload-selector", (
+                    f"spec.selector.matchLabels['{key}'] is '{value}' but the template label {key} is {found}: "
+                    "selector does not match template labels")
+    if isinstance(expressions, list):
+        for index, expression in enumerate(expressions):
+            if isinstance(expression, dict) and not _expression_matches(expression, labels):
+                yield (*path, "matchExpressions", index), "workload-selector", (
+                    f"spec.selector.matchExpressions[{index}] does not match the template labels: "
+                    "selector does not match template labels")
+
+
+def _expression_matches(expression: dict[str, Any], labels: dict[str, Any]) -> bool:
+    key, operator, values = expression.get("key"), expression.get("operator"), expression.get("values") or []
+    if not isinstance(values, list):
+        return True
+    if operator == "In":
+        return labels.get(key) in values
+    if operator == "NotIn":
+        return labels.get(key) not in values
+    if operator == "Exists":
+        return key in labels
+    if operator == "DoesNotExist":
+        return key not in labels
+    return True  # an unknown operator is the schema's business
+
+
+# ---------------------------------------------------------------- pod spec
+
+
+def pod_spec_problems(pod_spec: Any, path: Path) -> Iterator[Problem]:
+    """Native-validation problems of a PodSpec found at `path`, as (path, rule id, message).
+
+    Usable on any pod template, including those inside Ray custom resources.
+    """
+    if not isinstance(pod_spec, dict):
+        return
+    volumes = yield from _volume_problems(pod_spec.get("volumes"), (*path, "volumes"))
+    containers = pod_spec.get("containers")
+    if containers == []:  # absent: the schema's `required` reports it
+        yield (*path, "containers"), "pod-containers", f"{dotted_path((*path, 'containers'))} is empty; a pod needs at least one container"
+    names: set[str] = set()
+    for field in ("initContainers", "containers"):
+        items = pod_spec.get(field)
+        if not isinstance(items, list):
+            continue
+        for index, container in enumerate(items):
+            if isinstance(container, dict):
+                yield from _container_problems(container, (*path, field, index), names, volumes, field == "containers")
+
+
+def _volume_problems(volumes: Any, path: Path) -> Iterator[Problem]:
+    """Checks volume names; returns the set of valid names (via `yield from`)."""
+    names: set[str] = set()
+    if not isinstance(volumes, list):
+        return names
+    for index, volume in enumerate(volumes):
+        if not isinstance(volume, dict):
+            continue
+        name = volume.get("name")
+        where = (*path, index, "name")
+        if not isinstance(name, str) or not name:
+            if name == "":
+                yield where, "pod-volume", f"{dotted_path(where)} is empty; every volume needs a name"
+            continue
+        problem = fmt.dns1123_label_problem(name)
+        if problem:
+            yield where, "pod-volume", f"{dotted_path(where)} '{name}' is not a valid volume name: it {problem}"
+        if name in names:
+            yield where, "pod-volume", f"{dotted_path(where)} '{name}' is a duplicate; volume names must be unique in the pod"
+        names.add(name)
+    return names
+
+
+def _container_problems(
+    container: dict[str, Any], path: Path, names: set[str], volumes: set[str], regular: bool
+) -> Iterator[Problem]:
+    name = container.get("name")
+    where = (*path, "name")
+    if name == "":
+        yield where, "container-name", f"{dotted_path(where)} is empty; every container needs a name"
+    elif isinstance(name, str):
+        problem = fmt.dns1123_label_problem(name)
+        if problem:
+            yield where, "container-name", f"{dotted_path(where)} '{name}' is not a valid container name: it {problem}"
+        if name in names:
+            yield where, "container-name", f"{dotted_path(where)} '{name}' is a duplicate; container names must be unique in the pod"
+        names.add(name)
+
+    image = container.get("image")
+    where = (*path, "image")
+    if regular and (image is None or image == ""):
+        yield where, "container-image", f"{dotted_path(where)} is missing; every container needs an image"
+    elif isinstance(image, str) and image != image.strip():
+        yield where, "container-image", f"{dotted_path(where)} '{image}' must not have leading or trailing whitespace"
+
+    port_names = yield from _container_port_problems(container.get("ports"), (*path, "ports"))
+    yield from resources_problems(container.get("resources"), (*path, "resources"))
+    for probe in ("livenessProbe", "readinessProbe", "startupProbe"):
+        if isinstance(container.get(probe), dict):
+            yield from _probe_problems(container[probe], (*path, probe), probe, port_names)
+    yield from _volume_mount_problems(container.get("volumeMounts"), (*path, "volumeMounts"), volumes)
+
+
+def _container_port_problems(ports: Any, path: Path) -> Iterator[Problem]:
+    names: set[str] = set()
+    if not isinstance(ports, list):
+        return names
+    for index, port in enumerate(ports):
+        if not isinstance(port, dict):
+            continue
+        where = (*path, index)
+        container_port = port.get("containerPort")
+        if _is_int(container_port):
+            problem = fmt.port_number_problem(container_port)
+            if problem:
+                yield (*where, "containerPort"), "container-port", (
+                    f"{dotted_path((*where, 'containerPort'))} is {container_port}; it {problem}")
+        host_port = port.get("hostPort")
+        if _is_int(host_port) and host_port != 0 and fmt.port_number_problem(host_port):
+            yield (*where, "hostPort"), "container-port", (
+                f"{dotted_path((*where, 'hostPort'))} is {host_port}; it must be between 1 and 65535, inclusive (or 0 for none)")
+        name = port.get("name")
+        if isinstance(name, str) and name:
+            problem = fmt.port_name_problem(name)
+            if problem:
+                yield (*where, "name"), "container-port", (
+                    f"{dotted_path((*where, 'name'))} '{name}' is not a valid port name (IANA service name): it {problem}")
+            elif name in names:
+                yield (*where, "name"), "container-port", (
+                    f"{dotted_path((*where, 'name'))} '{name}' is a duplicate; port names must be unique in a container")
+            names.add(name)
+    return names
+
+
+def _probe_problems(probe: dict[str, Any], path: Path, which: str, port_names: set[str]) -> Iterator[Problem]:
+    handlers = [h for h in _PROBE_HANDLERS if probe.get(h) is not None]
+    if len(handlers) != 1:
+        found = ", ".join(handlers) if handlers else "none"
+        yield path, "probe", (f"{dotted_path(path)} must have exactly one handler of exec, httpGet, tcpSocket, grpc; found {found}")
+    for handler in ("httpGet", "tcpSocket"):
+        action = probe.get(handler)
+        if isinstance(action, dict):
+            where = (*path, handler, "port")
+            port = action.get("port")
+            if port is None:
+                yield where, "probe", f"{dotted_path(where)} is missing; expected a port number or a container port name"
+            else:
+                problem = _port_or_name_problem(port)
+                if problem:
+                    yield where, "probe", f"{dotted_path(where)} is {describe_value(port)}; {problem}"
+    grpc = probe.get("grpc")
+    if isinstance(grpc, dict):
+        where = (*path, "grpc", "port")
+        port = grpc.get("port")
+        if _is_int(port) and fmt.port_number_problem(port):
+            yield where, "probe", f"{dotted_path(where)} is {port}; it must be between 1 and 65535, inclusive"
+    threshold = probe.get("successThreshold")
+    if which in ("livenessProbe", "startupProbe") and _is_int(threshold) and threshold != 1:
+        where = (*path, "successThreshold")
+        yield where, "probe", f"{dotted_path(where)} is {threshold}; it must be 1 for a {which}"
+
+
+def _volume_mount_problems(mounts: Any, path: Path, volumes: set[str]) -> Iterator[Problem]:
+    if not isinstance(mounts, list):
+        return
+    paths: set[str] = set()
+    for index, mount in enumerate(mounts):
+        if not isinstance(mount, dict):
+            continue
+        name = mount.get("name")
+        where = (*path, index)
+        if isinstance(name, str) and name and name not in volumes:
+            known = ", ".join(sorted(volumes)) or "none"
+            yield (*where, "name"), "volume-mount", (
+                f"{dotted_path((*where, 'name'))} '{name}' names no volume of the pod (volumes: {known})")
+        mount_path = mount.get("mountPath")
+        if mount_path == "":
+            yield (*where, "mountPath"), "volume-mount", f"{dotted_path((*where, 'mountPath'))} is missing; every volumeMount needs a mountPath"
+        elif isinstance(mount_path, str):
+            if mount_path in paths:
+                yield (*where, "mountPath"), "volume-mount", (
+                    f"{dotted_path((*where, 'mountPath'))} '{mount_path}' is mounted twice in the container")
+            paths.add(mount_path)
+
+
+# ---------------------------------------------------------------- resources
+
+
+def resources_problems(resources: Any, path: Path) -> Iterator[Problem]:
+    """Problems of a container's `resources` (requests, limits) at `path`."""
+    if not isinstance(resources, dict):
+        return
+    parsed: dict[str, dict[str, Decimal]] = {}
+    for section in ("limits", "requests"):
+        values = resources.get(section)
+        parsed[section] = {}
+        if not isinstance(values, dict):
+            continue
+        for name, value in values.items():
+            where = (*path, section, name)
+            if not isinstance(name, str):
+                continue
+            problem = resource_name_problem(name)
+            if problem:
+                yield where, "resource-name", f"{dotted_path((*path, section))}['{name}'] is not a valid resource name: {problem}"
+                continue
+            quantity = _quantity(value)
+            if quantity is None:
+                yield where, "resource-quantity", (
+                    f"{dotted_path((*path, section))}['{name}'] is {describe_value(value)}; it {fmt.quantity_problem(None)}")
+                continue
+            if quantity < 0:
+                yield where, "resource-quantity", (
+                    f"{dotted_path((*path, section))}['{name}'] is {value}; it must be greater than or equal to 0")
+                continue
+            if _is_extended(name) and quantity != quantity.to_integral_value():
+                yield where, "extended-resource", (
+                    f"{dotted_path((*path, section))}['{name}'] is {value}; extended resources must be whole numbers")
+                continue
+            parsed[section][name] = quantity
+
+    limits, requests = parsed["limits"], parsed["requests"]
+    for name, request in requests.items():
+        where = (*path, "requests", name)
+        field = f"{dotted_path((*path, 'requests'))}['{name}']"
+        raw = resources["requests"][name]
+        if _is_extended(name) or name.startswith("hugepages-"):
+            if name not in limits:
+                if not _has_raw(resources.get("limits"), name):
+                    yield where, "extended-resource", (
+                        f"{field} is {raw} but no limit is set; {name} cannot be overcommitted, so a limit is required "
+                        f"and the request must equal it")
+            elif request != limits[name]:
+                yield where, "extended-resource", (
+                    f"{field} is {raw} but the limit is {resources['limits'][name]}; {name} cannot be overcommitted, "
+                    "so the request must equal the limit")
+        elif name in limits and request > limits[name]:
+            yield where, "resource-requests-exceed-limits", (
+                f"{field} is {raw}, more than the {name} limit of {resources['limits'][name]}; "
+                "a request must be less than or equal to its limit")
+
+
+def resource_name_problem(name: str) -> str | None:
+    """Why `name` cannot be a container resource name, or None."""
+    if name in _STANDARD_CONTAINER_RESOURCES or name.startswith("hugepages-"):
+        return None
+    if "/" not in name:
+        return ("it must be a standard resource (cpu, memory, ephemeral-storage, hugepages-<size>) "
+                "or qualified with a domain, such as nvidia.com/gpu")
+    if "kubernetes.io/" in name and not name.startswith(("requests.",)):
+        return None  # native resources in the kubernetes.io namespace (rare; the server decides)
+    problem = fmt.qualified_name_problem(name)
+    return f"it {problem}" if problem else None
+
+
+def _is_extended(name: str) -> bool:
+    """An extended resource: domain-qualified and outside the kubernetes.io namespace (nvidia.com/gpu)."""
+    return "/" in name and "kubernetes.io/" not in name
+
+
+def _has_raw(values: Any, name: str) -> bool:
+    return isinstance(values, dict) and name in values
+
+
+def _quantity(value: Any) -> Decimal | None:
+    try:
+        return fmt.parse_quantity(value)
+    except ArithmeticError:  # e.g. decimal.Overflow on "1e999999999"
+        return None
+
+
+# ---------------------------------------------------------------- Service
+
+
+def service_problems(spec: Any) -> Iterator[Problem]:
+    """Native-validation problems of a v1 Service spec."""
+    if not isinstance(spec, dict):
+        return
+    service_type = spec.get("type") or "ClusterIP"
+    headless = spec.get("clusterIP") == "None"
+    ports = spec.get("ports")
+    if service_type == "ExternalName":
+        external = spec.get("externalName")
+        where: Path = ("spec", "externalName")
+        if not isinstance(external, str) or not external:
+            yield where, "service-spec", "spec.externalName is missing; a Service of type ExternalName needs a DNS name"
+        else:
+            problem = fmt.dns1123_subdomain_problem(external.removesuffix("."))
+            if problem:
+                yield where, "service-spec", f"spec.externalName '{external}' is not a valid DNS name: it {problem}"
+    elif not headless and (ports is None or ports == []):
+        yield ("spec", "ports"), "service-spec", (
+            "spec.ports is empty; a Service needs at least one port (unless clusterIP is None or type is ExternalName)")
+
+    for path, message in labels_problems(spec.get("selector"), ("spec", "selector")):
+        yield path, "metadata-label", message
+
+    if not isinstance(ports, list):
+        return
+    names: set[str] = set()
+    seen: set[tuple[Any, Any]] = set()
+    several = len(ports) > 1
+    for index, port in enumerate(ports):
+        if not isinstance(port, dict):
+            continue
+        where = ("spec", "ports", index)
+        yield from _service_port_problems(port, where, service_type, several, names, seen)
+
+
+def _service_port_problems(
+    port: dict[str, Any], where: Path, service_type: str, several: bool, names: set[str], seen: set[tuple[Any, Any]]
+) -> Iterator[Problem]:
+    name = port.get("name")
+    if isinstance(name, str) and name:
+        problem = fmt.dns1123_label_problem(name)
+        if problem:
+            yield (*where, "name"), "service-port", f"{dotted_path((*where, 'name'))} '{name}' is not a valid port name: it {problem}"
+        elif name in names:
+            yield (*where, "name"), "service-port", f"{dotted_path((*where, 'name'))} '{name}' is a duplicate; port names must be unique"
+        names.add(name)
+    elif several and (name is None or name == ""):
+        yield (*where, "name"), "service-port", (
+            f"{dotted_path((*where, 'name'))} is missing; when a Service has more than one port, every port needs a name")
+
+    number = port.get("port")
+    if _is_int(number) and fmt.port_number_problem(number):
+        yield (*where, "port"), "service-port", f"{dotted_path((*where, 'port'))} is {number}; it must be between 1 and 65535, inclusive"
+    elif _is_int(number):
+        key = (number, port.get("protocol") or "TCP")
+        if key in seen:
+            yield (*where, "port"), "service-port", (
+                f"{dotted_path((*where, 'port'))} {number}/{key[1]} is a duplicate; each port and protocol pair must be unique")
+        seen.add(key)
+
+    target = port.get("targetPort")
+    if target is not None and target != 0 and target != "":
+        problem = _port_or_name_problem(target)
+        if problem:
+            yield (*where, "targetPort"), "service-port", f"{dotted_path((*where, 'targetPort'))} is {describe_value(target)}; {problem}"
+
+    node_port = port.get("nodePort")
+    if _is_int(node_port) and node_port != 0:
+        field = dotted_path((*where, "nodePort"))
+        if service_type == "ClusterIP":
+            yield (*where, "nodePort"), "service-port", f"{field} is {node_port}; nodePort may not be used when type is ClusterIP"
+        elif fmt.port_number_problem(node_port):
+            yield (*where, "nodePort"), "service-port", f"{field} is {node_port}; it must be between 1 and 65535, inclusive"
+        elif not NODE_PORT_RANGE[0] <= node_port <= NODE_PORT_RANGE[1]:
+            yield (*where, "nodePort"), "service-node-port", (
+                f"{field} is {node_port}, outside the default NodePort range {NODE_PORT_RANGE[0]}-{NODE_PORT_RANGE[1]}; "
+                "the API server rejects it unless --service-node-port-range allows it")
+
+
+def _port_or_name_problem(value: Any) -> str | None:
+    """Problem of an int-or-string port: a number 1..65535 or an IANA service name."""
+    if _is_int(value):
+        return "it must be between 1 and 65535, inclusive" if fmt.port_number_problem(value) else None
+    if isinstance(value, str):
+        if value.isdigit():  # "8080" as a string is a name, and no valid one
+            return "a numeric port must be written as a number, not a string; a named port must contain a letter"
+        problem = fmt.port_name_problem(value)
+        return f"as a port name it {problem}" if problem else None
+    return None  # wrong type: the schema stage reports it
+
+
+# ---------------------------------------------------------------- Ingress
+
+_PATH_TYPES = ("Exact", "Prefix", "ImplementationSpecific")
+_INVALID_PATH_SEQUENCES = ("//", "/./", "/../", "%2f", "%2F")
+_INVALID_PATH_SUFFIXES = ("/..", "/.")
+
+
+def ingress_problems(spec: Any) -> Iterator[Problem]:
+    """Native-validation problems of a networking.k8s.io/v1 Ingress spec."""
+    if not isinstance(spec, dict):
+        return
+    if isinstance(spec.get("defaultBackend"), dict):
+        yield from _backend_problems(spec["defaultBackend"], ("spec", "defaultBackend"))
+    rules = spec.get("rules")
+    if not isinstance(rules, list):
+        return
+    for index, rule in enumerate(rules):
+        if not isinstance(rule, dict):
+            continue
+        where: Path = ("spec", "rules", index)
+        host = rule.get("host")
+        if isinstance(host, str) and host:
+            problem = _host_problem(host)
+            if problem:
+                yield (*where, "host"), "ingress-host", f"{dotted_path((*where, 'host'))} '{host}' {problem}"
+        http = rule.get("http")
+        if not isinstance(http, dict):
+            continue
+        paths = http.get("paths")
+        if paths is None or paths == []:
+            yield (*where, "http", "paths"), "ingress-path", f"{dotted_path((*where, 'http', 'paths'))} is empty; an http rule needs at least one path"
+            continue
+        if not isinstance(paths, list):
+            continue
+        for position, entry in enumerate(paths):
+            if isinstance(entry, dict):
+                yield from _ingress_path_problems(entry, (*where, "http", "paths", position))
+
+
+def _ingress_path_problems(entry: dict[str, Any], where: Path) -> Iterator[Problem]:
+    path_type = entry.get("pathType")
+    path = entry.get("path")
+    field = dotted_path((*where, "pathType"))
+    if path_type is None:
+        pass  # required by the schema, which reports it
+    elif path_type not in _PATH_TYPES:
+        hint = next((p for p in _PATH_TYPES if isinstance(path_type, str) and p.lower() == path_type.lower()), None)
+        suggestion = f" (did you mean {hint}? values are case-sensitive)" if hint else ""
+        yield (*where, "pathType"), "ingress-path-type", (
+            f"{field} is {describe_value(path_type)}; it must be one of Exact, Prefix, ImplementationSpecific{suggestion}")
+    if isinstance(path, str):
+        path_field = dotted_path((*where, "path"))
+        if path_type in ("Exact", "Prefix"):
+            if not path.startswith("/"):
+                yield (*where, "path"), "ingress-path", f"{path_field} '{path}' must be an absolute path starting with '/'"
+            else:
+                bad = next((s for s in _INVALID_PATH_SEQUENCES if s in path), None)
+                bad = bad or next((s for s in _INVALID_PATH_SUFFIXES if path.endswith(s)), None)
+                if bad:
+                    yield (*where, "path"), "ingress-path", f"{path_field} '{path}' must not contain '{bad}' for pathType {path_type}"
+        elif path and not path.startswith("/"):
+            yield (*where, "path"), "ingress-path", f"{path_field} '{path}' must be an absolute path starting with '/'"
+    elif path is None and path_type in ("Exact", "Prefix"):
+        yield (*where, "path"), "ingress-path", f"{dotted_path((*where, 'path'))} is missing; pathType {path_type} needs an absolute path"
+    backend = entry.get("backend")
+    if isinstance(backend, dict):
+        yield from _backend_problems(backend, (*where, "backend"))
+
+
+def _backend_problems(backend: dict[str, Any], where: Path) -> Iterator[Problem]:
+    service, resource = backend.get("service"), backend.get("resource")
+    if (service is None) == (resource is None):
+        yield where, "ingress-backend-spec", f"{dotted_path(where)} must have exactly one of service or resource"
+    if not isinstance(service, dict):
+        return
+    name = service.get("name")
+    if isinstance(name, str):
+        problem = fmt.dns1035_label_problem(name)
+        if problem:
+            yield (*where, "service", "name"), "ingress-backend-spec", (
+                f"{dotted_path((*where, 'service', 'name'))} '{name}' is not a valid Service name: it {problem}")
+    port = service.get("port")
+    port_path = (*where, "service", "port")
+    if not isinstance(port, dict):
+        if port is None:
+            yield port_path, "ingress-backend-spec", f"{dotted_path(port_path)} is missing; set number or name"
+        return
+    number, port_name = port.get("number"), port.get("name")
+    has_number = number is not None and number != 0
+    has_name = port_name is not None and port_name != ""
+    if has_number == has_name:
+        yield port_path, "ingress-backend-spec", f"{dotted_path(port_path)} must have exactly one of number or name"
+    if has_number and _is_int(number) and fmt.port_number_problem(number):
+        yield (*port_path, "number"), "ingress-backend-spec", (
+            f"{dotted_path((*port_path, 'number'))} is {number}; it must be between 1 and 65535, inclusive")
+    if has_name and isinstance(port_name, str):
+        problem = fmt.port_name_problem(port_name)
+        if problem:
+            yield (*port_path, "name"), "ingress-backend-spec", (
+                f"{dotted_path((*port_path, 'name'))} '{port_name}' is not a valid port name: it {problem}")
+
+
+def _host_problem(host: str) -> str | None:
+    name = host[2:] if host.startswith("*.") else host
+    if name.replace(".", "").isdigit() or ":" in name:
+        return "must be a DNS name, not an IP address"
+    problem = fmt.dns1123_subdomain_problem(name)
+    if problem:
+        return f"is not a valid host: it {problem} (a leading '*.' wildcard is allowed)"
+    return None
+
+
+# ---------------------------------------------------------------- helpers
+
+
+def _is_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _get(body: Any, path: Path) -> Any:
+    for part in path:
+        if isinstance(part, int):
+            if not isinstance(body, list) or part >= len(body):
+                return None
+        elif not isinstance(body, dict):
+            return None
+        body = body[part] if isinstance(part, int) else body.get(part)
+    return body

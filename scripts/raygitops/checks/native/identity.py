@@ -1,0 +1,348 @@
+"""Identity and metadata: what the API server checks before it looks at a spec.
+
+`check_identity` answers "does the cluster know this type?": apiVersion and
+kind present, and, for a group we hold schemas for, a version and kind that
+exist there (a typo such as `RayClusters` or `ray.io/v2` is an error that names
+what exists). A group we hold nothing for cannot be validated: a warning, or
+an error when the caller asks for one.
+
+`check_metadata` applies the rules of ObjectMeta validation: a name (or
+generateName) valid for the kind, a namespace that is a DNS label, and label
+and annotation keys and values in their formats.
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Iterator
+from typing import Any, Protocol
+
+from ...schema import formats as fmt
+from ...inputs.documents import Document
+from ...findings import Finding, Severity, field_name
+
+IDENTITY_RULES: dict[str, str] = {
+    "missing-api-version": "apiVersion is missing or not a string",
+    "missing-kind": "kind is missing or not a string",
+    "unknown-api-version": "the group exists but does not serve this kind at this version (e.g. ray.io/v2)",
+    "unknown-kind": "the group exists but has no such kind (e.g. RayClusters); the closest kind is suggested",
+    "unknown-group": "no schema is held for the group, so the resource is not validated (an error with --reject-unknown-kinds)",
+    "metadata-missing": "metadata is missing or not a mapping",
+    "metadata-name": "metadata.name (or generateName) is missing or not valid for the kind",
+    "metadata-namespace": "metadata.namespace is not a DNS-1123 label, or is set on a cluster-scoped kind",
+    "metadata-label": "a label key is not a qualified name or a label value is not a valid label value",
+    "metadata-annotation": "an annotation key is not a qualified name, a value is not a string, or all annotations exceed 256 KiB",
+}
+
+
+class KindCatalogue(Protocol):
+    """What identity and metadata checks need from the schema store."""
+
+    def holds_group(self, group: str) -> bool: ...
+    def kinds_in_group(self, group: str) -> set[str]: ...
+    def versions_of(self, group: str, kind: str) -> set[str]: ...
+    def is_namespaced(self, api_version: str, kind: str) -> bool | None: ...
+    def all_schemas(self) -> Any: ...
+
+
+# ---------------------------------------------------------------- identity
+
+
+def check_identity(document: Document, store: KindCatalogue, unknown_group_is_error: bool = False) -> list[Finding]:
+    """Findings about apiVersion and kind; empty when the store knows the type."""
+    body = document.body
+    findings: list[Finding] = []
+    api_version = body.get("apiVersion")
+    kind = body.get("kind")
+    if not isinstance(api_version, str) or not api_version:
+        findings.append(_error(document, "missing-api-version", ("apiVersion",),
+                               f"apiVersion is {describe_value(api_version)}; expected a string such as v1, apps/v1 or ray.io/v1"))
+    if not isinstance(kind, str) or not kind:
+        findings.append(_error(document, "missing-kind", ("kind",),
+                               f"kind is {describe_value(kind)}; expected a string such as Service or RayCluster"))
+    if findings:
+        return findings
+
+    group, slash, version = api_version.rpartition("/")
+    if (slash and not group) or not version or "/" in group or " " in api_version:
+        return [_error(document, "unknown-api-version", ("apiVersion",),
+                       f"apiVersion '{api_version}' is not of the form <group>/<version> or <version> (for the core group)")]
+
+    if not store.holds_group(group):
+        return [_unknown_group(document, store, group, api_version, kind, unknown_group_is_error)]
+
+    kinds = store.kinds_in_group(group)
+    if kind not in kinds:
+        return [_error(document, "unknown-kind", ("kind",), _unknown_kind_message(store, group, api_version, kind, kinds))]
+
+    versions = store.versions_of(group, kind)
+    if version not in versions:
+        served = ", ".join(f"{_join(group, v)}" for v in sorted(versions))
+        return [_error(document, "unknown-api-version", ("apiVersion",),
+                       f"apiVersion '{api_version}' does not serve kind {kind}; {kind} is served as: {served}")]
+    return []
+
+
+def _unknown_group(
+    document: Document, store: KindCatalogue, group: str, api_version: str, kind: str, as_error: bool
+) -> Finding:
+    severity = Severity.ERROR if as_error else Severity.WARNING
+    shown = group or "the core group"
+    message = f"not validated: no schema for {shown} (apiVersion {api_version}, kind {kind})"
+    known_groups = sorted({schema.group for schema in store.all_schemas()})
+    close = difflib.get_close_matches(group, known_groups, n=1, cutoff=0.8)
+    if close and close[0] != group:
+        message += f"; did you mean group {close[0]}?"
+    return document.finding("unknown-group", severity, ("apiVersion",), message)
+
+
+def _unknown_kind_message(store: KindCatalogue, group: str, api_version: str, kind: str, kinds: set[str]) -> str:
+    shown = f"group {group}" if group else "the core group (apiVersion v1)"
+    message = f"kind '{kind}' does not exist in {shown}"
+    served = _api_versions_by_kind(store)
+    suggestion = _closest(kind, kinds)
+    if suggestion:
+        message += f"; did you mean {suggestion}?"
+    elif kind in served:  # right kind, wrong group: `apiVersion: v1, kind: Deployment`
+        message += f"; {kind} is served as apiVersion {' or '.join(sorted(served[kind]))}"
+    elif (elsewhere := _closest(kind, set(served))) is not None:
+        message += f"; did you mean {elsewhere} (apiVersion {' or '.join(sorted(served[elsewhere]))})?"
+    if len(kinds) <= 12:
+        message += f" (kinds in {group or 'v1'}: {', '.join(sorted(kinds))})"
+    return message
+
+
+def _closest(kind: str, kinds: set[str]) -> str | None:
+    by_lower = {k.lower(): k for k in kinds}
+    if kind.lower() in by_lower:  # wrong case: "raycluster"
+        return by_lower[kind.lower()]
+    close = difflib.get_close_matches(kind, sorted(kinds), n=1, cutoff=0.75)
+    return close[0] if close else None
+
+
+def _api_versions_by_kind(store: KindCatalogue) -> dict[str, set[str]]:
+    """Every kind of the store and the apiVersions serving it, for "Deployment is in apps/v1"."""
+    served: dict[str, set[str]] = {}
+    for schema in store.all_schemas():
+        served.setdefault(schema.kind, set()).add(_join(schema.group, schema.version))
+    return served
+
+
+def _join(group: str, version: str) -> str:
+    return f"{group}/{version}" if group else version
+
+
+# ---------------------------------------------------------------- metadata
+
+# Which name format the API server applies to metadata.name, by (group, kind).
+# Most kinds, and every custom resource, use a DNS-1123 subdomain.
+# Sources: k8s.io/kubernetes pkg/apis/*/validation (ValidateServiceName is
+# NameIsDNS1035Label, ValidateNamespaceName NameIsDNSLabel, StatefulSet names
+# are DNS labels since pods take the name as hostname, RBAC names are path
+# segments so `system:controller:x` is valid).
+_DNS1035_LABEL_KINDS = {("", "Service")}
+_DNS1123_LABEL_KINDS = {("", "Namespace"), ("apps", "StatefulSet")}
+_PATH_SEGMENT_KINDS = {
+    ("rbac.authorization.k8s.io", kind) for kind in ("Role", "ClusterRole", "RoleBinding", "ClusterRoleBinding")
+}
+# Extra length limits: a Job's name becomes a label value on its pods; a
+# CronJob appends an 11-character suffix to name its Jobs.
+_NAME_MAX_LENGTH = {("batch", "Job"): 63, ("batch", "CronJob"): 52}
+# Kinds whose name is not a plain object name (validated elsewhere or free-form).
+_NAME_UNCHECKED_KINDS = {("apiextensions.k8s.io", "CustomResourceDefinition")}
+
+
+def name_problem(group: str, kind: str, name: str) -> tuple[str, str] | None:
+    """(format, problem) when `name` is not a valid metadata.name for the kind, else None."""
+    key = (group, kind)
+    if key in _NAME_UNCHECKED_KINDS:
+        return None
+    if key in _DNS1035_LABEL_KINDS:
+        form, problem = "DNS-1035 label", fmt.dns1035_label_problem(name)
+    elif key in _DNS1123_LABEL_KINDS:
+        form, problem = "DNS-1123 label", fmt.dns1123_label_problem(name)
+    elif key in _PATH_SEGMENT_KINDS:
+        form, problem = "path segment", _path_segment_problem(name)
+    else:
+        form, problem = "DNS-1123 subdomain", fmt.dns1123_subdomain_problem(name)
+    if problem is None and key in _NAME_MAX_LENGTH and len(name) > _NAME_MAX_LENGTH[key]:
+        problem = f"must be no more than {_NAME_MAX_LENGTH[key]} characters"
+    return (form, problem) if problem else None
+
+
+def _path_segment_problem(name: str) -> str | None:
+    if name in (".", ".."):
+        return f"may not be '{name}'"
+    for bad in ("/", "%"):
+        if bad in name:
+            return f"may not contain '{bad}'"
+    return None
+
+
+def check_metadata(document: Document, store: KindCatalogue) -> list[Finding]:
+    """Findings about metadata: name, namespace, labels, annotations."""
+    metadata = document.body.get("metadata")
+    if not isinstance(metadata, dict):
+        return [_error(document, "metadata-missing", ("metadata",),
+                       f"metadata is {describe_value(metadata)}; expected a mapping with at least a name")]
+    return list(_metadata_findings(document, metadata, store))
+
+
+def _metadata_findings(document: Document, metadata: dict[str, Any], store: KindCatalogue) -> Iterator[Finding]:
+    group, kind = document.group, document.kind
+    yield from _name_findings(document, metadata, group, kind)
+
+    namespace = metadata.get("namespace")
+    if namespace is not None:
+        if not isinstance(namespace, str):
+            yield _error(document, "metadata-namespace", ("metadata", "namespace"),
+                         f"metadata.namespace is {describe_value(namespace)}; expected a string")
+        elif namespace:
+            problem = fmt.dns1123_label_problem(namespace)
+            if problem:
+                yield _error(document, "metadata-namespace", ("metadata", "namespace"),
+                             f"metadata.namespace '{namespace}' {problem}")
+            elif kind and document.api_version and _cluster_scoped(store, document.api_version, kind):
+                # The API server clears it silently, so the manifest applies, but
+                # the author expected a namespaced object: worth a warning.
+                yield document.finding(
+                    "metadata-namespace", Severity.WARNING, ("metadata", "namespace"),
+                    f"metadata.namespace '{namespace}' is set on {kind}, which is cluster-scoped; "
+                    "the API server ignores it",
+                )
+
+    yield from labels_problems_as_findings(document, metadata.get("labels"), ("metadata", "labels"))
+    yield from _annotation_findings(document, metadata.get("annotations"))
+
+
+def _name_findings(document: Document, metadata: dict[str, Any], group: str, kind: str) -> Iterator[Finding]:
+    name = metadata.get("name")
+    generate_name = metadata.get("generateName")
+    if name is None or name == "":
+        if generate_name is None or generate_name == "":
+            yield _error(document, "metadata-name", ("metadata", "name"),
+                         "metadata.name is missing; every resource needs a name (or generateName)")
+            return
+        if not isinstance(generate_name, str):
+            yield _error(document, "metadata-name", ("metadata", "generateName"),
+                         f"metadata.generateName is {describe_value(generate_name)}; expected a string")
+            return
+        # The server appends a random suffix, so a trailing '-' is fine here.
+        masked = generate_name[:-1] + "a" if generate_name.endswith("-") else generate_name
+        found = name_problem(group, kind, masked)
+        if found:
+            form, problem = found
+            yield _error(document, "metadata-name", ("metadata", "generateName"),
+                         f"metadata.generateName '{generate_name}' is not valid for {kind or 'this kind'}, which requires a {form}: it {problem}")
+        return
+    if not isinstance(name, str):
+        yield _error(document, "metadata-name", ("metadata", "name"),
+                     f"metadata.name is {describe_value(name)}; expected a string")
+        return
+    found = name_problem(group, kind, name)
+    if found:
+        form, problem = found
+        yield _error(document, "metadata-name", ("metadata", "name"),
+                     f"metadata.name '{name}' is not valid for {kind or 'this kind'}, which requires a {form}: it {problem}")
+
+
+def labels_problems(labels: object, path: tuple[str | int, ...]) -> Iterator[tuple[tuple[str | int, ...], str]]:
+    """(path, message) for each invalid key or value of a label map (also used for selectors)."""
+    field = dotted_path(path)
+    if labels is None:
+        return
+    if not isinstance(labels, dict):
+        yield path, f"{field} is {describe_value(labels)}; expected a mapping of label keys to string values"
+        return
+    for key, value in labels.items():
+        if not isinstance(key, str):
+            yield path, f"{field} key {key!r} is a {type(key).__name__}; expected a string"
+            continue
+        key_problem = fmt.qualified_name_problem(key)
+        if key_problem:
+            yield (*path, key), f"{field} key '{key}' is not a valid label key: {key_problem}"
+        if not isinstance(value, str):
+            yield (*path, key), (f"{field}['{key}'] is {describe_value(value)}; label values must be strings "
+                                 f"(quote it: \"{value}\")")
+            continue
+        value_problem = fmt.label_value_problem(value)
+        if value_problem:
+            yield (*path, key), f"{field}['{key}'] value '{_short(value)}' is not a valid label value: {value_problem}"
+
+
+def labels_problems_as_findings(document: Document, labels: object, path: tuple[str | int, ...]) -> Iterator[Finding]:
+    for where, message in labels_problems(labels, path):
+        yield _error(document, "metadata-label", where, message)
+
+
+def _annotation_findings(document: Document, annotations: object) -> Iterator[Finding]:
+    path: tuple[str | int, ...] = ("metadata", "annotations")
+    if annotations is None:
+        return
+    if not isinstance(annotations, dict):
+        yield _error(document, "metadata-annotation", path,
+                     f"metadata.annotations is {describe_value(annotations)}; expected a mapping of keys to string values")
+        return
+    total = 0
+    for key, value in annotations.items():
+        if not isinstance(key, str):
+            yield _error(document, "metadata-annotation", path,
+                         f"metadata.annotations key {key!r} is a {type(key).__name__}; expected a string")
+            continue
+        # The API server lowercases annotation keys before checking them.
+        problem = fmt.qualified_name_problem(key.lower())
+        if problem:
+            yield _error(document, "metadata-annotation", (*path, key),
+                         f"metadata.annotations key '{key}' is not a valid annotation key: {problem}")
+        if not isinstance(value, str):
+            yield _error(document, "metadata-annotation", (*path, key),
+                         f"metadata.annotations['{key}'] is {describe_value(value)}; annotation values must be strings")
+            continue
+        total += len(key.encode()) + len(value.encode())
+    if total > fmt.ANNOTATIONS_TOTAL_MAX:
+        yield _error(document, "metadata-annotation", path,
+                     f"metadata.annotations total {total} bytes; must be no more than {fmt.ANNOTATIONS_TOTAL_MAX} bytes "
+                     "(256 KiB; a client-side `kubectl apply` also stores the whole object in an annotation)")
+
+
+def _cluster_scoped(store: KindCatalogue, api_version: str, kind: str) -> bool:
+    try:
+        namespaced = store.is_namespaced(api_version, kind)
+    except (KeyError, LookupError):
+        return False
+    return namespaced is False
+
+
+# ---------------------------------------------------------------- helpers
+
+
+def _error(document: Document, rule: str, path: tuple[str | int, ...], message: str) -> Finding:
+    return document.finding(rule, Severity.ERROR, path, message)
+
+
+def describe_value(value: object) -> str:
+    """How a wrong value reads in a message: 'missing', 'null', 'a number (3)'."""
+    if value is None:
+        return "missing or null"
+    if value == "":
+        return "empty"
+    if isinstance(value, bool):
+        return f"a boolean ({str(value).lower()})"
+    if isinstance(value, (int, float)):
+        return f"a number ({value})"
+    if isinstance(value, str):
+        return f"'{_short(value)}'"
+    if isinstance(value, list):
+        return "a list"
+    if isinstance(value, dict):
+        return "a mapping"
+    return f"a {type(value).__name__}"
+
+
+def _short(value: str, limit: int = 80) -> str:
+    return value if len(value) <= limit else value[: limit - 3] + "..."
+
+
+def dotted_path(path: tuple[str | int, ...]) -> str:
+    """("spec", "ports", 0, "port") -> spec.ports[0].port, the way kubectl names fields."""
+    return field_name(path)

@@ -1,0 +1,282 @@
+"""Pods and Services as selectors see them, counting what KubeRay creates itself.
+
+KubeRay labels every Ray pod (ray.io/cluster, ray.io/node-type, ray.io/group)
+and creates a head Service (and a serve Service for a RayService) that no
+manifest contains; references and exposure checks must count them. The views
+are computed once per bundle and indexed by label, so large bundles stay fast.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from ...inputs.documents import Document
+from ._access import (
+    container_port_names,
+    container_port_numbers,
+    containers,
+    dig,
+    mapping,
+    scalar_text,
+    sequence,
+    text,
+)
+from ._ray import RAY_KINDS, WORKLOAD_KINDS, WORKLOAD_POD_SPEC_PATHS, Path, cluster_spec
+
+if TYPE_CHECKING:
+    from . import Bundle
+
+# Ports the Ray head always listens on, whether or not the template declares them.
+GCS_PORT, DASHBOARD_PORT, CLIENT_PORT, METRICS_PORT, SERVE_PORT = 6379, 8265, 10001, 8080, 8000
+HEAD_DEFAULT_PORTS = {"gcs-server": GCS_PORT, "dashboard": DASHBOARD_PORT, "client": CLIENT_PORT, "metrics": METRICS_PORT}
+# The three ports that give control of the cluster (the Jobs API runs arbitrary code).
+CONTROL_PORTS = {GCS_PORT: "GCS", DASHBOARD_PORT: "dashboard", CLIENT_PORT: "Ray client"}
+
+
+@dataclass(frozen=True)
+class PodModel:
+    """The labels and ports of the pods a document creates, as selectors see them.
+
+    A label value of None matches any selector value: KubeRay sets `ray.io/serve`
+    on RayService pods at run time.
+    """
+
+    document: Document
+    labels: dict[str, str | None]
+    port_names: dict[str, int | None]
+    port_numbers: frozenset[int]
+    is_ray_head: bool
+    token_auth: bool
+
+
+def ray_cluster_name(document: Document) -> str:
+    """The `ray.io/cluster` label of the pods. A RayJob's or RayService's cluster is named
+    `<name>-raycluster-<5 random characters>` at run time, so no selector written in git can
+    name it: the '<' (invalid in a label value) keeps every selector value from matching."""
+    if document.kind == "RayCluster":
+        return document.name
+    return f"{document.name}-raycluster-<random>"
+
+
+def pod_models(document: Document) -> list[PodModel]:
+    cluster = cluster_spec(document)
+    models: list[PodModel] = []
+    if cluster is not None:
+        name = ray_cluster_name(document)
+        for group in cluster.groups:
+            labels: dict[str, str | None] = {str(k): scalar_text(v) for k, v in group.pod_labels.items()}
+            labels.update({
+                "ray.io/cluster": name,
+                "ray.io/node-type": "head" if group.is_head else "worker",
+                "ray.io/group": "headgroup" if group.is_head else group.name,
+                "ray.io/is-ray-node": "yes",
+                "app.kubernetes.io/name": "kuberay",
+                "app.kubernetes.io/created-by": "kuberay-operator",
+            })
+            if document.kind == "RayService":
+                labels["ray.io/serve"] = None
+            # KubeRay adds only the metrics port to the Ray container; other names must be declared.
+            names: dict[str, int | None] = {"metrics": METRICS_PORT}
+            numbers = {METRICS_PORT}
+            if group.is_head:  # Ray listens on these whether or not the template declares them
+                numbers.update(HEAD_DEFAULT_PORTS.values())
+            if document.kind == "RayService":  # Serve proxies listen on every node
+                numbers.add(SERVE_PORT)
+            for _, container in containers(group.pod_spec):
+                names.update(container_port_names(container))
+                numbers.update(container_port_numbers(container))
+            models.append(PodModel(document, labels, names, frozenset(numbers), group.is_head, cluster.token_auth))
+    workload_path = WORKLOAD_POD_SPEC_PATHS.get(document.kind)
+    if workload_path is not None:
+        spec = mapping(dig(document.body, *workload_path))
+        labels_at = ("metadata", "labels") if document.kind == "Pod" else (*workload_path[:-1], "metadata", "labels")
+        labels = {str(k): scalar_text(v) for k, v in mapping(dig(document.body, *labels_at)).items()}
+        names = {}
+        numbers = set()
+        for _, container in containers(spec):
+            names.update(container_port_names(container))
+            numbers.update(container_port_numbers(container))
+        models.append(PodModel(document, labels, names, frozenset(numbers), False, False))
+    return models
+
+
+def selector_matches(selector: dict[str, Any], labels: dict[str, str | None]) -> bool:
+    """A LabelSelector (matchLabels + matchExpressions) or a plain map, against pod labels.
+
+    An empty selector matches nothing here: for a Service that means "no endpoints managed",
+    and for monitors we require the user to say what they select.
+    """
+    match_labels = selector.get("matchLabels")
+    expressions = selector.get("matchExpressions")
+    if match_labels is None and expressions is None:
+        match_labels, expressions = selector, None
+    match_labels = mapping(match_labels)
+    expressions = sequence(expressions)
+    if not match_labels and not expressions:
+        return False
+    for key, value in match_labels.items():
+        if key not in labels:
+            return False
+        actual = labels[key]
+        if actual is not None and actual != scalar_text(value):
+            return False
+    for expression in expressions:
+        expression = mapping(expression)
+        key = text(expression.get("key"))
+        operator = text(expression.get("operator"))
+        values = {scalar_text(v) for v in sequence(expression.get("values"))}
+        present = key in labels
+        actual = labels.get(key)
+        if operator == "In" and not (present and (actual is None or actual in values)):
+            return False
+        if operator == "NotIn" and present and actual is not None and actual in values:
+            return False
+        if operator == "Exists" and not present:
+            return False
+        if operator == "DoesNotExist" and present:
+            return False
+    return True
+
+
+def same_namespace(a: Document, b: Document) -> bool:
+    """Documents without a namespace take the one they are applied to, so they match any."""
+    first, second = a.namespace, b.namespace
+    return not first or not second or first == second
+
+
+def services_by_name(bundle: Bundle) -> dict[str, list[ServiceModel]]:
+    def compute() -> dict[str, list[ServiceModel]]:
+        index: dict[str, list[ServiceModel]] = {}
+        for model in bundle_services(bundle):
+            index.setdefault(model.name, []).append(model)
+        return index
+
+    return bundle.memo("services-by-name", compute)
+
+
+@dataclass(frozen=True)
+class ServiceModel:
+    """A Service in the bundle, or one KubeRay will create for a Ray resource."""
+
+    document: Document
+    name: str
+    labels: dict[str, str | None]
+    selector: dict[str, Any]
+    ports: list[dict[str, Any]]  # Service ports: name, port, targetPort
+    created_by_kuberay: bool
+
+
+def kuberay_services(document: Document) -> list[ServiceModel]:
+    """The head Service (and serve Service) KubeRay creates, with the names it gives them."""
+    cluster = cluster_spec(document)
+    if cluster is None or document.kind not in ("RayCluster", "RayService"):
+        return []
+    head_container = cluster.head.ray_container or {}
+    # The head Service carries the head container's declared ports, or KubeRay's defaults when it
+    # declares none; metrics is always there.
+    head_ports: dict[str, int | None] = container_port_names(head_container) or dict(HEAD_DEFAULT_PORTS)
+    head_ports.setdefault("metrics", METRICS_PORT)
+    head_name = text(dig(cluster.head.spec, "headService", "metadata", "name")) or f"{document.name}-head-svc"
+    cluster_label = ray_cluster_name(document)
+    labels = {
+        "ray.io/cluster": cluster_label,
+        "ray.io/node-type": "head",
+        "app.kubernetes.io/name": "kuberay",
+        "app.kubernetes.io/created-by": "kuberay-operator",
+    }
+    services = [
+        ServiceModel(
+            document, head_name, labels, {"ray.io/cluster": cluster_label, "ray.io/node-type": "head"},
+            [{"name": n, "port": p, "targetPort": p} for n, p in head_ports.items() if p is not None], True,
+        )
+    ]
+    wants_serve = document.kind == "RayService" or document.annotations.get("ray.io/enable-serve-service") == "true"
+    if wants_serve:
+        serve_name = text(dig(document.spec, "serveService", "metadata", "name")) or f"{document.name}-serve-svc"
+        serve_port = head_ports.get("serve") or SERVE_PORT
+        services.append(
+            ServiceModel(
+                document, serve_name, {**labels, "ray.io/serve": None}, {"ray.io/serve": "true"},
+                [{"name": "serve", "port": serve_port, "targetPort": serve_port}], True,
+            )
+        )
+    return services
+
+
+def ingress_backends(document: Document) -> list[tuple[Path, dict[str, Any]]]:
+    """Every `backend.service` of an Ingress (default backend and rule paths), with its path."""
+    backends: list[tuple[Path, dict[str, Any]]] = []
+    default = dig(document.spec, "defaultBackend", "service")
+    if isinstance(default, dict):
+        backends.append((("spec", "defaultBackend", "service"), default))
+    for r, entry in enumerate(sequence(document.spec.get("rules"))):
+        for p, path in enumerate(sequence(dig(entry, "http", "paths"))):
+            backend = dig(path, "backend", "service")
+            if isinstance(backend, dict):
+                backends.append((("spec", "rules", r, "http", "paths", p, "backend", "service"), backend))
+    return backends
+
+
+def bundle_service(document: Document) -> ServiceModel | None:
+    if document.kind != "Service":
+        return None
+    ports = [p for p in sequence(document.spec.get("ports")) if isinstance(p, dict)]
+    labels: dict[str, str | None] = {str(k): scalar_text(v) for k, v in document.labels.items()}
+    return ServiceModel(document, document.name, labels, mapping(document.spec.get("selector")), ports, False)
+
+
+def bundle_pods(bundle: Bundle) -> list[PodModel]:
+    """Every pod model of the bundle, computed once per bundle."""
+    kinds = (*RAY_KINDS, *WORKLOAD_KINDS)
+    return bundle.memo("pods", lambda: [p for d in bundle.of_kind(*kinds) for p in pod_models(d)])
+
+
+def bundle_services(bundle: Bundle) -> list[ServiceModel]:
+    """Every Service of the bundle and every Service KubeRay will create for it, computed once."""
+
+    def compute() -> list[ServiceModel]:
+        found: list[ServiceModel] = []
+        for document in bundle.of_kind("Service", *RAY_KINDS):
+            models = [bundle_service(document)] if document.kind == "Service" else kuberay_services(document)
+            found.extend(m for m in models if m is not None)
+        return found
+
+    return bundle.memo("services", compute)
+
+
+def _label_index(models: list[Any]) -> tuple[dict[tuple[str, str], list[Any]], dict[str, list[Any]]]:
+    exact: dict[tuple[str, str], list[Any]] = {}
+    wildcard: dict[str, list[Any]] = {}
+    for model in models:
+        for key, value in model.labels.items():
+            if value is None:
+                wildcard.setdefault(key, []).append(model)
+            else:
+                exact.setdefault((key, value), []).append(model)
+    return exact, wildcard
+
+
+def select(bundle: Bundle, what: str, selector: dict[str, Any]) -> list[Any]:
+    """The pods (what="pods") or Services (what="services") of the bundle a selector matches.
+
+    Uses a per-bundle index on one matchLabels pair, so a bundle of thousands of
+    resources does not compare every selector with every pod.
+    """
+    try:
+        key = ("selected", what, json.dumps(selector, sort_keys=True, default=str))
+    except (TypeError, ValueError):  # keys of mixed types cannot be sorted: no sharing
+        return _select(bundle, what, selector)
+    return bundle.memo(key, lambda: _select(bundle, what, selector))
+
+
+def _select(bundle: Bundle, what: str, selector: dict[str, Any]) -> list[Any]:
+    models = bundle_pods(bundle) if what == "pods" else bundle_services(bundle)
+    match_labels = selector.get("matchLabels") if ("matchLabels" in selector or "matchExpressions" in selector) else selector
+    candidates = models
+    if isinstance(match_labels, dict) and match_labels:
+        exact, wildcard = bundle.memo(("index", what), lambda: _label_index(models))
+        label, value = next(iter(match_labels.items()))
+        candidates = exact.get((str(label), scalar_text(value)), []) + wildcard.get(str(label), [])
+    return [m for m in candidates if selector_matches(selector, m.labels)]

@@ -1,0 +1,246 @@
+"""What KubeRay rejects in a RayService, and what Ray Serve rejects in its serveConfigV2.
+
+KubeRay hands serveConfigV2 to the Serve REST API of the new cluster only after
+the cluster is up, so a malformed config costs a full cluster start before it
+fails, and then only shows as a status message on the RayService.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import yaml
+
+from ...inputs.documents import Document
+from ...schema.formats import parse_duration
+from . import Bundle, Problem, rule
+from ._access import dig, integer, mapping, sequence, text
+from ._ray import cluster_spec
+
+UPGRADE_TYPES = ("NewCluster", "NewClusterWithIncrementalUpgrade", "None")
+_IMPORT_PATH = re.compile(r"[A-Za-z_][\w]*(\.[A-Za-z_]\w*)*:[A-Za-z_]\w*(\.[A-Za-z_]\w*)*|[A-Za-z_]\w*(\.[A-Za-z_]\w*)+")
+
+
+@dataclass(frozen=True)
+class ServeApp:
+    index: int
+    body: dict[str, Any]
+
+    @property
+    def name(self) -> str:
+        return text(self.body.get("name")) or "default"
+
+    @property
+    def import_path(self) -> str:
+        return text(self.body.get("import_path"))
+
+    @property
+    def module(self) -> str:
+        """The module Serve imports: before ':' (or before the last '.' in the dotted form)."""
+        path = self.import_path
+        return path.partition(":")[0] if ":" in path else path.rpartition(".")[0]
+
+
+_Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+@functools.lru_cache(maxsize=512)
+def _parse(source: str) -> tuple[Any, str | None]:
+    """The YAML value of a config block, or why it does not parse. Several rules read the same block."""
+    try:
+        return yaml.load(source, Loader=_Loader), None
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" at line {mark.line + 1} of the block" if mark is not None else ""
+        return None, f"{where} ({getattr(exc, 'problem', None) or exc})"
+
+
+def serve_config(document: Document) -> dict[str, Any] | None:
+    """serveConfigV2 as Serve reads it; None when absent or unreadable (the parse rule reports that)."""
+    source = document.spec.get("serveConfigV2")
+    if not isinstance(source, str):
+        return None
+    parsed, error = _parse(source)
+    return parsed if error is None and isinstance(parsed, dict) else None
+
+
+def serve_apps(document: Document) -> list[ServeApp]:
+    config = serve_config(document)
+    if config is None:
+        return []
+    return [ServeApp(i, a) for i, a in enumerate(sequence(config.get("applications"))) if isinstance(a, dict)]
+
+
+CONFIG_PATH = ("spec", "serveConfigV2")
+
+
+@rule("rayservice-initializing-timeout", kinds=("RayService",))
+def initializing_timeout(document: Document, bundle: Bundle) -> Iterator[Problem]:
+    """The ray.io/initializing-timeout annotation is a positive duration (5m) or a positive number of seconds."""
+    value = document.annotations.get("ray.io/initializing-timeout")
+    if value is None or value == "":
+        return
+    path = ("metadata", "annotations", "ray.io/initializing-timeout")
+    raw = str(value)
+    seconds = parse_duration(raw)
+    if seconds is None and re.fullmatch(r"[+-]?\d+", raw):
+        seconds = float(raw)
+    if seconds is None:
+        yield Problem(path, f"ray.io/initializing-timeout {raw!r} is neither a duration nor a number of seconds; use e.g. '10m' or '600'")
+    elif seconds <= 0:
+        yield Problem(path, f"ray.io/initializing-timeout {raw!r} is not positive; use e.g. '10m'")
+
+
+@rule("serve-config-parse", kinds=("RayService",))
+def config_parse(document: Document, bundle: Bundle) -> Iterator[Problem]:
+    """serveConfigV2 is a YAML mapping with an `applications` list."""
+    source = document.spec.get("serveConfigV2")
+    if not isinstance(source, str):
+        return
+    parsed, error = _parse(source)
+    if error is not None:
+        yield Problem(CONFIG_PATH, f"serveConfigV2 is not valid YAML{error}; fix the block")
+        return
+    if not isinstance(parsed, dict):
+        yield Problem(CONFIG_PATH, "serveConfigV2 is not a mapping; write it as 'applications: [...]'")
+    elif not isinstance(parsed.get("applications"), list) or not parsed["applications"]:
+        yield Problem(CONFIG_PATH, "serveConfigV2 has no applications list; add 'applications:' with at least one application")
+
+
+@rule("serve-config-schema", kinds=("RayService",))
+def config_schema(document: Document, bundle: Bundle) -> Iterator[Problem]:
+    """Every Serve application is a mapping with an import_path, and its fields have Serve's types."""
+    config = serve_config(document)
+    if config is None:
+        return
+    for index, app in enumerate(sequence(config.get("applications"))):
+        where = f"applications[{index}]"
+        if not isinstance(app, dict):
+            yield Problem(CONFIG_PATH, f"serveConfigV2 {where} is not a mapping; give it name, route_prefix and import_path")
+            continue
+        if not text(app.get("import_path")):
+            yield Problem(CONFIG_PATH, f"serveConfigV2 {where} has no import_path; set it to 'module:attribute'")
+        for field, kind, expected in (
+            ("name", str, "a string"), ("route_prefix", str, "a string"), ("runtime_env", dict, "a mapping"),
+            ("deployments", list, "a list"), ("args", dict, "a mapping"),
+        ):
+            value = app.get(field)
+            if value is not None and not isinstance(value, kind):
+                yield Problem(CONFIG_PATH, f"serveConfigV2 {where}.{field} must be {expected}; fix it")
+        for position, deployment in enumerate(sequence(app.get("deployments"))):
+            if not isinstance(deployment, dict) or not text(deployment.get("name")):
+                yield Problem(CONFIG_PATH, f"serveConfigV2 {where}.deployments[{position}] needs a name matching a deployment in the code")
+
+
+@rule("serve-app-names-unique", kinds=("RayService",))
+def app_names_unique(document: Document, bundle: Bundle) -> Iterator[Problem]:
+    """Serve application names are unique (an unnamed application is called 'default')."""
+    seen: set[str] = set()
+    for app in serve_apps(document):
+        if app.name in seen:
+            yield Problem(CONFIG_PATH, f"serveConfigV2 has two applications named {app.name!r}; give each application its own name")
+        seen.add(app.name)
+
+
+@rule("serve-route-prefix", kinds=("RayService",))
+def route_prefix(document: Document, bundle: Bundle) -> Iterator[Problem]:
+    """Serve route prefixes start with '/', do not end with '/' (except '/') and are unique."""
+    seen: dict[str, str] = {}
+    for app in serve_apps(document):
+        prefix = app.body.get("route_prefix", "/")
+        if not isinstance(prefix, str):
+            continue
+        if not prefix.startswith("/") or (prefix != "/" and prefix.endswith("/")) or "{" in prefix or "}" in prefix:
+            yield Problem(CONFIG_PATH, f"application {app.name!r} has route_prefix {prefix!r}; it must start with '/' and not end with '/', e.g. '/{app.name}'")
+        elif prefix in seen:
+            yield Problem(CONFIG_PATH, f"applications {seen[prefix]!r} and {app.name!r} share route_prefix {prefix!r}; give each its own prefix")
+        else:
+            seen[prefix] = app.name
+
+
+@rule("serve-import-path", kinds=("RayService",))
+def import_path(document: Document, bundle: Bundle) -> Iterator[Problem]:
+    """A Serve import_path has the form module:attribute (or module.attribute)."""
+    for app in serve_apps(document):
+        path = app.import_path
+        if path and not _IMPORT_PATH.fullmatch(path):
+            yield Problem(CONFIG_PATH, f"application {app.name!r} has import_path {path!r}; write it as 'package.module:attribute'")
+
+
+@rule("serve-port-name", kinds=("RayService",))
+def serve_port_name(document: Document, bundle: Bundle) -> Iterator[Problem]:
+    """If the head container declares ports, one is named 'serve' (or 'serve-*') so KubeRay can build the serve Service."""
+    cluster = cluster_spec(document)
+    if cluster is None:
+        return
+    head = cluster.head.ray_container
+    if head is None or not sequence(head.get("ports")):
+        return
+    names = [text(mapping(p).get("name")) for p in sequence(head.get("ports"))]
+    if not any(n == "serve" or n.startswith("serve-") for n in names):
+        yield Problem(
+            (*cluster.head.ray_container_path, "ports"),
+            "the head container declares ports but none is named 'serve'; add {name: serve, containerPort: 8000}",
+        )
+
+
+@rule("rayservice-head-service-name", kinds=("RayService",))
+def head_service_name(document: Document, bundle: Bundle) -> Iterator[Problem]:
+    """A RayService's headService has no metadata.name (KubeRay names it per cluster)."""
+    cluster = cluster_spec(document)
+    if cluster is None:
+        return
+    if text(dig(cluster.head.spec, "headService", "metadata", "name")):
+        yield Problem(
+            (*cluster.head.path, "headService", "metadata", "name"),
+            "a RayService's headService must not set metadata.name (each new cluster needs its own); remove the name",
+        )
+
+
+@rule("rayservice-upgrade-strategy", kinds=("RayService",))
+def upgrade_strategy(document: Document, bundle: Bundle) -> Iterator[Problem]:
+    """upgradeStrategy.type is NewCluster, NewClusterWithIncrementalUpgrade or None; incremental upgrades are fully configured."""
+    strategy = mapping(document.spec.get("upgradeStrategy"))
+    kind = strategy.get("type")
+    base = ("spec", "upgradeStrategy")
+    if kind is None:
+        return
+    if kind not in UPGRADE_TYPES:
+        yield Problem((*base, "type"), f"upgradeStrategy.type {kind!r} is invalid; use one of {', '.join(UPGRADE_TYPES)}")
+        return
+    if kind != "NewClusterWithIncrementalUpgrade":
+        return
+    if dig(document.spec, "rayClusterConfig", "enableInTreeAutoscaling") is not True:
+        yield Problem((*base, "type"), "NewClusterWithIncrementalUpgrade needs the Ray autoscaler; set rayClusterConfig.enableInTreeAutoscaling: true")
+    options = strategy.get("clusterUpgradeOptions")
+    if not isinstance(options, dict):
+        yield Problem(base, "NewClusterWithIncrementalUpgrade needs clusterUpgradeOptions (stepSizePercent, intervalSeconds, gatewayClassName)")
+        return
+    where = (*base, "clusterUpgradeOptions")
+    surge = integer(options.get("maxSurgePercent"))
+    surge = 100 if surge is None else surge
+    step = integer(options.get("stepSizePercent"))
+    interval = integer(options.get("intervalSeconds"))
+    if not 0 <= surge <= 100:
+        yield Problem((*where, "maxSurgePercent"), f"maxSurgePercent is {surge}; use 0 to 100")
+    if step is None or not 0 <= step <= 100:
+        yield Problem((*where, "stepSizePercent"), "stepSizePercent must be set between 0 and 100")
+    elif step > surge:
+        yield Problem((*where, "stepSizePercent"), f"stepSizePercent {step} is above maxSurgePercent {surge}; lower it")
+    if interval is None or interval <= 0:
+        yield Problem((*where, "intervalSeconds"), "intervalSeconds must be set above 0")
+    if not text(options.get("gatewayClassName")):
+        yield Problem((*where, "gatewayClassName"), "gatewayClassName is required for incremental upgrades; name your Gateway API class")
+
+
+@rule("rayservice-deletion-delay", kinds=("RayService",))
+def deletion_delay(document: Document, bundle: Bundle) -> Iterator[Problem]:
+    """rayClusterDeletionDelaySeconds is not negative."""
+    value = integer(document.spec.get("rayClusterDeletionDelaySeconds"))
+    if value is not None and value < 0:
+        yield Problem(("spec", "rayClusterDeletionDelaySeconds"), f"rayClusterDeletionDelaySeconds is {value}; set it to 0 or more")
+

@@ -1,0 +1,478 @@
+"""References inside one rendered bundle: every name must point at something.
+
+Schemas cannot see these: a Service whose selector matches no pod, an Ingress
+backend naming a Service that does not exist, a ConfigMap volume for a
+ConfigMap nobody ships, a RayJob script that is not mounted on the head. They
+count the Services and pod labels KubeRay creates itself.
+
+Objects that live outside the bundle on purpose (a Secret created by hand, as
+the token Secret must be) are declared on the referencing resource with the
+annotation `raygitops.io/external: "Secret/ray-token, ConfigMap/x"`.
+"""
+
+from __future__ import annotations
+
+import posixpath
+import re
+import shlex
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+from ...inputs.documents import Document
+from . import ANY_KIND, REFERENCE, Bundle, Problem, rule
+from ._access import containers, dig, env_entries, integer, mapping, sequence, text
+from ._network import ingress_backends, same_namespace, select, services_by_name
+from ._ray import (
+    EXTERNAL_ANNOTATION,
+    RAY_KINDS,
+    WORKLOAD_KINDS,
+    Path,
+    cluster_spec,
+    is_external,
+    job_cluster,
+    job_spec,
+    parse_image,
+    pod_templates,
+)
+from .rayservice import serve_apps
+
+POD_KINDS = (*RAY_KINDS, *WORKLOAD_KINDS)
+CERT_MANAGER_ANNOTATIONS = ("cert-manager.io/cluster-issuer", "cert-manager.io/issuer")
+
+
+def _reference_rule(id: str, kinds: tuple[str, ...]):  # noqa: ANN202 - a decorator factory
+    return rule(id, kinds=kinds, category=REFERENCE)
+
+
+# --- Services and their pods ---------------------------------------------------------------
+
+
+@_reference_rule("service-selects-nothing", kinds=("Service",))
+def service_selects_nothing(document: Document, bundle: Bundle) -> Iterator[Problem]:
+    """A Service's selector matches pods of the bundle, counting the labels KubeRay puts on Ray pods."""
+    selector = mapping(document.spec.get("selector"))
+    if not selector or document.spec.get("type") == "ExternalName":
+        return
+    if any(same_namespace(pod.document, document) for pod in select(bundle, "pods", selector)):
+        return
+    shown = ", ".join(f"{k}={v}" for k, v in selector.items())
+    yield Problem(
+        ("spec", "selector"),
+        f"selector {shown} matches no pod in this bundle; use labels KubeRay sets (ray.io/cluster, ray.io/node-type, ray.io/group) or the template's labels",
+    )
+
+
+@_reference_rule("service-target-port", kinds=("Service",))
+def service_target_port(document: Document, bundle: Bundle) -> Iterator[Problem]:
+    """A Service's targetPort names a port the selected containers declare (Ray's default ports count)."""
+    selector = mapping(document.spec.get("selector"))
+    if not selector:
+        return
+    pods = [p for p in select(bundle, "pods", selector) if same_namespace(p.document, document)]
+    if not pods:
+        return
+    for index, port in enumerate(sequence(document.spec.get("ports"))):
+        port = mapping(port)
+        target = port.get("targetPort", port.get("port"))
+        if isinstance(target, str) and not target.isdigit():
+            if not any(target in pod.port_names for pod in pods):
+                known = sorted({n for pod in pods for n in pod.port_names})
+                yield Problem(("spec", "ports", index, "targetPort"), f"targetPort {target!r} is not a port name of the selected pods ({', '.join(known) or 'none'}); use one of them")
+        else:
+            number = integer(target) if not isinstance(target, str) else int(target)
+            declared = [pod for pod in pods if pod.port_numbers]
+            if number is not None and declared and not any(number in pod.port_numbers for pod in declared):
+                known = sorted({n for pod in declared for n in pod.port_numbers})
+                yield Problem(("spec", "ports", index, "targetPort"), f"targetPort {number} is not a port of the selected pods ({', '.join(map(str, known))}); use one of them")
+
+
+@_reference_rule("ingress-backend", kinds=("Ingress",))
+def ingress_backend(document: Document, bundle: Bundle) -> Iterator[Problem]:
+    """An Ingress backend names a Service and port of the bundle, counting <cluster>-head-svc and <rayservice>-serve-svc."""
+    for path, backend in ingress_backends(document):
+        name = text(backend.get("name"))
+        if not name or is_external(document, "Service", name):
+            continue
+        matches = [s for s in services_by_name(bundle).get(name, []) if same_namespace(s.document, document)]
+        if not matches:
+            known = ", ".join(sorted(services_by_name(bundle))[:12]) or "none"
+            yield Problem((*path, "name"), f"backend Service {name!r} is not in this bundle (Services: {known}); fix the name or declare it in {EXTERNAL_ANNOTATION}")
+            continue
+        wanted_name, wanted_number = dig(backend, "port", "name"), dig(backend, "port", "number")
+        ports = matches[0].ports
+        if wanted_name is not None and not any(p.get("name") == wanted_name for p in ports):
+            yield Problem((*path, "port", "name"), f"Service {name!r} has no port named {wanted_name!r} ({', '.join(text(p.get('name')) for p in ports)}); use one of them")
+        if wanted_number is not None and not any(integer(p.get("port")) == integer(wanted_number) for p in ports):
+            yield Problem((*path, "port", "number"), f"Service {name!r} has no port {wanted_number} ({', '.join(str(p.get('port')) for p in ports)}); use one of them")
+
+
+def _namespaces_watched(document: Document) -> set[str] | None:
+    """Namespaces a monitor looks in; None for any."""
+    selector = mapping(document.spec.get("namespaceSelector"))
+    if selector.get("any") is True:
+        return None
+    names = {text(n) for n in sequence(selector.get("matchNames")) if text(n)}
+    return names or ({document.namespace} if document.namespace else None)
+
+
+def _in_watched(document: Document, watched: set[str] | None) -> bool:
+    return watched is None or not document.namespace or document.namespace in watched
+
+
+@_reference_rule("servicemonitor-target", kinds=("ServiceMonitor",))
+def servicemonitor_target(document: Document, bundle: Bundle) -> Iterator[Problem]:
+    """A ServiceMonitor selects a Service of the bundle (KubeRay's head Services count) and its endpoint ports exist there."""
+    selector = mapping(document.spec.get("selector"))
+    watched = _namespaces_watched(document)
+    services = [s for s in select(bundle, "services", selector) if _in_watched(s.document, watched)]
+    if not services:
+        yield Problem(("spec", "selector"), "the selector matches no Service in the watched namespaces of this bundle; match labels such as ray.io/node-type: head")
+        return
+    names = {text(p.get("name")) for s in services for p in s.ports}
+    for index, endpoint in enumerate(sequence(document.spec.get("endpoints"))):
+        port = mapping(endpoint).get("port")
+        if isinstance(port, str) and port not in names:
+            yield Problem(("spec", "endpoints", index, "port"), f"no selected Service has a port named {port!r} ({', '.join(sorted(names))}); use one of them")
+
+
+@_reference_rule("podmonitor-target", kinds=("PodMonitor",))
+def podmonitor_target(document: Document, bundle: Bundle) -> Iterator[Problem]:
+    """A PodMonitor selects pods of the bundle (Ray pods carry KubeRay's labels) and its ports are named on them."""
+    selector = mapping(document.spec.get("selector"))
+    watched = _namespaces_watched(document)
+    pods = [p for p in select(bundle, "pods", selector) if _in_watched(p.document, watched)]
+    if not pods:
+        yield Problem(("spec", "selector"), "the selector matches no pod in the watched namespaces of this bundle; match labels such as ray.io/node-type: worker")
+        return
+    names = {n for p in pods for n in p.port_names}
+    for index, endpoint in enumerate(sequence(document.spec.get("podMetricsEndpoints"))):
+        port = mapping(endpoint).get("port")
+        if isinstance(port, str) and port not in names:
+            yield Problem(("spec", "podMetricsEndpoints", index, "port"), f"no selected pod has a port named {port!r} ({', '.join(sorted(names))}); declare it on the container or use one of these")
+
+
+# --- ConfigMaps and Secrets ------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ObjectReference:
+    kind: str  # ConfigMap or Secret
+    name: str
+    key: str | None
+    path: Path
+    optional: bool
+
+
+def _env_references(container: dict[str, Any], base: Path) -> Iterator[ObjectReference]:
+    for index, entry in env_entries(container):
+        source = mapping(entry.get("valueFrom"))
+        for field, kind in (("configMapKeyRef", "ConfigMap"), ("secretKeyRef", "Secret")):
+            ref = source.get(field)
+            if isinstance(ref, dict) and text(ref.get("name")):
+                yield ObjectReference(kind, ref["name"], text(ref.get("key")) or None, (*base, "env", index, "valueFrom", field, "name"), ref.get("optional") is True)
+    for index, entry in env_entries(container, "envFrom"):
+        for field, kind in (("configMapRef", "ConfigMap"), ("secretRef", "Secret")):
+            ref = entry.get(field)
+            if isinstance(ref, dict) and text(ref.get("name")):
+                yield ObjectReference(kind, ref["name"], None, (*base, "envFrom", index, field, "name"), ref.get("optional") is True)
+
+
+def _pod_references(spec: dict[str, Any], base: Path) -> Iterator[ObjectReference]:
+    for index, volume in enumerate(sequence(spec.get("volumes"))):
+        volume = mapping(volume)
+        here = (*base, "volumes", index)
+        config_map, secret = mapping(volume.get("configMap")), mapping(volume.get("secret"))
+        if text(config_map.get("name")):
+            for key in [text(mapping(i).get("key")) for i in sequence(config_map.get("items"))] or [None]:
+                yield ObjectReference("ConfigMap", config_map["name"], key or None, (*here, "configMap", "name"), config_map.get("optional") is True)
+        if text(secret.get("secretName")):
+            for key in [text(mapping(i).get("key")) for i in sequence(secret.get("items"))] or [None]:
+                yield ObjectReference("Secret", secret["secretName"], key or None, (*here, "secret", "secretName"), secret.get("optional") is True)
+        for s, source in enumerate(sequence(dig(volume, "projected", "sources"))):
+            for field, kind in (("configMap", "ConfigMap"), ("secret", "Secret")):
+                ref = mapping(mapping(source).get(field))
+                if text(ref.get("name")):
+                    yield ObjectReference(kind, ref["name"], None, (*here, "projected", "sources", s, field, "name"), ref.get("optional") is True)
+    for field in ("initContainers", "containers"):
+        for index, container in containers(spec, field):
+            yield from _env_references(container, (*base, field, index))
+    for index, secret in enumerate(sequence(spec.get("imagePullSecrets"))):
+        if text(mapping(secret).get("name")):
+            yield ObjectReference("Secret", secret["name"], None, (*base, "imagePullSecrets", index, "name"), False)
+
+
+def object_references(document: Document) -> Iterator[ObjectReference]:
+    """Every ConfigMap and Secret a document needs at run time."""
+    for template in pod_templates(document):
+        yield from _pod_references(template.spec, template.path)
+    cluster = cluster_spec(document)
+    if cluster is not None:
+        secret_name = text(dig(cluster.spec, "authOptions", "secretName"))
+        if secret_name and cluster.token_auth:
+            yield ObjectReference("Secret", secret_name, None, (*cluster.path, "authOptions", "secretName"), False)
+        for field in ("redisPassword", "redisUsername"):
+            source = mapping(dig(cluster.spec, "gcsFaultToleranceOptions", field, "valueFrom"))
+            for ref_field, kind in (("secretKeyRef", "Secret"), ("configMapKeyRef", "ConfigMap")):
+                ref = mapping(source.get(ref_field))
+                if text(ref.get("name")):
+                    yield ObjectReference(kind, ref["name"], text(ref.get("key")) or None,
+                                          (*cluster.path, "gcsFaultToleranceOptions", field, "valueFrom", ref_field, "name"), ref.get("optional") is True)
+        yield from _env_references(cluster.autoscaler_options, (*cluster.path, "autoscalerOptions"))
+    if document.kind == "Ingress" and not any(a in document.annotations for a in CERT_MANAGER_ANNOTATIONS):
+        for index, tls in enumerate(sequence(document.spec.get("tls"))):
+            if text(mapping(tls).get("secretName")):
+                yield ObjectReference("Secret", tls["secretName"], None, ("spec", "tls", index, "secretName"), False)
+
+
+def _object_keys(document: Document) -> set[str] | None:
+    fields = ("data", "binaryData") if document.kind == "ConfigMap" else ("data", "stringData")
+    keys: set[str] = set()
+    for field in fields:
+        keys.update(str(k) for k in mapping(document.body.get(field)))
+    return keys
+
+
+def _hashed_twin(kind: str, name: str, namespace_of: Document, bundle: Bundle) -> str | None:
+    """A bundle object called `<name>-<10 chars>`: kustomize added its hash suffix but did not rewrite this reference."""
+
+    def by_base_name() -> dict[str, list[Document]]:
+        index: dict[str, list[Document]] = {}
+        for other in bundle.of_kind(kind):
+            match = re.fullmatch(r"(.+)-[a-z0-9]{10}", other.name)
+            if match:
+                index.setdefault(match.group(1), []).append(other)
+        return index
+
+    for other in bundle.memo(("hashed", kind), by_base_name).get(name, []):
+        if same_namespace(other, namespace_of):
+            return other.name
+    return None
+
+
+def _check_references(document: Document, bundle: Bundle, kind: str) -> Iterator[Problem]:
+    for reference in object_references(document):
+        if reference.kind != kind or is_external(document, kind, reference.name):
+            continue
+        target = bundle.find(kind, reference.name, document.namespace)
+        if target is None:
+            if reference.optional:
+                continue
+            twin = _hashed_twin(kind, reference.name, document, bundle)
+            if twin:
+                yield Problem(reference.path, f"{kind} {reference.name!r} is in the bundle only as {twin!r}: kustomize does not rewrite names in {document.kind}; set generatorOptions.disableNameSuffixHash: true or add a nameReference configuration")
+            else:
+                yield Problem(reference.path, f"{kind} {reference.name!r} is not in this bundle; add it, or declare it with annotation {EXTERNAL_ANNOTATION}: \"{kind}/{reference.name}\"")
+            continue
+        if reference.key is not None and not reference.optional:
+            keys = _object_keys(target)
+            if keys is not None and reference.key not in keys:
+                yield Problem(reference.path, f"{kind} {reference.name!r} has no key {reference.key!r} ({', '.join(sorted(keys)) or 'no keys'}); fix the key")
+
+
+@_reference_rule("configmap-reference", kinds=(*POD_KINDS,))
+def configmap_reference(document: Document, bundle: Bundle) -> Iterator[Problem]:
+    """ConfigMaps used by volumes and env exist in the bundle with the keys used, or are declared external."""
+    yield from _check_references(document, bundle, "ConfigMap")
+
+
+@_reference_rule("secret-reference", kinds=(*POD_KINDS, "Ingress"))
+def secret_reference(document: Document, bundle: Bundle) -> Iterator[Problem]:
+    """Secrets used by volumes, env, authOptions, Redis passwords and Ingress TLS exist in the bundle or are declared external."""
+    yield from _check_references(document, bundle, "Secret")
+
+
+@rule("external-annotation", kinds=(ANY_KIND,), category=REFERENCE)
+def external_annotation(document: Document, bundle: Bundle) -> Iterator[Problem]:
+    """The raygitops.io/external annotation lists Kind/name entries separated by commas."""
+    value = document.annotations.get(EXTERNAL_ANNOTATION)
+    if value is None:
+        return
+    for entry in re.split(r"[,;\n]", str(value)):
+        entry = entry.strip()
+        if not entry:
+            continue
+        kind, slash, name = entry.partition("/")
+        if not slash or not kind.strip() or not name.strip() or not kind.strip()[0].isupper():
+            yield Problem(("metadata", "annotations", EXTERNAL_ANNOTATION), f"entry {entry!r} is not Kind/name; write e.g. \"Secret/ray-token, ConfigMap/settings\"")
+
+
+# --- code the cluster runs -----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Mount:
+    mount_path: str
+    config_map: str | None  # the ConfigMap behind the volume, if it is one
+    items: dict[str, str] | None  # key -> file name when the volume lists items
+    sub_path: str
+
+
+def _mounts(container: dict[str, Any], pod_spec: dict[str, Any]) -> list[Mount]:
+    volumes = {text(mapping(v).get("name")): mapping(v) for v in sequence(pod_spec.get("volumes"))}
+    mounts: list[Mount] = []
+    for entry in sequence(container.get("volumeMounts")):
+        entry = mapping(entry)
+        volume = volumes.get(text(entry.get("name")), {})
+        config_map = mapping(volume.get("configMap"))
+        items = None
+        if sequence(config_map.get("items")):
+            items = {text(mapping(i).get("path")): text(mapping(i).get("key")) for i in sequence(config_map.get("items"))}
+        mounts.append(Mount(posixpath.normpath(text(entry.get("mountPath")) or "/"), text(config_map.get("name")) or None, items, text(entry.get("subPath"))))
+    return mounts
+
+
+def _mount_for(path: str, mounts: list[Mount]) -> tuple[Mount, str] | None:
+    """The mount that holds `path` and the file name inside it."""
+    best: tuple[Mount, str] | None = None
+    for mount in mounts:
+        if mount.sub_path and mount.mount_path == path:
+            return mount, mount.sub_path
+        if posixpath.dirname(path) == mount.mount_path and not mount.sub_path:
+            best = (mount, posixpath.basename(path))
+        elif path.startswith(mount.mount_path.rstrip("/") + "/") and best is None and not mount.sub_path:
+            best = (mount, path[len(mount.mount_path.rstrip("/")) + 1:])
+    return best
+
+
+def _config_map_has(mount: Mount, file: str, document: Document, bundle: Bundle) -> str | None:
+    """None when the mounted ConfigMap provides `file`, else why not."""
+    if mount.items is not None:
+        key = mount.items.get(file)
+        if key is None:
+            return f"the volume's items do not project a file {file!r}"
+    else:
+        key = file
+    if "/" in key:
+        return f"ConfigMap volumes are flat, so {file!r} cannot be in {mount.mount_path}"
+    if mount.config_map is None or is_external(document, "ConfigMap", mount.config_map):
+        return None
+    target = bundle.find("ConfigMap", mount.config_map, document.namespace)
+    if target is None:
+        return None  # the configmap-reference rule reports the missing ConfigMap
+    keys = _object_keys(target) or set()
+    if key not in keys:
+        return f"ConfigMap {mount.config_map!r} has no key {key!r} ({', '.join(sorted(keys)) or 'no keys'})"
+    return None
+
+
+def entrypoint_script(entrypoint: str) -> str | None:
+    """The Python script an entrypoint runs (`python /home/ray/app/train.py --x`), if it names one."""
+    try:
+        tokens = shlex.split(entrypoint)
+    except ValueError:
+        return None
+    for position, token in enumerate(tokens):
+        if posixpath.basename(token).startswith("python") and position + 1 < len(tokens):
+            candidate = tokens[position + 1]
+            return candidate if candidate.endswith(".py") else None
+    return None
+
+
+@_reference_rule("rayjob-entrypoint-script", kinds=("RayJob", "RayCronJob"))
+def rayjob_entrypoint_script(document: Document, bundle: Bundle) -> Iterator[Problem]:
+    """A RayJob's `python /path/script.py` is mounted on the head (a ConfigMap key at that path) or is in a custom image."""
+    found = job_spec(document)
+    if found is None:
+        return
+    job, path = found
+    cluster = job_cluster(document, job, bundle)
+    if cluster is None:
+        return
+    script = entrypoint_script(text(job.get("entrypoint")))
+    if script is None or not script.startswith("/"):
+        return  # relative scripts come from runtimeEnv working_dir, which Ray uploads
+    head = cluster.head.ray_container
+    if head is None:
+        return
+    located = _mount_for(posixpath.normpath(script), _mounts(head, cluster.head.pod_spec))
+    if located is None:
+        image = parse_image(text(head.get("image")))
+        if image.is_ray_image:
+            yield Problem((*path, "entrypoint"), f"script {script} is not mounted on the head and {image.repository} does not contain it; mount a ConfigMap at {posixpath.dirname(script)} with key {posixpath.basename(script)}")
+        return
+    mount, file = located
+    if mount.config_map is None:
+        return
+    problem = _config_map_has(mount, file, cluster.document, bundle)
+    if problem:
+        yield Problem((*path, "entrypoint"), f"script {script}: {problem}; add the script to the ConfigMap or fix the path")
+
+
+def _code_dirs(container: dict[str, Any]) -> list[str]:
+    for _, entry in env_entries(container):
+        if entry.get("name") == "PYTHONPATH":
+            return [posixpath.normpath(p) for p in text(entry.get("value")).split(":") if p.startswith("/")]
+    return []
+
+
+@_reference_rule("serve-import-module", kinds=("RayService",))
+def serve_import_module(document: Document, bundle: Bundle) -> Iterator[Problem]:
+    """A Serve import_path module loaded from a mounted ConfigMap (via PYTHONPATH or working_dir) is a key of it, on every group."""
+    cluster = cluster_spec(document)
+    if cluster is None:
+        return
+    for app in serve_apps(document):
+        module = app.module
+        if not module:
+            continue
+        file = module.split(".")[0] + ".py"
+        working_dir = text(mapping(app.body.get("runtime_env")).get("working_dir"))
+        for group in cluster.groups:
+            container = group.ray_container
+            if container is None:
+                continue
+            mounts = _mounts(container, group.pod_spec)
+            dirs = list(_code_dirs(container))
+            if working_dir.startswith("/"):
+                dirs.append(posixpath.normpath(working_dir))
+            config_dirs = [m for m in mounts if m.config_map and m.mount_path in dirs]
+            if not config_dirs:
+                head_dirs = [m.mount_path for m in _mounts(cluster.head.ray_container or {}, cluster.head.pod_spec) if m.config_map]
+                if not group.is_head and any(d in head_dirs for d in dirs):
+                    yield Problem((*group.pod_path, "volumes"), f"application {app.name!r} loads its code from a ConfigMap mounted on the head only; mount it on {group.label} too (replicas run there)")
+                continue
+            reasons = [_config_map_has(m, file, document, bundle) for m in config_dirs]
+            if all(reasons):
+                yield Problem(
+                    (*group.ray_container_path, "volumeMounts"),
+                    f"application {app.name!r} imports {module!r}, but {reasons[0]}; add {file} to the ConfigMap or fix import_path",
+                )
+
+
+# --- Argo CD -----------------------------------------------------------------------------------
+
+REPLICAS_PATH = ".spec.workerGroupSpecs[].replicas"
+
+
+def _ignores_replicas(spec: dict[str, Any]) -> bool:
+    for entry in sequence(spec.get("ignoreDifferences")):
+        entry = mapping(entry)
+        if entry.get("kind") not in ("RayCluster", None) or entry.get("group") not in ("ray.io", None):
+            continue
+        expressions = [text(e) for e in sequence(entry.get("jqPathExpressions"))]
+        pointers = [text(p) for p in sequence(entry.get("jsonPointers"))]
+        if any("workerGroupSpecs" in e and "replicas" in e for e in expressions) or any(p.startswith("/spec/workerGroupSpecs") for p in pointers):
+            return True
+    return False
+
+
+def _respects(spec: dict[str, Any]) -> bool:
+    return "RespectIgnoreDifferences=true" in [text(o) for o in sequence(dig(spec, "syncPolicy", "syncOptions"))]
+
+
+@_reference_rule("argocd-ray-replicas-ignored", kinds=("Application", "ApplicationSet"))
+def argocd_replicas_ignored(document: Document, bundle: Bundle) -> Iterator[Problem]:
+    """Argo CD apps that deploy autoscaled RayClusters ignore .spec.workerGroupSpecs[].replicas and respect that on sync."""
+    spec = mapping(dig(document.spec, "template", "spec")) if document.kind == "ApplicationSet" else document.spec
+    base = ("spec", "template", "spec") if document.kind == "ApplicationSet" else ("spec",)
+    sources = [mapping(spec.get("source"))] + [mapping(s) for s in sequence(spec.get("sources"))]
+    deploys_overlay = any(text(s.get("path")).startswith(("overlays", "{{")) or "overlays/" in text(s.get("path")) for s in sources)
+    autoscaled = any(dig(c.body, "spec", "enableInTreeAutoscaling") is True for c in bundle.of_kind("RayCluster"))
+    if not deploys_overlay and not autoscaled:
+        return
+    if not _ignores_replicas(spec):
+        yield Problem((*base, "ignoreDifferences"), f"without ignoreDifferences on RayCluster {REPLICAS_PATH}, Argo CD reverts the autoscaler; add {{group: ray.io, kind: RayCluster, jqPathExpressions: ['{REPLICAS_PATH}']}}")
+    elif not _respects(spec):
+        yield Problem((*base, "syncPolicy", "syncOptions"), "ignoreDifferences alone does not stop sync from resetting replicas; add RespectIgnoreDifferences=true to syncOptions")
+

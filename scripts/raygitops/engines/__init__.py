@@ -1,0 +1,1 @@
+"""Alternative validation engines (kubeconform) that replace the built-in schema stage."""

@@ -1,0 +1,1 @@
+"""Report layer: output formats, suppressions and the generated rules page."""

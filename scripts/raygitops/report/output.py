@@ -1,0 +1,121 @@
+"""Output: a report as text for people, or JSON, JUnit XML and SARIF for machines.
+
+Text is one line per finding, compiler style, so editors and CI logs can jump
+to it: `SOURCE[:LINE]#DOC: SEVERITY: KIND/NAMESPACE/NAME PATH: MESSAGE [RULE]`.
+"""
+
+from __future__ import annotations
+
+import json
+import xml.etree.ElementTree as ET
+from collections.abc import Callable, Iterable
+
+from .. import __version__
+from ..engine import Report
+from ..findings import Finding, Severity
+
+FORMATS = ("text", "json", "junit", "sarif")
+SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
+
+
+def format_report(report: Report, output: str, rule_docs: dict[str, str] | None = None) -> str:
+    writers: dict[str, Callable[[Report, dict[str, str]], str]] = {
+        "text": _text, "json": _json, "junit": _junit, "sarif": _sarif,
+    }
+    return writers[output](report, rule_docs or {})
+
+
+def text_line(finding: Finding) -> str:
+    subject = " ".join(part for part in (finding.resource, finding.path) if part)
+    subject = f"{subject}: " if subject else ""
+    rendered_in = f" (rendered in {finding.target})" if finding.target else ""
+    return f"{finding.location}: {finding.severity}: {subject}{finding.message} [{finding.rule}]{rendered_in}"
+
+
+def _text(report: Report, _: dict[str, str]) -> str:
+    lines = [text_line(f) for f in report.findings]
+    suppressed = f", {report.suppressed} suppressed" if report.suppressed else ""
+    lines.append(
+        f"{report.resources} resources: {report.errors} errors, {report.warnings} warnings{suppressed}"
+    )
+    return "\n".join(lines) + "\n"
+
+
+def _json(report: Report, _: dict[str, str]) -> str:
+    data = {"findings": [f.to_dict() for f in report.findings], "summary": report.summary()}
+    return json.dumps(data, indent=2) + "\n"
+
+
+def _junit(report: Report, _: dict[str, str]) -> str:
+    """One test suite per source, one test case per resource; errors fail it."""
+    suites = ET.Element("testsuites", name="raygitops validate", tests=str(report.resources))
+    by_source: dict[str, dict[str, list[Finding]]] = {}
+    for finding in report.findings:
+        case = finding.resource or (f"document {finding.index}" if finding.index is not None else "(source)")
+        by_source.setdefault(finding.source, {}).setdefault(case, []).append(finding)
+    total_failures = 0
+    for source, cases in by_source.items():
+        failures = sum(1 for fs in cases.values() if any(f.severity is Severity.ERROR for f in fs))
+        total_failures += failures
+        suite = ET.SubElement(suites, "testsuite", name=source, tests=str(len(cases)), failures=str(failures))
+        for case_name, findings in cases.items():
+            case = ET.SubElement(suite, "testcase", classname=source, name=case_name)
+            for finding in findings:
+                if finding.severity is Severity.ERROR:
+                    failure = ET.SubElement(case, "failure", type=finding.rule, message=finding.message)
+                    failure.text = text_line(finding)
+            notes = [text_line(f) for f in findings if f.severity is Severity.WARNING]
+            if notes:
+                ET.SubElement(case, "system-out").text = "\n".join(notes)
+    suites.set("failures", str(total_failures))
+    return ET.tostring(suites, encoding="unicode", xml_declaration=True) + "\n"
+
+
+def _sarif(report: Report, rule_docs: dict[str, str]) -> str:
+    rule_ids = sorted({f.rule for f in report.findings})
+    rules = [
+        {"id": rule_id, "shortDescription": {"text": rule_docs.get(rule_id, rule_id)}}
+        for rule_id in rule_ids
+    ]
+    results = [_sarif_result(f, rule_ids.index(f.rule)) for f in report.findings]
+    log = {
+        "$schema": SARIF_SCHEMA,
+        "version": "2.1.0",
+        "runs": [
+            {
+                "tool": {
+                    "driver": {
+                        "name": "raygitops",
+                        "version": __version__,
+                        "rules": rules,
+                    }
+                },
+                "results": results,
+            }
+        ],
+    }
+    return json.dumps(log, indent=2) + "\n"
+
+
+def _sarif_result(finding: Finding, rule_index: int) -> dict[str, object]:
+    physical: dict[str, object] = {"artifactLocation": {"uri": finding.source or "stdin"}}
+    if finding.line is not None:
+        physical["region"] = {"startLine": finding.line}
+    location: dict[str, object] = {"physicalLocation": physical}
+    if finding.resource or finding.path:
+        location["logicalLocations"] = [
+            {"fullyQualifiedName": f"{finding.resource}{finding.path}", "kind": "object"}
+        ]
+    return {
+        "ruleId": finding.rule,
+        "ruleIndex": rule_index,
+        "level": "error" if finding.severity is Severity.ERROR else "warning",
+        "message": {"text": finding.message + (f" (rendered in {finding.target})" if finding.target else "")},
+        "locations": [location],
+    }
+
+
+def rules_table(rows: Iterable[tuple[str, str, str, str]]) -> str:
+    """`raygitops rules` as text: id, severity, category, doc."""
+    lines = [f"{rid:<40} {sev:<8} {cat:<12} {doc}" for rid, sev, cat, doc in rows]
+    return "\n".join(lines) + "\n"
