@@ -86,6 +86,7 @@ def test_replicas_change_is_hidden_by_argocd_ignore_differences(repo: Repo, monk
     assert set(effects) == {"field-ignored-by-argocd"}
     assert "spec.workerGroupSpecs[0].replicas" in effects["field-ignored-by-argocd"]["message"]
     assert "raygitops-overlays" in effects["field-ignored-by-argocd"]["message"]
+    assert "never reaches the cluster (RespectIgnoreDifferences)" in effects["field-ignored-by-argocd"]["message"]
 
 
 def test_new_worker_group_with_recreate_restarts_the_cluster(repo: Repo, monkeypatch, capsys) -> None:

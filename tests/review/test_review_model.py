@@ -135,7 +135,7 @@ spec:
       syncPolicy: {automated: {prune: false}}
 """, "argocd")
     policy = read_argocd(documents).policy_for("overlays/gpu")
-    assert policy is not None and policy.prune is False
+    assert policy is not None and policy.prune is False and policy.respect_ignore is False
     assert policy.ignored("apps", "Deployment", "ns", "web", ("spec", "replicas"))
     assert not policy.ignored("apps", "Deployment", "ns", "web", ("spec", "template"))
     assert read_argocd(documents).policy_for("elsewhere/x") is None

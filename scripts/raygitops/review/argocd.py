@@ -50,6 +50,7 @@ class SyncPolicy:
 
     ignore: tuple[IgnoreRule, ...] = ()
     prune: bool = False
+    respect_ignore: bool = False  # syncOption RespectIgnoreDifferences=true: ignored fields are not applied either
     application: str = ""  # the name of the Application or ApplicationSet that syncs the target
 
     def ignored(self, group: str, kind: str, namespace: str, name: str, path: tuple[str | int, ...]) -> bool:
@@ -101,8 +102,10 @@ def _policy(app_spec: dict[str, Any], application: str) -> SyncPolicy:
                 str(entry.get("group", "")), str(entry.get("kind", "")),
                 str(entry.get("name", "")), str(entry.get("namespace", "")), tuple(paths),
             ))
-    automated = _dict(_dict(app_spec.get("syncPolicy")).get("automated"))
-    return SyncPolicy(tuple(rules), automated.get("prune") is True, application)
+    sync = _dict(app_spec.get("syncPolicy"))
+    automated = _dict(sync.get("automated"))
+    respect = "RespectIgnoreDifferences=true" in _list(sync.get("syncOptions"))
+    return SyncPolicy(tuple(rules), automated.get("prune") is True, respect, application)
 
 
 def parse_jq_path(expression: str) -> tuple[Step, ...] | None:

@@ -138,10 +138,15 @@ def _modified(change: Change, policy: SyncPolicy | None) -> None:
     key = pair.key
     hidden = [p for p in pair.changed if policy is not None and policy.ignored(key.group, key.kind, key.namespace, key.name, p)]
     if hidden:
-        where = f" ({policy.application})" if policy and policy.application else ""
+        assert policy is not None
+        where = f" ({policy.application})" if policy.application else ""
+        fate = (
+            "this part of the change never reaches the cluster (RespectIgnoreDifferences)" if policy.respect_ignore
+            else "it shows no drift, and reaches the cluster only with a sync that another change triggers"
+        )
         change.effects.append(Effect(
             "field-ignored-by-argocd", Level.WARNING,
-            f"Argo CD ignores {describe_paths(hidden)} (ignoreDifferences{where}): this part of the change never reaches the cluster",
+            f"Argo CD ignores {describe_paths(hidden)} (ignoreDifferences{where}): {fate}",
         ))
     visible = [p for p in pair.changed if p not in hidden]
     if not visible:

@@ -7,7 +7,7 @@ from collections import Counter
 
 from .capacity import Resources
 from .diff import TargetDiff
-from .effects import Change, Level
+from .effects import Change, Effect, Level
 
 FORMATS = ("text", "markdown", "json")
 _ORDER = {Level.DANGER: 0, Level.WARNING: 1, Level.INFO: 2}
@@ -51,7 +51,7 @@ def _subject(change: Change) -> str:
     return f"{name} ({pair.change})"
 
 
-def _sorted_effects(change: Change) -> list:
+def _sorted_effects(change: Change) -> list[Effect]:
     return sorted(change.effects, key=lambda e: _ORDER[e.level])
 
 
