@@ -102,6 +102,8 @@ def assess(pair: Pair, policy: SyncPolicy | None) -> Change:
     else:
         _modified(change, policy)
     _capacity(change)
+    if not change.effects:  # e.g. "1" -> 1: a different text the operator reads as the same value
+        change.effects.append(Effect("resource-updated", Level.INFO, f"updated in place: {describe_paths(pair.changed)}"))
     return change
 
 
@@ -139,7 +141,7 @@ def _modified(change: Change, policy: SyncPolicy | None) -> None:
     hidden = [p for p in pair.changed if policy is not None and policy.ignored(key.group, key.kind, key.namespace, key.name, p)]
     if hidden:
         assert policy is not None
-        where = f" ({policy.application})" if policy.application else ""
+        where = f" of {policy.application}" if policy.application else ""
         fate = (
             "this part of the change never reaches the cluster (RespectIgnoreDifferences)" if policy.respect_ignore
             else "it shows no drift, and reaches the cluster only with a sync that another change triggers"
@@ -181,7 +183,12 @@ def _without(body: dict[str, Any], paths: list[tuple[str | int, ...]]) -> dict[s
     for path in paths:
         parent: Any = body
         for step in path[:-1]:
-            parent = parent[step] if isinstance(parent, (dict, list)) else None
+            if isinstance(parent, dict):
+                parent = parent.get(step)
+            elif isinstance(parent, list) and isinstance(step, int) and step < len(parent):
+                parent = parent[step]
+            else:
+                parent = None
         if isinstance(parent, dict):
             parent.pop(path[-1], None)
     return body
