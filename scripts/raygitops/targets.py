@@ -6,8 +6,8 @@ pull-request review never disagree about what is deployed.
 
 from __future__ import annotations
 
-# Each overlay with the profile it deploys under, and the Argo CD bootstrap.
-VALIDATE_TARGETS: tuple[str, ...] = ("overlays/dev", "overlays/gpu", "argocd")
+# Each overlay with the profile it deploys under, the cluster-wide setup, and the Argo CD bootstrap.
+VALIDATE_TARGETS: tuple[str, ...] = ("overlays/dev", "overlays/gpu", "cluster-setup", "argocd")
 PROD_TARGETS: tuple[str, ...] = ("overlays/prod",)
 
 

@@ -16,7 +16,7 @@ from raygitops.inputs.origins import ORIGIN_ANNOTATION
 from raygitops.inputs.render import render
 from raygitops.inputs.sources import load_paths
 
-MANIFEST_FOLDERS = ("base", "components", "overlays", "jobs")
+MANIFEST_FOLDERS = ("base", "components", "overlays", "jobs", "cluster-setup")
 
 
 @pytest.fixture
@@ -99,4 +99,4 @@ def test_origin_annotations_never_reach_the_checks(repo_root: Path, monkeypatch:
     plain, _ = load_stream(render(Path("overlays/prod")), "overlays/prod")
     assert [d.body for d in source.documents] == [d.body for d in plain]
     assert not any(ORIGIN_ANNOTATION in d.annotations for d in source.documents)
-    assert {o.path for o in source.origins.values()} >= {"base/raycluster.yaml", "components/high-priority/priorityclass.yaml"}
+    assert {o.path for o in source.origins.values()} >= {"base/raycluster.yaml", "components/disruption-budgets/pdb.yaml"}

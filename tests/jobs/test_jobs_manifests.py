@@ -18,7 +18,10 @@ from raygitops.inputs.render import render
 
 REPO = Path(__file__).resolve().parents[2]
 JOBS = REPO / "jobs"
-COMPONENTS = ("dev", "gpu", "prod")
+# Every overlay adds these last; without them the manifests have no image tags and no hardening.
+ALWAYS = (REPO / "components" / "pod-hardening", REPO / "components" / "ray-version")
+# Where the jobs run: jobs/ as every overlay has it, with its gpu component, and each overlay (which sizes it).
+BUNDLES = ("jobs", "jobs+gpu", "overlays/dev", "overlays/gpu", "overlays/prod")
 CODE_MOUNT = "/home/ray/jobs"
 
 
@@ -35,21 +38,22 @@ PINS = _pyproject_pins()
 RAY_VERSION = PINS["ray"]
 
 
-def _render_with(tmp_path: Path, component: str | None) -> list[dict[str, Any]]:
-    if component is None:
-        return [d for d in yaml.safe_load_all(render(JOBS)) if d]
-    # A throwaway kustomization, like an overlay: jobs/ plus one component.
-    folder = tmp_path / f"with-{component}"
+def _render_with(tmp_path: Path, bundle: str) -> list[dict[str, Any]]:
+    if bundle.startswith("overlays/"):
+        return [d for d in yaml.safe_load_all(render(REPO / bundle)) if d]
+    # A throwaway kustomization, like an overlay: jobs/, its gpu component if asked, and what every overlay adds.
+    components = [JOBS / "components" / "gpu"] if bundle == "jobs+gpu" else []
+    folder = tmp_path / bundle.replace("+", "-")
     folder.mkdir()
     (folder / "kustomization.yaml").write_text(
         "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\n"
         f"resources: [{os.path.relpath(JOBS, folder)}]\n"
-        f"components: [{os.path.relpath(JOBS / 'components' / component, folder)}]\n"
+        f"components: [{', '.join(os.path.relpath(c, folder) for c in [*components, *ALWAYS])}]\n"
     )
     return [d for d in yaml.safe_load_all(render(folder)) if d]
 
 
-@pytest.fixture(scope="module", params=[None, *COMPONENTS], ids=["jobs", *COMPONENTS])
+@pytest.fixture(scope="module", params=BUNDLES)
 def bundle(request, tmp_path_factory) -> list[dict[str, Any]]:
     return _render_with(tmp_path_factory.mktemp("render"), request.param)
 
@@ -196,8 +200,8 @@ def test_every_ray_version_and_image_tag_equals_the_python_pin(bundle):
             assert re.fullmatch(rf"rayproject/ray:{re.escape(RAY_VERSION)}-py311(-gpu)?", image), image
 
 
-def test_base_and_overlays_use_the_same_ray(tmp_path):
-    folders = [REPO / "base", *sorted((REPO / "overlays").glob("*"))]
+def test_every_overlay_uses_the_same_ray(tmp_path):
+    folders = sorted((REPO / "overlays").glob("*"))
     rendered = [f for f in folders if (f / "kustomization.yaml").is_file()]
     assert rendered, "no base/ or overlays/ to check"
     for folder in rendered:
@@ -246,15 +250,18 @@ def test_every_pod_is_hardened_and_every_container_bounded(bundle):
             assert pod["securityContext"]["runAsNonRoot"] is True, where
             assert pod["securityContext"]["seccompProfile"]["type"] == "RuntimeDefault", where
             assert pod.get("automountServiceAccountToken") is False, where
+            writable = {m["mountPath"] for m in pod["containers"][0].get("volumeMounts", [])}
             for container in pod["containers"]:
                 security = container["securityContext"]
                 assert security["allowPrivilegeEscalation"] is False and security["capabilities"]["drop"] == ["ALL"]
+                assert security.get("readOnlyRootFilesystem") is True, f"{where}: writable root filesystem"
                 for bound in ("requests", "limits"):
                     assert {"cpu", "memory"} <= set(container["resources"][bound]), f"{where} {bound}"
+            assert {"/tmp", "/home/ray/.cache"} <= writable, f"{where}: Ray has nowhere to write"
 
 
 def test_gpu_component_trains_on_tolerated_gpu_workers(tmp_path):
-    docs = _render_with(tmp_path, "gpu")
+    docs = _render_with(tmp_path, "jobs+gpu")
     train_job = next(d for d in of_kind(docs, "RayJob") if d["metadata"]["name"] == "diabetes-train")
     assert "--use-gpu" in shlex.split(train_job["spec"]["entrypoint"])
     groups = cluster_of(train_job)["workerGroupSpecs"]

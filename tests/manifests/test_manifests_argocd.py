@@ -46,8 +46,8 @@ def test_application_set_generates_one_application_per_overlay(application_set, 
     assert len(names) == len(OVERLAYS)
     for name in OVERLAYS:
         destination = render_template(template["spec"]["destination"]["namespace"], name)
-        (namespace,) = overlays[name].of_kind("Namespace")
-        assert destination == namespace["metadata"]["name"], f"overlays/{name} renders into another namespace"
+        namespaces = {doc["metadata"].get("namespace") for doc in overlays[name].documents}
+        assert namespaces == {destination}, f"overlays/{name} renders into another namespace"
         assert render_template(template["spec"]["source"]["path"], name) == f"overlays/{name}"
 
 
@@ -76,20 +76,91 @@ def test_waves_are_honoured_by_the_root_application(argocd: Bundle):
     assert wave(config) < wave(argocd.one("Application", "kuberay-crds"))
 
 
-def test_project_allows_what_the_applications_deploy(argocd: Bundle, application_set):
-    from fnmatch import fnmatch
+def project(argocd: Bundle, name: str) -> dict:
+    return argocd.one("AppProject", name)["spec"]
 
-    project = argocd.one("AppProject", "raygitops")["spec"]
-    applications = [a for a in argocd.of_kind("Application") if a["spec"]["project"] == "raygitops"]
-    sources = [a["spec"]["source"] for a in applications] + [application_set["spec"]["template"]["spec"]["source"]]
-    for source in sources:
-        assert source["repoURL"] in project["sourceRepos"], source["repoURL"]
-    namespaces = [a["spec"]["destination"]["namespace"] for a in applications]
-    namespaces += [render_template(application_set["spec"]["template"]["spec"]["destination"]["namespace"], o) for o in OVERLAYS]
-    for namespace in namespaces:
-        assert any(fnmatch(namespace, d["namespace"]) for d in project["destinations"]), namespace
-    allowed_kinds = {(k["group"], k["kind"]) for k in project["clusterResourceWhitelist"]}
-    assert {("", "Namespace"), ("apiextensions.k8s.io", "CustomResourceDefinition"), ("scheduling.k8s.io", "PriorityClass")} <= allowed_kinds
+
+def kinds(bundle: Bundle) -> set[tuple[str, str]]:
+    return {(doc["apiVersion"].rpartition("/")[0], doc["kind"]) for doc in bundle.documents}
+
+
+def whitelist(spec: dict, field: str) -> set[tuple[str, str]]:
+    return {(entry["group"], entry["kind"]) for entry in spec.get(field) or []}
+
+
+RBAC_KINDS = {"Role", "RoleBinding", "ClusterRole", "ClusterRoleBinding"}
+# What the kuberay-operator chart 1.7.0 installs with its default values (helm-chart/kuberay-operator/templates:
+# configuration.enabled and metrics.serviceMonitor.enabled are false), next to KubeRay's CRDs.
+KUBERAY_CHART_KINDS = {
+    ("apps", "Deployment"), ("", "Service"), ("", "ServiceAccount"),
+    ("rbac.authorization.k8s.io", "Role"), ("rbac.authorization.k8s.io", "RoleBinding"),
+    ("rbac.authorization.k8s.io", "ClusterRole"), ("rbac.authorization.k8s.io", "ClusterRoleBinding"),
+    ("", "Namespace"),  # CreateNamespace=true: kuberay-system
+}
+CLUSTER_SCOPED = {"Namespace", "CustomResourceDefinition", "PriorityClass", "ClusterRole", "ClusterRoleBinding"}
+
+
+def test_no_project_uses_a_wildcard(argocd: Bundle):
+    for doc in argocd.of_kind("AppProject"):
+        spec = doc["spec"]
+        values = [*spec["sourceRepos"], *(v for d in spec["destinations"] for v in d.values())]
+        for field in ("clusterResourceWhitelist", "namespaceResourceWhitelist"):
+            values += [v for entry in spec.get(field) or [] for v in entry.values()]
+        wild = [v for v in values if "*" in v or "?" in v or v.startswith("!")]
+        assert not wild, f"AppProject/{doc['metadata']['name']}: wildcard {wild}"
+
+
+def test_overlay_project_allows_only_namespaced_kinds_in_the_overlay_namespaces(argocd: Bundle, overlays, application_set):
+    spec = project(argocd, "raygitops")
+    assert application_set["spec"]["template"]["spec"]["project"] == "raygitops"
+    assert not spec.get("clusterResourceWhitelist"), "overlay Applications may create cluster-scoped objects"
+    allowed = whitelist(spec, "namespaceResourceWhitelist")
+    assert not {kind for _, kind in allowed} & (RBAC_KINDS | CLUSTER_SCOPED), "overlay Applications may create RBAC"
+    rendered = set().union(*(kinds(bundle) for bundle in overlays.values()))
+    assert rendered == allowed, f"rendered but not allowed: {rendered - allowed}; allowed but never rendered: {allowed - rendered}"
+    destinations = {d["namespace"] for d in spec["destinations"]}
+    assert destinations == {render_template(application_set["spec"]["template"]["spec"]["destination"]["namespace"], o) for o in OVERLAYS}
+    assert spec["sourceRepos"] == [application_set["spec"]["template"]["spec"]["source"]["repoURL"]]
+
+
+def test_bootstrap_project_allows_exactly_what_it_installs(argocd: Bundle, application_set):
+    from .conftest import rendered
+
+    spec = project(argocd, "raygitops-bootstrap")
+    applications = argocd.of_kind("Application")
+    assert {a["spec"]["project"] for a in applications} == {"raygitops-bootstrap"}, "the bootstrap runs in its own project"
+    installed = kinds(argocd) | kinds(rendered("cluster-setup")) | KUBERAY_CHART_KINDS
+    installed |= {("apiextensions.k8s.io", "CustomResourceDefinition")}
+    allowed = whitelist(spec, "clusterResourceWhitelist") | whitelist(spec, "namespaceResourceWhitelist")
+    assert allowed == installed, f"installed but not allowed: {installed - allowed}; allowed but not installed: {allowed - installed}"
+    assert all(kind in CLUSTER_SCOPED for _, kind in whitelist(spec, "clusterResourceWhitelist"))
+    assert not {kind for _, kind in whitelist(spec, "namespaceResourceWhitelist")} & CLUSTER_SCOPED
+    sources = {a["spec"]["source"]["repoURL"] for a in applications}
+    assert sources == set(spec["sourceRepos"])
+    destinations = {a["spec"]["destination"]["namespace"] for a in applications}
+    assert destinations == {d["namespace"] for d in spec["destinations"]}
+
+
+def test_argocd_cm_keeps_the_keys_it_does_not_own(argocd: Bundle):
+    config = argocd.one("ConfigMap", "argocd-cm")["metadata"]["annotations"]
+    options = set(config.get("argocd.argoproj.io/sync-options", "").split(","))
+    assert {"Prune=false", "Delete=false", "ServerSideApply=true"} <= options
+    assert "ServerSideDiff=true" in config.get("argocd.argoproj.io/compare-options", "")
+
+
+def test_cluster_setup_creates_each_overlay_namespace_and_what_the_overlays_reference(overlays):
+    from .conftest import rendered
+
+    setup = rendered("cluster-setup")
+    namespaces = {doc["metadata"]["name"]: doc for doc in setup.of_kind("Namespace")}
+    assert set(namespaces) == {f"ray-{name}" for name in OVERLAYS}
+    for namespace in namespaces.values():
+        assert namespace["metadata"]["labels"]["pod-security.kubernetes.io/enforce"] == "baseline"
+    classes = {doc["metadata"]["name"] for doc in setup.of_kind("PriorityClass")}
+    for bundle in overlays.values():
+        for template in bundle.pod_templates():
+            name = template.spec.get("priorityClassName")
+            assert name is None or name in classes, f"{bundle.name} {template.where}: PriorityClass {name} is created nowhere"
 
 
 def test_repository_is_filled_in_everywhere(argocd: Bundle):

@@ -38,17 +38,14 @@ def main_cluster_pods(bundle: Bundle) -> list[dict[str, str]]:
     return pods
 
 
-def test_overlay_deploys_into_its_own_namespace(overlay: Bundle):
+def test_overlay_deploys_only_namespaced_objects_into_its_own_namespace(overlay: Bundle):
     expected = f"ray-{overlay.name}"
-    namespaces = [doc["metadata"]["name"] for doc in overlay.of_kind("Namespace")]
-    assert namespaces == [expected]
-    cluster_scoped = {"Namespace", "PriorityClass", "ClusterRole", "ClusterRoleBinding"}
     misplaced = [
         f"{doc['kind']}/{doc['metadata']['name']} in {doc['metadata'].get('namespace')}"
         for doc in overlay.documents
-        if doc["kind"] not in cluster_scoped and doc["metadata"].get("namespace") != expected
+        if doc["metadata"].get("namespace") != expected
     ]
-    assert not misplaced, f"overlays/{overlay.name}: resources outside {expected}: {misplaced}"
+    assert not misplaced, f"overlays/{overlay.name}: resources outside {expected} (cluster-setup/ creates those): {misplaced}"
 
 
 def test_every_ray_image_and_ray_version_is_pinned(overlay: Bundle):
@@ -111,15 +108,47 @@ def test_ray_pods_are_hardened(overlay: Bundle):
     assert not problems, "\n".join(problems)
 
 
-def test_only_autoscaling_heads_mount_a_service_account_token(overlay: Bundle):
+SERVICE_ACCOUNT_DIR = "/var/run/secrets/kubernetes.io/serviceaccount"
+
+
+def test_only_the_autoscaler_holds_a_service_account_token(overlay: Bundle):
+    """No pod automounts a token; the autoscaler sidecar alone mounts one, so drivers on the head never see it."""
     problems = []
     for template in overlay.pod_templates():
-        needs_token = template.node_type == "head" and bool(template.cluster_spec.get("enableInTreeAutoscaling"))
-        mounts = template.spec.get("automountServiceAccountToken")
-        if needs_token and mounts is False:
-            problems.append(f"{template.where}: the autoscaler sidecar needs the service-account token")
-        if not needs_token and mounts is not False:
-            problems.append(f"{template.where}: mounts a service-account token it does not need")
+        if template.spec.get("automountServiceAccountToken") is not False:
+            problems.append(f"{template.where}: automounts a service-account token into every container")
+        for container in containers(template.spec):
+            if any(m["mountPath"] == SERVICE_ACCOUNT_DIR for m in container.get("volumeMounts", [])):
+                problems.append(f"{template.where} {container['name']}: mounts a service-account token")
+    for label, spec in overlay.ray_cluster_specs():
+        mounts = {m["mountPath"]: m["name"] for m in spec.get("autoscalerOptions", {}).get("volumeMounts", [])}
+        if not spec.get("enableInTreeAutoscaling"):
+            continue
+        volumes = {v["name"]: v for v in spec["headGroupSpec"]["template"]["spec"].get("volumes", [])}
+        projected = volumes.get(mounts.get(SERVICE_ACCOUNT_DIR), {}).get("projected", {}).get("sources", [])
+        if not any("serviceAccountToken" in source for source in projected):
+            problems.append(f"{label}: the autoscaler sidecar gets no service-account token to scale with")
+    assert not problems, "\n".join(problems)
+
+
+def test_every_container_has_a_read_only_root_and_writable_scratch(overlay: Bundle):
+    problems = []
+    for template in overlay.pod_templates():
+        volumes = {v["name"]: v for v in template.spec.get("volumes", [])}
+        for container in containers(template.spec):
+            if container.get("securityContext", {}).get("readOnlyRootFilesystem") is not True:
+                problems.append(f"{template.where} {container['name']}: root filesystem is writable")
+            mounts = {m["mountPath"]: m["name"] for m in container.get("volumeMounts", [])}
+            for path in ("/tmp", "/home/ray/.cache"):
+                if "emptyDir" not in volumes.get(mounts.get(path), {}):
+                    problems.append(f"{template.where} {container['name']}: no emptyDir at {path}")
+    for label, spec in overlay.ray_cluster_specs():
+        if spec.get("enableInTreeAutoscaling"):
+            options = spec.get("autoscalerOptions", {})
+            if options.get("securityContext", {}).get("readOnlyRootFilesystem") is not True:
+                problems.append(f"{label}: the autoscaler's root filesystem is writable")
+            if "/tmp" not in {m["mountPath"] for m in options.get("volumeMounts", [])}:
+                problems.append(f"{label}: the autoscaler has no writable /tmp")
     assert not problems, "\n".join(problems)
 
 
@@ -245,10 +274,9 @@ def test_prod_budgets_cover_head_and_workers(overlays: dict[str, Bundle]):
 
 def test_prod_uses_a_priority_class_and_spreads_workers(overlays: dict[str, Bundle]):
     prod = overlays["prod"]
-    classes = {doc["metadata"]["name"] for doc in prod.of_kind("PriorityClass")}
     spec = prod.one("RayCluster", "raycluster-kuberay")["spec"]
     templates = [spec["headGroupSpec"]["template"]["spec"], *(g["template"]["spec"] for g in spec["workerGroupSpecs"])]
-    assert all(t.get("priorityClassName") in classes for t in templates)
+    assert all(t.get("priorityClassName") == "ray-high-priority" for t in templates)
     for group in spec["workerGroupSpecs"]:
         constraints = group["template"]["spec"]["topologySpreadConstraints"]
         pod = kuberay_pod_labels("raycluster-kuberay", "worker", group["groupName"], {})
@@ -284,10 +312,15 @@ def test_ingress_backends_expose_no_control_port(overlay: Bundle):
                 assert not ports & CONTROL_PORTS, f"Service/{backend['name']} behind an Ingress exposes {ports & CONTROL_PORTS}"
 
 
-def test_prod_ingress_terminates_tls(overlays: dict[str, Bundle]):
-    (ingress,) = overlays["prod"].of_kind("Ingress")
-    hosts = {h for tls in ingress["spec"]["tls"] for h in tls["hosts"]}
-    assert {rule["host"] for rule in ingress["spec"]["rules"]} <= hosts
+def test_every_ingress_terminates_tls_and_redirects_http(overlay: Bundle):
+    for ingress in overlay.of_kind("Ingress"):
+        name = ingress["metadata"]["name"]
+        hosts = {h for tls in ingress["spec"].get("tls", []) for h in tls.get("hosts", [])}
+        assert hosts and all(tls.get("secretName") for tls in ingress["spec"]["tls"]), f"Ingress/{name}: no TLS"
+        assert {rule["host"] for rule in ingress["spec"]["rules"]} <= hosts, f"Ingress/{name}: a host without TLS"
+        assert ingress["metadata"]["annotations"].get("nginx.ingress.kubernetes.io/ssl-redirect") == "true", (
+            f"Ingress/{name}: plain HTTP is served, not redirected"
+        )
 
 
 def admitted(bundle: Bundle, pod_labels: dict[str, str], port: int) -> list[str]:
@@ -362,16 +395,21 @@ def test_monitors_scrape_ports_the_ray_containers_declare(overlay: Bundle):
 
 
 @pytest.mark.parametrize("name", OVERLAYS)
-def test_overlay_folders_hold_only_a_kustomization_and_its_patches(repo_root, name: str):
+def test_overlay_folders_hold_only_a_kustomization_its_patches_and_values(repo_root, name: str):
     import yaml
 
     folder = repo_root / "overlays" / name
     kustomization = yaml.safe_load((folder / "kustomization.yaml").read_text())
     patch_files = {p["path"] for p in kustomization.get("patches", []) if "path" in p}
+    local = [entry for entry in kustomization.get("resources", []) if not entry.startswith("../../")]
+    for entry in local:  # values the replacements read, never applied
+        for document in yaml.safe_load_all((folder / entry).read_text()):
+            annotations = document["metadata"].get("annotations", {})
+            assert annotations.get("config.kubernetes.io/local-config") == "true", f"overlays/{name}/{entry} would be applied"
     files = {p.name for p in folder.iterdir() if p.is_file()}
-    assert files == {"kustomization.yaml", *patch_files}, f"overlays/{name} holds files that are not patches"
-    for entry in [*kustomization.get("resources", []), *kustomization.get("components", [])]:
-        assert entry.startswith("../../"), f"overlays/{name}: {entry} is not a shared base or component"
+    assert files == {"kustomization.yaml", *patch_files, *local}, f"overlays/{name} holds files that are not patches"
+    for entry in kustomization.get("components", []):
+        assert entry.startswith("../../"), f"overlays/{name}: {entry} is not a shared component"
 
 
 def test_no_yaml_is_copied_between_overlays(repo_root):
@@ -393,3 +431,28 @@ def test_gpu_overlay_jobs_train_on_gpus(overlays: dict[str, Bundle]):
         groups = job["spec"]["rayClusterSpec"]["workerGroupSpecs"]
         limits = [c.get("resources", {}).get("limits", {}) for g in groups for c in g["template"]["spec"]["containers"]]
         assert any("nvidia.com/gpu" in limit for limit in limits), f"RayJob/{job['metadata']['name']} has no GPU workers"
+
+
+LIST_INDEX = re.compile(r"(^|[./])\d+([./]|$)")
+
+
+def test_no_kustomization_patches_or_replaces_by_list_index(repo_root):
+    """A path by list index silently misses the group (or rule) a component adds; name it or use `*`."""
+    import yaml
+
+    problems = []
+    for kustomization in sorted(repo_root.glob("**/kustomization.yaml")):
+        if ".venv" in kustomization.parts:
+            continue
+        folder = kustomization.parent
+        spec = yaml.safe_load(kustomization.read_text())
+        where = kustomization.relative_to(repo_root)
+        for replacement in spec.get("replacements", []):
+            for target in replacement["targets"]:
+                problems += [f"{where}: replacement into {p}" for p in target["fieldPaths"] if LIST_INDEX.search(p)]
+        for patch in spec.get("patches", []):
+            text = patch.get("patch") or (folder / patch["path"]).read_text()
+            for document in yaml.safe_load_all(text):
+                operations = document if isinstance(document, list) else []
+                problems += [f"{where}: JSON patch of {op['path']}" for op in operations if LIST_INDEX.search(op["path"])]
+    assert not problems, "\n".join(problems)

@@ -7,7 +7,7 @@ import pytest
 from .bundle import OVERLAYS
 from .conftest import rendered
 
-TARGETS = [*(f"overlays/{name}" for name in OVERLAYS), "argocd"]
+TARGETS = [*(f"overlays/{name}" for name in OVERLAYS), "cluster-setup", "argocd"]
 
 
 @pytest.mark.parametrize("source", TARGETS)

@@ -14,7 +14,7 @@ import pytest
 from raygitops.cli import main
 
 # What `raygitops diff` renders: every kustomization and the files they read.
-MANIFEST_FOLDERS = ("base", "components", "overlays", "jobs", "argocd")
+MANIFEST_FOLDERS = ("base", "components", "overlays", "jobs", "cluster-setup", "argocd")
 
 
 def git(repo: Path, *args: str) -> str:

@@ -102,11 +102,11 @@ def _pre_commit(repo: Repo, *args: str) -> subprocess.CompletedProcess[str]:
 def test_validate_hook_blocks_a_broken_commit(hooked_repo: Repo) -> None:
     clean = _pre_commit(hooked_repo, "raygitops-validate", "--all-files")
     assert clean.returncode == 0, clean.stdout
-    hooked_repo.edit("base/raycluster.yaml", 'rayVersion: "2.60.0"', 'rayVersion: 2.60')
+    hooked_repo.edit("base/raycluster.yaml", "maxReplicas: 4", "maxReplicas: four")
     git(hooked_repo.root, "add", "-A")
     broken = _pre_commit(hooked_repo, "raygitops-validate")
     assert broken.returncode == 1
-    assert "spec.rayVersion" in broken.stdout or "/spec/rayVersion" in broken.stdout, broken.stdout
+    assert "base/raycluster.yaml" in broken.stdout and "/spec/workerGroupSpecs/0/maxReplicas" in broken.stdout, broken.stdout
 
 
 def test_diff_hook_shows_what_the_staged_change_does(hooked_repo: Repo) -> None:

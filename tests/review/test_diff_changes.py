@@ -32,9 +32,12 @@ def workload(report: dict[str, Any], path: str, side: str, kind: str, name: str)
 
 # --- RayCluster ---------------------------------------------------------------------------------------------
 
+HEAD_IMAGE = "            image: rayproject/ray\n"  # the head's container (the worker's is indented deeper)
+
+
 def test_pod_template_change_with_recreate_deletes_every_pod(repo: Repo, monkeypatch, capsys) -> None:
-    repo.edit("base/raycluster.yaml", "image: rayproject/ray:2.60.0-py311", "image: rayproject/ray:2.60.1-py311")
-    repo.commit("bump the head image")
+    repo.edit("base/raycluster.yaml", HEAD_IMAGE, HEAD_IMAGE.replace("ray\n", "ray-gpu\n"))
+    repo.commit("the CUDA image on the head")
     report = repo.diff_json(monkeypatch, capsys, GPU)
     effects = effects_of(report, GPU, "RayCluster", "raycluster-kuberay")
     assert effects["raycluster-pods-recreated"]["severity"] == "danger"
@@ -48,9 +51,9 @@ def test_pod_template_change_with_recreate_deletes_every_pod(repo: Repo, monkeyp
 
 
 def test_pod_template_change_without_recreate_is_not_applied(repo: Repo, monkeypatch, capsys) -> None:
-    repo.edit("base/raycluster.yaml", "  upgradeStrategy:\n    type: Recreate\n", "")
+    repo.edit("base/raycluster.yaml", "  upgradeStrategy: {type: Recreate}\n", "")
     repo.commit("no Recreate")
-    repo.edit("base/raycluster.yaml", "memory: 4Gi", "memory: 6Gi", count=1)
+    repo.edit("base/raycluster.yaml", "memory: 4Gi", "memory: 6Gi", count=2)  # the head's requests and limits
     repo.commit("more head memory")
     report = repo.diff_json(monkeypatch, capsys, GPU)
     effects = effects_of(report, GPU, "RayCluster", "raycluster-kuberay")
@@ -186,11 +189,11 @@ def test_rayservice_upgrade_strategy_none_applies_nothing(repo: Repo, monkeypatc
 # --- RayJob, code, deletions --------------------------------------------------------------------------------
 
 def test_rayjob_change_is_not_rerun_and_a_new_rayjob_runs(repo: Repo, monkeypatch, capsys) -> None:
-    repo.edit("jobs/rayjob-tune.yaml", "ttlSecondsAfterFinished: 3600", "ttlSecondsAfterFinished: 7200")
+    repo.edit("jobs/rayjob-tune.yaml", "--num-samples 16", "--num-samples 32")
     train = (repo.root / "jobs/rayjob-train.yaml").read_text()
     repo.write("jobs/rayjob-eval.yaml", train.replace("  name: diabetes-train\n", "  name: diabetes-eval\n", 1))
     repo.edit("jobs/kustomization.yaml", "  - rayjob-tune.yaml\n", "  - rayjob-tune.yaml\n  - rayjob-eval.yaml\n")
-    repo.commit("keep tune longer, add an eval job")
+    repo.commit("tune wider, add an eval job")
     report = repo.diff_json(monkeypatch, capsys, GPU)
     assert effects_of(report, GPU, "RayJob", "diabetes-tune")["rayjob-not-rerun"]["severity"] == "warning"
     new_run = effects_of(report, GPU, "RayJob", "diabetes-eval")["rayjob-new-run"]
@@ -242,13 +245,13 @@ def test_head_defaults_to_the_working_tree_and_checkouts_are_removed(repo: Repo,
 
 
 def test_every_default_target_is_diffed(repo: Repo, monkeypatch, capsys) -> None:
-    repo.edit("base/raycluster.yaml", "image: rayproject/ray:2.60.0-py311", "image: rayproject/ray:2.60.1-py311")
-    repo.commit("bump the head image")
+    repo.edit("base/raycluster.yaml", HEAD_IMAGE, HEAD_IMAGE.replace("ray\n", "ray-gpu\n"))
+    repo.commit("the CUDA image on the head")
     report = repo.diff_json(monkeypatch, capsys)
-    assert [t["path"] for t in report["targets"]] == ["overlays/dev", "overlays/gpu", "argocd", "overlays/prod"]
+    assert [t["path"] for t in report["targets"]] == ["overlays/dev", "overlays/gpu", "cluster-setup", "argocd", "overlays/prod"]
     for overlay in ("overlays/dev", "overlays/gpu", "overlays/prod"):
         assert "raycluster-pods-recreated" in effects_of(report, overlay, "RayCluster", "raycluster-kuberay")
-    assert target(report, "argocd")["changes"] == []
+    assert target(report, "argocd")["changes"] == target(report, "cluster-setup")["changes"] == []
 
 
 def test_markdown_is_a_pull_request_comment(repo: Repo, monkeypatch, capsys) -> None:

@@ -108,6 +108,11 @@ def ray_service_k8s(selector: str, ports: str, service_type: str = "ClusterIP") 
     return k8s("Service", "v1", "spec: {type: " + service_type + ", selector: " + selector + ", ports: " + ports + "}", name="dash")
 
 
+def ingress_with(annotations: str) -> str:
+    """An Ingress to the dashboard Service `dash` (see ray_service_k8s) carrying these annotations."""
+    return ingress_to("dash", "{number: 80}").replace("metadata: {name: x}", "metadata: {name: x, annotations: " + annotations + "}")
+
+
 DASHBOARD_HEAD = head("ports: [{name: dashboard, containerPort: 8265}]")
 GPU_1 = "resources: {limits: {nvidia.com/gpu: 1}, requests: {nvidia.com/gpu: 1}}"
 
@@ -539,4 +544,29 @@ CASES: dict[str, Case] = {
         failing=cluster(spec()),
         path="/metadata", message="no NetworkPolicy",
     ),
+}
+
+
+# ray-port-exposed and Ingress authentication: the same unauthenticated cluster and dashboard Service behind
+# an Ingress whose annotations do (passing) or do not (failing) make the controller check credentials.
+OPEN_DASHBOARD = stream(cluster(spec()), ray_service_k8s("{ray.io/node-type: head}", "[{port: 80, targetPort: 8265}]"))
+NGINX = "nginx.ingress.kubernetes.io/"
+TRAEFIK_AUTH = k8s("Middleware", "traefik.io/v1alpha1", "spec: {forwardAuth: {address: 'http://auth.auth/check'}}", name="sso")
+TRAEFIK_HEADERS = k8s("Middleware", "traefik.io/v1alpha1", "spec: {headers: {frameDeny: true}}", name="sso")
+TRAEFIK_SSO = "{traefik.ingress.kubernetes.io/router.middlewares: default-sso@kubernetescrd}"
+INGRESS_AUTHENTICATES = {
+    "nginx auth-url": ingress_with("{" + NGINX + "auth-url: 'http://oauth2-proxy.oauth2-proxy/oauth2/auth'}"),
+    "nginx basic auth with its secret": ingress_with("{" + NGINX + "auth-type: basic, " + NGINX + "auth-secret: users}"),
+    "alb oidc": ingress_with("{alb.ingress.kubernetes.io/auth-type: oidc}"),
+    "traefik forwardAuth middleware": stream(TRAEFIK_AUTH, ingress_with(TRAEFIK_SSO)),
+    "declared proxy": ingress_with("{raygitops.io/auth: 'Cloud IAP in front of the load balancer'}"),
+}
+INGRESS_DOES_NOT_AUTHENTICATE = {
+    "no annotation": ingress_with("{}"),
+    "nginx auth-signin alone": ingress_with("{" + NGINX + "auth-signin: 'https://oauth2.example.com/oauth2/start'}"),
+    "nginx auth-type without auth-secret": ingress_with("{" + NGINX + "auth-type: basic}"),
+    "nginx auth-response-headers alone": ingress_with("{" + NGINX + "auth-response-headers: X-Auth-Request-User}"),
+    "alb auth-type none": ingress_with("{alb.ingress.kubernetes.io/auth-type: none}"),
+    "traefik middleware that only sets headers": stream(TRAEFIK_HEADERS, ingress_with(TRAEFIK_SSO)),
+    "traefik middleware not in the bundle": ingress_with(TRAEFIK_SSO),
 }

@@ -250,9 +250,16 @@ def _hashed_twin(kind: str, name: str, namespace_of: Document, bundle: Bundle) -
     return None
 
 
+# Objects Kubernetes itself keeps in every namespace: the root CA publisher of kube-controller-manager
+# writes ConfigMap kube-root-ca.crt (key ca.crt), which ServiceAccount token volumes project.
+IN_EVERY_NAMESPACE = {("ConfigMap", "kube-root-ca.crt")}
+
+
 def _check_references(document: Document, bundle: Bundle, kind: str) -> Iterator[Problem]:
     for reference in object_references(document):
         if reference.kind != kind or is_external(document, kind, reference.name):
+            continue
+        if (kind, reference.name) in IN_EVERY_NAMESPACE:
             continue
         target = bundle.find(kind, reference.name, document.namespace)
         if target is None:

@@ -33,15 +33,41 @@ from ._ray import RAY_KINDS, WORKLOAD_KINDS, cluster_spec, parse_image, pod_temp
 POD_KINDS = (*RAY_KINDS, *WORKLOAD_KINDS)
 EXPOSED_SERVICE_TYPES = ("LoadBalancer", "NodePort")
 
-# Ingress annotations that put authentication in front of the backend, and ours to declare a proxy.
-AUTH_ANNOTATIONS = (
-    "nginx.ingress.kubernetes.io/auth-url",
-    "nginx.ingress.kubernetes.io/auth-type",
-    "nginx.ingress.kubernetes.io/auth-signin",
-    "traefik.ingress.kubernetes.io/router.middlewares",
-    "alb.ingress.kubernetes.io/auth-type",
-    "raygitops.io/auth",
-)
+# ingress-nginx authenticates with external auth (auth-url) or with basic/digest auth (auth-type plus the
+# auth-secret holding the users); auth-signin alone only says where to send a browser that auth-url refused.
+NGINX = "nginx.ingress.kubernetes.io/"
+NGINX_AUTH_TYPES = ("basic", "digest")
+ALB_AUTH_TYPE = "alb.ingress.kubernetes.io/auth-type"
+ALB_AUTH_TYPES = ("cognito", "oidc")
+TRAEFIK_MIDDLEWARES = "traefik.ingress.kubernetes.io/router.middlewares"
+TRAEFIK_AUTH_FIELDS = ("forwardAuth", "basicAuth", "digestAuth")
+# Ours: the user declares an auth proxy the controllers above do not describe (say how, in the value).
+DECLARED_AUTH = "raygitops.io/auth"
+
+
+def _traefik_auth_middlewares(bundle: Bundle) -> set[str]:
+    """`<namespace>-<name>`, as router.middlewares names them, of each Traefik Middleware that authenticates."""
+    names = set()
+    for document in bundle.documents:
+        if document.kind == "Middleware" and document.api_version.startswith(("traefik.io/", "traefik.containo.us/")):
+            if any(field in document.spec for field in TRAEFIK_AUTH_FIELDS):
+                names.add(f"{document.namespace or 'default'}-{document.name}")
+    return names
+
+
+def _ingress_authenticates(document: Document, bundle: Bundle) -> bool:
+    """Whether the Ingress controller checks credentials before it forwards a request."""
+    annotations = document.annotations
+    if text(annotations.get(NGINX + "auth-url")).strip():
+        return True
+    if text(annotations.get(NGINX + "auth-type")) in NGINX_AUTH_TYPES and text(annotations.get(NGINX + "auth-secret")).strip():
+        return True
+    if text(annotations.get(ALB_AUTH_TYPE)) in ALB_AUTH_TYPES:
+        return True
+    referenced = {m.strip().split("@")[0] for m in text(annotations.get(TRAEFIK_MIDDLEWARES)).split(",") if m.strip()}
+    if referenced & _traefik_auth_middlewares(bundle):
+        return True
+    return bool(text(annotations.get(DECLARED_AUTH)).strip())
 
 
 def _warning_rule(id: str, kinds: tuple[str, ...]):  # noqa: ANN202 - a decorator factory
@@ -69,7 +95,29 @@ def _selected_heads(service: ServiceModel, bundle: Bundle) -> list[PodModel]:
 
 @_warning_rule("ray-port-exposed", kinds=("Service", "Ingress", *RAY_KINDS))
 def ray_port_exposed(document: Document, bundle: Bundle) -> Iterator[Problem]:
-    """The dashboard (8265), client (10001) and GCS (6379) ports are not reachable from outside without authentication."""
+    """The dashboard (8265), client (10001) and GCS (6379) ports are not reachable from outside without authentication.
+
+    Why: the Jobs API behind the dashboard runs any command it is sent. A LoadBalancer or NodePort Service, or an
+    Ingress, that leads to these ports of a cluster without token authentication hands that to the network. An
+    Ingress counts as authenticated only when its controller checks credentials: ingress-nginx `auth-url`, or
+    `auth-type: basic|digest` with `auth-secret`; ALB `auth-type: cognito|oidc`; a Traefik middleware in the bundle
+    with forwardAuth/basicAuth/digestAuth; or `raygitops.io/auth` declaring a proxy. `auth-signin` alone only
+    redirects browsers and authenticates nothing.
+
+    Fails:
+        kind: Ingress
+        metadata:
+          annotations:
+            nginx.ingress.kubernetes.io/auth-signin: https://oauth2.example.com/oauth2/start
+        # backend: the dashboard Service of a RayCluster without authOptions.mode: token
+
+    Instead:
+        kind: Ingress
+        metadata:
+          annotations:
+            nginx.ingress.kubernetes.io/auth-url: http://oauth2-proxy.oauth2-proxy.svc.cluster.local/oauth2/auth
+            nginx.ingress.kubernetes.io/auth-signin: https://oauth2.example.com/oauth2/start
+    """
     if document.kind in RAY_KINDS:
         yield from _exposed_by_ray_resource(document)
     elif document.kind == "Service":
@@ -127,7 +175,7 @@ def _service_port(service: ServiceModel, backend: dict[str, Any]) -> dict[str, A
 
 
 def _exposed_by_ingress(document: Document, bundle: Bundle) -> Iterator[Problem]:
-    if any(key in document.annotations for key in AUTH_ANNOTATIONS):
+    if _ingress_authenticates(document, bundle):
         return
     for path, backend in ingress_backends(document):
         for service in _services_named(text(backend.get("name")), document, bundle):
