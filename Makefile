@@ -37,6 +37,12 @@ lock: ## Re-pin requirements.lock from the current .venv (after editing pyprojec
 test: ## Run the whole test suite (validator, rules, manifests, jobs on a local Ray)
 	$(BIN)/python -m pytest
 
+.PHONY: lint
+lint: ## ruff (lint and format check) and mypy --strict on the validator (settings in pyproject.toml)
+	$(BIN)/ruff check scripts/raygitops
+	$(BIN)/ruff format --check scripts/raygitops
+	$(BIN)/mypy
+
 # What `make validate` gates on: each overlay with the profile it deploys under, and the Argo CD bootstrap.
 # One list, in the package (raygitops/targets.py), shared with `raygitops diff`.
 VALIDATE_TARGETS = $(shell $(BIN)/raygitops targets)
@@ -106,5 +112,5 @@ bench-jobs: ## Serve vs plain FastAPI/uvicorn (c=1,16,64, with/without serve.bat
 	PYTHONPATH=$(JOBS_PYTHONPATH) $(BIN)/python benchmarks/bench_jobs.py
 
 .PHONY: rules-doc
-rules-doc: ## Regenerate docs/rules.md from the Ray rule registry
+rules-doc: ## Regenerate docs/rules.md from the registry of every check
 	$(BIN)/python -m raygitops.report.ruledocs docs/rules.md

@@ -1,12 +1,12 @@
 """The `raygitops` command line.
 
-    raygitops validate [PATH...]      render and validate (exit 0 clean, 1 errors, 2 could not run)
-    raygitops render DIR              print what `kubectl apply -k DIR` would send
-    raygitops schemas fetch           fill the pinned schema store (upstream or a mirror folder)
-    raygitops rules                   list every check with its id, severity and doc
-    raygitops diff [--base REF] [--head REF] [PATH...]
-                                      what a change does to the running clusters (exit 1: --fail-on matched)
-    raygitops targets [--profile P]   the deploy targets `make validate` covers
+raygitops validate [PATH...]      render and validate (exit 0 clean, 1 errors, 2 could not run)
+raygitops render DIR              print what `kubectl apply -k DIR` would send
+raygitops schemas fetch           fill the pinned schema store (upstream or a mirror folder)
+raygitops rules                   list every check with its id, severity and doc
+raygitops diff [--base REF] [--head REF] [PATH...]
+                                  what a change does to the running clusters (exit 1: --fail-on matched)
+raygitops targets [--profile P]   the deploy targets `make validate` covers
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ import sys
 from pathlib import Path
 
 from . import __version__
+from .options import ENGINES, FORMATS, PROFILES
 from .schema.store import DEFAULT_KUBERNETES_VERSION
 
 EXIT_CLEAN, EXIT_FINDINGS, EXIT_CANNOT_RUN = 0, 1, 2
@@ -37,27 +38,45 @@ def build_parser() -> argparse.ArgumentParser:
 
     validate = commands.add_parser("validate", help="validate kustomizations, YAML files or stdin")
     validate.add_argument(
-        "paths", nargs="*", metavar="PATH",
+        "paths",
+        nargs="*",
+        metavar="PATH",
         help="kustomization folder, YAML file, folder of YAML files, or - for stdin "
         "(default: every overlay and argocd/ of the repository)",
     )
-    validate.add_argument("-o", "--output", choices=("text", "json", "junit", "sarif"), default="text")
-    validate.add_argument("--engine", choices=("builtin", "kubeconform"), default="builtin",
-                          help="schema engine (kubeconform must be on PATH); the other checks always run")
-    validate.add_argument("--profile", choices=("default", "prod"), default="default",
-                          help="prod turns the safety warnings into errors")
-    validate.add_argument("--kubernetes-version", default=DEFAULT_KUBERNETES_VERSION, metavar="X.Y",
-                          help="schemas of built-in kinds (default %(default)s)")
-    validate.add_argument("--reject-unknown-kinds", action="store_true",
-                          help="a kind whose group has no schema is an error, not a 'not validated' warning")
-    validate.add_argument("--cache-dir", type=Path, help="schema store (default: $RAYGITOPS_CACHE_DIR or .cache/raygitops)")
+    validate.add_argument("-o", "--output", choices=FORMATS, default="text")
+    validate.add_argument(
+        "--engine",
+        choices=ENGINES,
+        default="builtin",
+        help="schema engine (kubeconform must be on PATH); the other checks always run",
+    )
+    validate.add_argument(
+        "--profile", choices=PROFILES, default="default", help="prod turns the safety warnings into errors"
+    )
+    validate.add_argument(
+        "--kubernetes-version",
+        default=DEFAULT_KUBERNETES_VERSION,
+        metavar="X.Y",
+        help="schemas of built-in kinds (default %(default)s)",
+    )
+    validate.add_argument(
+        "--reject-unknown-kinds",
+        action="store_true",
+        help="a kind whose group has no schema is an error, not a 'not validated' warning",
+    )
+    validate.add_argument(
+        "--cache-dir", type=Path, help="schema store (default: $RAYGITOPS_CACHE_DIR or .cache/raygitops)"
+    )
 
     render = commands.add_parser("render", help="print the rendered output of a kustomization")
     render.add_argument("path", metavar="DIR")
 
     schemas = commands.add_parser("schemas", help="manage the pinned schema store")
     schema_commands = schemas.add_subparsers(dest="schemas_command", required=True, metavar="ACTION")
-    fetch = schema_commands.add_parser("fetch", help="download (or copy from a mirror) the pinned CRDs, check their sha256, convert them")
+    fetch = schema_commands.add_parser(
+        "fetch", help="download (or copy from a mirror) the pinned CRDs, check their sha256, convert them"
+    )
     fetch.add_argument("--mirror", type=Path, help="folder with the upstream files (default: $RAYGITOPS_CRD_MIRROR)")
     fetch.add_argument("--cache-dir", type=Path)
     fetch.add_argument("--kubernetes-version", default=DEFAULT_KUBERNETES_VERSION, metavar="X.Y")
@@ -67,7 +86,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     from .review.command import add_arguments as add_diff_arguments
 
-    add_diff_arguments(commands.add_parser("diff", help="what a change does to the running clusters (renders both revisions)"))
+    add_diff_arguments(
+        commands.add_parser("diff", help="what a change does to the running clusters (renders both revisions)")
+    )
     targets = commands.add_parser("targets", help="print the deploy targets, one per line (the Makefile reads them)")
     targets.add_argument("--profile", choices=("default", "prod"), default="default")
     return parser
@@ -76,8 +97,12 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     handlers = {
-        "validate": _validate, "render": _render, "schemas": _schemas, "rules": _rules,
-        "diff": _diff, "targets": _targets,
+        "validate": _validate,
+        "render": _render,
+        "schemas": _schemas,
+        "rules": _rules,
+        "diff": _diff,
+        "targets": _targets,
     }
     try:
         return handlers[args.command](args)
@@ -98,10 +123,10 @@ def main(argv: list[str] | None = None) -> int:
 def _validate(args: argparse.Namespace) -> int:
     from .engine import Options, validate
     from .engines.kubeconform import KubeconformError
+    from .inputs.sources import SourceError, default_targets, find_repo_root, load_paths
     from .report.locate import locate_findings
     from .report.output import format_report
     from .schema.store import SchemaStore, SchemaStoreError
-    from .inputs.sources import SourceError, default_targets, find_repo_root, load_paths
 
     paths = args.paths
     if not paths:
@@ -117,8 +142,24 @@ def _validate(args: argparse.Namespace) -> int:
     except (SchemaStoreError, SourceError, KubeconformError) as exc:
         raise UsageError(str(exc)) from exc
     report.findings = locate_findings(report.findings, sources)
-    sys.stdout.write(format_report(report, args.output, _rule_docs()))
+    sys.stdout.write(format_report(report, args.output))
     return EXIT_FINDINGS if report.errors else EXIT_CLEAN
+
+
+def _diff(args: argparse.Namespace) -> int:
+    from .review.command import DiffUsageError, run
+
+    try:
+        return run(args)
+    except DiffUsageError as exc:
+        raise UsageError(str(exc)) from exc
+
+
+def _targets(args: argparse.Namespace) -> int:
+    from .targets import PROD_TARGETS, VALIDATE_TARGETS
+
+    print("\n".join(PROD_TARGETS if args.profile == "prod" else VALIDATE_TARGETS))
+    return EXIT_CLEAN
 
 
 def _render(args: argparse.Namespace) -> int:
@@ -146,35 +187,27 @@ def _schemas(args: argparse.Namespace) -> int:
 
 
 def _rules(args: argparse.Namespace) -> int:
-    from .checks.catalog import all_checks
+    from .checks.registry import all_checks
     from .report.output import rules_table
+    from .report.ruledocs import help_uri
 
     checks = all_checks()
     if args.output == "json":
-        rows = [{"id": c.id, "severity": c.severity, "category": c.category, "doc": c.doc} for c in checks]
+        rows = [
+            {
+                "id": c.id,
+                "severity": c.severity.value,
+                "category": c.category,
+                "subject": c.subject.value,
+                "doc": c.doc.summary,
+                "why": c.doc.why,
+                "fails": c.doc.fails,
+                "instead": c.doc.instead,
+                "help_uri": help_uri(c),
+            }
+            for c in checks
+        ]
         print(json.dumps(rows, indent=2))
     else:
-        sys.stdout.write(rules_table((c.id, c.severity, c.category, c.doc) for c in checks))
+        sys.stdout.write(rules_table((c.id, c.severity.value, c.category, c.doc.summary) for c in checks))
     return EXIT_CLEAN
-
-
-def _diff(args: argparse.Namespace) -> int:
-    from .review.command import DiffUsageError, run
-
-    try:
-        return run(args)
-    except DiffUsageError as exc:
-        raise UsageError(str(exc)) from exc
-
-
-def _targets(args: argparse.Namespace) -> int:
-    from .targets import PROD_TARGETS, VALIDATE_TARGETS
-
-    print("\n".join(PROD_TARGETS if args.profile == "prod" else VALIDATE_TARGETS))
-    return EXIT_CLEAN
-
-
-def _rule_docs() -> dict[str, str]:
-    from .checks.catalog import all_checks
-
-    return {c.id: c.doc for c in all_checks()}

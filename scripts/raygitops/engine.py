@@ -9,29 +9,19 @@ and last the suppressions users wrote on their resources.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from pathlib import Path
 
-from .checks.native import builtin_kinds as builtin_checks
-from .checks.native import identity
-from .schema import structural
-from .inputs.documents import Document
-from .checks.catalog import all_checks
-from .findings import Finding, Severity, errors, warnings
+from .checks.native import builtin_kinds, identity
 from .checks.ray import Bundle, run_rules
-from .schema.store import SchemaStore
+from .checks.registry import known_ids
+from .findings import Finding, Severity, errors, warnings
+from .inputs.documents import Document
 from .inputs.sources import Source
+from .options import Options
 from .report.suppress import apply_suppressions
+from .schema import structural
+from .schema.store import SchemaStore
 
-ENGINES = ("builtin", "kubeconform")
-
-
-@dataclass(frozen=True)
-class Options:
-    engine: str = "builtin"
-    profile: str = "default"
-    unknown_group_is_error: bool = False
-    kubeconform_binary: str = "kubeconform"
-    kubeconform_schema_dir: Path | None = None
+__all__ = ["Options", "Report", "document_findings", "validate"]
 
 
 @dataclass
@@ -48,10 +38,6 @@ class Report:
     def warnings(self) -> int:
         return warnings(self.findings)
 
-    @property
-    def exit_code(self) -> int:
-        return 1 if self.errors else 0
-
     def summary(self) -> dict[str, int]:
         return {
             "resources": self.resources,
@@ -61,9 +47,10 @@ class Report:
         }
 
 
-def validate(sources: list[Source], store: SchemaStore, options: Options = Options()) -> Report:
+def validate(sources: list[Source], store: SchemaStore, options: Options | None = None) -> Report:
+    options = options or Options()
     report = Report()
-    known_rules = {check.id for check in all_checks()}
+    known_rules = known_ids()
     for source in sources:
         findings = list(source.findings)
         for document in source.documents:
@@ -92,8 +79,7 @@ def document_findings(document: Document, store: SchemaStore, options: Options) 
         # kubeconform judges the schema (on the pruned, defaulted body); CEL rules it cannot evaluate.
         schema_findings = [f for f in schema_findings if f.rule in structural.CEL_RULES]
     findings.extend(schema_findings)
-    if not resource_schema.is_crd:
-        findings.extend(builtin_checks.check_builtin(document))
+    findings.extend(builtin_kinds.check_native(document))  # built-in kinds, and the pods inside Ray resources
     return findings
 
 

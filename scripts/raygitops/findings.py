@@ -12,12 +12,9 @@ from dataclasses import asdict, dataclass, replace
 from typing import Any
 
 
-class Severity(str, enum.Enum):
+class Severity(enum.StrEnum):  # f-strings print "error", not "Severity.ERROR"
     ERROR = "error"
     WARNING = "warning"
-
-    def __str__(self) -> str:  # so f-strings print "error", not "Severity.ERROR"
-        return self.value
 
 
 @dataclass(frozen=True)

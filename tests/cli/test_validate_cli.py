@@ -108,6 +108,12 @@ def test_junit_and_sarif_outputs_parse_and_carry_the_failure(cli_env, tmp_path):
     results = sarif["runs"][0]["results"]
     assert sarif["version"] == "2.1.0" and any(r["level"] == "error" for r in results)
     assert results[0]["locations"][0]["physicalLocation"]["artifactLocation"]["uri"] == str(manifest)
+    # Each rule that fired carries its doc from the registry and a link to its section of docs/rules.md.
+    rules = {rule["id"]: rule for rule in sarif["runs"][0]["tool"]["driver"]["rules"]}
+    port = rules["service-port"]
+    assert port["helpUri"].endswith("docs/rules.md#service-port")
+    assert port["help"]["text"].startswith(port["shortDescription"]["text"])
+    assert [rules[r["ruleId"]]["id"] for r in results] == [r["ruleId"] for r in results]
 
 
 def test_kustomization_is_rendered_and_a_kustomize_error_names_the_overlay(cli_env, tmp_path):

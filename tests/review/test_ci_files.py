@@ -52,7 +52,7 @@ def test_ci_gates_pull_requests_and_uploads_sarif(repo_root: Path) -> None:
     assert "pull_request" in workflow[True]  # PyYAML reads the key `on` as a boolean
     job = workflow["jobs"]["test"]
     runs = _runs(job)
-    for command in ("make setup", "make test", "make validate", "--output sarif"):
+    for command in ("make setup", "make lint", "make test", "make validate", "--output sarif"):
         assert command in runs
     uploads = [s for s in job["steps"] if str(s.get("uses", "")).startswith("github/codeql-action/upload-sarif")]
     assert {s["with"]["sarif_file"] for s in uploads} == {"sarif/default.sarif", "sarif/prod.sarif"}

@@ -117,13 +117,14 @@ def test_serve_service_of_a_rayservice_may_be_published() -> None:
 
 
 def test_a_rule_that_crashes_becomes_a_finding_not_a_traceback() -> None:
-    from raygitops.checks.ray import REGISTRY, Rule
+    from raygitops.checks.ray import REGISTRY, rule
 
+    @rule("test-broken-rule", kinds=("RayCluster",))
     def broken(document, bundle):
+        """Broken on purpose."""
         raise KeyError("spec")
         yield  # pragma: no cover - makes this a generator like every rule
 
-    REGISTRY["test-broken-rule"] = Rule("test-broken-rule", Severity.ERROR, "operator", ("RayCluster",), "broken", broken)
     try:
         findings = run(cluster(spec()), only=["test-broken-rule"])
     finally:

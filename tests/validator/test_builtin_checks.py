@@ -8,7 +8,10 @@ import textwrap
 import pytest
 import yaml
 
-from raygitops.checks.native.builtin_kinds import BUILTIN_RULES, check_builtin, pod_spec_problems
+from raygitops.checks.native.builtin_kinds import check_native, pod_spec_problems
+from raygitops.checks.registry import NATIVE, all_checks
+
+BUILTIN_RULES = {c.id: c.doc.summary for c in all_checks() if c.category == NATIVE}
 from raygitops.inputs.documents import Document, load_stream
 from raygitops.findings import Finding, Severity
 
@@ -46,7 +49,7 @@ def pod(containers: str, **spec) -> Document:
 
 
 def test_service_port_70000_rejected_though_its_schema_says_int32():
-    finding = only(check_builtin(service("- {name: client, port: 70000}")), "service-port")
+    finding = only(check_native(service("- {name: client, port: 70000}")), "service-port")
     assert finding.severity is Severity.ERROR
     assert finding.path == "/spec/ports/0/port"
     assert finding.message == "spec.ports[0].port is 70000; it must be between 1 and 65535, inclusive"
@@ -60,11 +63,11 @@ def test_service_with_kuberay_ports_is_clean():
         - {name: client, port: 10001}
         - {name: serve, port: 8000, targetPort: 8000, protocol: TCP}
     """
-    assert check_builtin(service(ports)) == []
+    assert check_native(service(ports)) == []
 
 
 def test_service_target_port_name_and_number_checked():
-    findings = check_builtin(service("- {name: a, port: 80, targetPort: Dash_Board}\n- {name: b, port: 81, targetPort: 0}\n- {name: c, port: 82, targetPort: 65536}"))
+    findings = check_native(service("- {name: a, port: 80, targetPort: Dash_Board}\n- {name: b, port: 81, targetPort: 0}\n- {name: c, port: 82, targetPort: 65536}"))
     messages = {f.path: f.message for f in findings}
     assert set(messages) == {"/spec/ports/0/targetPort", "/spec/ports/2/targetPort"}  # 0 means "same as port"
     assert "as a port name it must contain only lowercase letters" in messages["/spec/ports/0/targetPort"]
@@ -72,7 +75,7 @@ def test_service_target_port_name_and_number_checked():
 
 
 def test_service_ports_need_unique_names_when_several():
-    findings = check_builtin(service("- {port: 80}\n- {name: http, port: 81}\n- {name: http, port: 82}"))
+    findings = check_native(service("- {port: 80}\n- {name: http, port: 81}\n- {name: http, port: 82}"))
     assert [(f.rule, f.path) for f in findings] == [
         ("service-port", "/spec/ports/0/name"),
         ("service-port", "/spec/ports/2/name"),
@@ -82,7 +85,7 @@ def test_service_ports_need_unique_names_when_several():
 
 
 def test_single_unnamed_service_port_is_fine():
-    assert check_builtin(service("- {port: 80}")) == []
+    assert check_native(service("- {port: 80}")) == []
 
 
 def test_service_without_ports_rejected_unless_headless():
@@ -98,20 +101,20 @@ def test_service_without_ports_rejected_unless_headless():
         metadata: {name: s}
         spec: {clusterIP: None, selector: {app: a}}
     """)
-    finding = only(check_builtin(plain), "service-spec")
+    finding = only(check_native(plain), "service-spec")
     assert finding.path == "/spec/ports"
-    assert check_builtin(headless) == []
+    assert check_native(headless) == []
 
 
 def test_node_port_outside_default_range_is_a_warning_and_on_cluster_ip_an_error():
-    findings = check_builtin(service("- {name: a, port: 80, nodePort: 8080}", type="NodePort"))
+    findings = check_native(service("- {name: a, port: 80, nodePort: 8080}", type="NodePort"))
     finding = only(findings, "service-node-port")
     assert finding.severity is Severity.WARNING
     assert "outside the default NodePort range 30000-32767" in finding.message
-    findings = check_builtin(service("- {name: a, port: 80, nodePort: 30080}"))
+    findings = check_native(service("- {name: a, port: 80, nodePort: 30080}"))
     assert only(findings, "service-port").message == (
         "spec.ports[0].nodePort is 30080; nodePort may not be used when type is ClusterIP")
-    assert check_builtin(service("- {name: a, port: 80, nodePort: 30080}", type="NodePort")) == []
+    assert check_native(service("- {name: a, port: 80, nodePort: 30080}", type="NodePort")) == []
 
 
 def test_service_in_another_group_is_not_checked_as_a_core_service():
@@ -121,14 +124,14 @@ def test_service_in_another_group_is_not_checked_as_a_core_service():
         metadata: {name: s}
         spec: {template: {}}
     """)
-    assert check_builtin(knative) == []
+    assert check_native(knative) == []
 
 
 # ---------------------------------------------------------------- containers
 
 
 def test_container_port_0_rejected():
-    finding = only(check_builtin(pod("- {name: c, image: busybox, ports: [{containerPort: 0}]}")), "container-port")
+    finding = only(check_native(pod("- {name: c, image: busybox, ports: [{containerPort: 0}]}")), "container-port")
     assert finding.path == "/spec/containers/0/ports/0/containerPort"
     assert finding.message == "spec.containers[0].ports[0].containerPort is 0; it must be between 1 and 65535, inclusive"
 
@@ -144,7 +147,7 @@ def test_container_port_names_are_iana_names_and_unique():
           - {containerPort: 8000, name: client}
           - {containerPort: 8080, name: metrics_port}
     """
-    findings = check_builtin(pod(containers))
+    findings = check_native(pod(containers))
     assert [(f.path, f.rule) for f in findings] == [
         ("/spec/containers/0/ports/3/name", "container-port"),
         ("/spec/containers/0/ports/4/name", "container-port"),
@@ -155,7 +158,7 @@ def test_container_port_names_are_iana_names_and_unique():
 
 def test_container_names_unique_across_init_and_regular_containers():
     document = pod("- {name: Main, image: a}\n- {name: setup, image: b}", initContainers="[{name: setup, image: c}]")
-    findings = check_builtin(document)
+    findings = check_native(document)
     assert [(f.path, f.rule) for f in findings] == [
         ("/spec/containers/0/name", "container-name"),
         ("/spec/containers/1/name", "container-name"),
@@ -172,7 +175,7 @@ def test_volume_mount_must_name_a_volume():
           - {name: dshm, mountPath: /dev/shm}
           - {name: logs, mountPath: /tmp/ray}
     """
-    findings = check_builtin(pod(containers, volumes="[{name: dshm, emptyDir: {medium: Memory}}]"))
+    findings = check_native(pod(containers, volumes="[{name: dshm, emptyDir: {medium: Memory}}]"))
     finding = only(findings, "volume-mount")
     assert finding.path == "/spec/containers/0/volumeMounts/1/name"
     assert finding.message == "spec.containers[0].volumeMounts[1].name 'logs' names no volume of the pod (volumes: dshm)"
@@ -188,13 +191,13 @@ def gpu_container(resources: str) -> Document:
 
 
 def test_gpu_request_without_limit_rejected():
-    finding = only(check_builtin(gpu_container("{requests: {nvidia.com/gpu: 1}}")), "extended-resource")
+    finding = only(check_native(gpu_container("{requests: {nvidia.com/gpu: 1}}")), "extended-resource")
     assert finding.path == "/spec/containers/0/resources/requests/nvidia.com~1gpu"
     assert "no limit is set" in finding.message and "spec.containers[0].resources.requests['nvidia.com/gpu']" in finding.message
 
 
 def test_gpu_request_different_from_limit_rejected():
-    finding = only(check_builtin(gpu_container("{requests: {nvidia.com/gpu: 1}, limits: {nvidia.com/gpu: 2}}")), "extended-resource")
+    finding = only(check_native(gpu_container("{requests: {nvidia.com/gpu: 1}, limits: {nvidia.com/gpu: 2}}")), "extended-resource")
     assert finding.message == (
         "spec.containers[0].resources.requests['nvidia.com/gpu'] is 1 but the limit is 2; "
         "nvidia.com/gpu cannot be overcommitted, so the request must equal the limit")
@@ -206,35 +209,35 @@ def test_gpu_request_different_from_limit_rejected():
     "{limits: {nvidia.com/gpu: 2}}",  # the request defaults to the limit
 ])
 def test_gpu_request_equal_to_limit_accepted(resources):
-    assert check_builtin(gpu_container(resources)) == []
+    assert check_native(gpu_container(resources)) == []
 
 
 def test_fractional_gpu_rejected():
-    finding = only(check_builtin(gpu_container("{limits: {nvidia.com/gpu: 500m}}")), "extended-resource")
+    finding = only(check_native(gpu_container("{limits: {nvidia.com/gpu: 500m}}")), "extended-resource")
     assert finding.message == "spec.containers[0].resources.limits['nvidia.com/gpu'] is 500m; extended resources must be whole numbers"
 
 
 def test_bare_gpu_resource_name_rejected():
-    finding = only(check_builtin(gpu_container("{limits: {gpu: 1}}")), "resource-name")
+    finding = only(check_native(gpu_container("{limits: {gpu: 1}}")), "resource-name")
     assert finding.path == "/spec/containers/0/resources/limits/gpu"
     assert "qualified with a domain, such as nvidia.com/gpu" in finding.message
 
 
 @pytest.mark.parametrize("value", ["2 Gi", "1.5.3", "2GB", "-1Gi", "one", "1e999999999"])
 def test_bad_quantities_rejected(value):
-    finding = only(check_builtin(gpu_container(f"{{limits: {{memory: '{value}'}}}}")), "resource-quantity")
+    finding = only(check_native(gpu_container(f"{{limits: {{memory: '{value}'}}}}")), "resource-quantity")
     assert finding.path == "/spec/containers/0/resources/limits/memory"
     assert f"'{value}'" in finding.message or value in finding.message
 
 
 @pytest.mark.parametrize("value", ["2Gi", "1500M", "1.5G", "128974848", "129e6", "0.5"])
 def test_good_quantities_accepted(value):
-    assert check_builtin(gpu_container(f"{{limits: {{memory: '{value}'}}}}")) == []
+    assert check_native(gpu_container(f"{{limits: {{memory: '{value}'}}}}")) == []
 
 
 def test_requests_above_limits_rejected_across_units():
     document = gpu_container("{requests: {cpu: 1500m, memory: 2Gi}, limits: {cpu: '1', memory: 2048Mi}}")
-    finding = only(check_builtin(document), "resource-requests-exceed-limits")
+    finding = only(check_native(document), "resource-requests-exceed-limits")
     assert finding.path == "/spec/containers/0/resources/requests/cpu"
     assert finding.message == (
         "spec.containers[0].resources.requests['cpu'] is 1500m, more than the cpu limit of 1; "
@@ -252,7 +255,7 @@ def test_probe_port_and_handlers():
           readinessProbe: {httpGet: {path: /, port: 70000}}
           livenessProbe: {exec: {command: [true]}, tcpSocket: {port: dashboard}, successThreshold: 2}
     """
-    findings = check_builtin(pod(containers))
+    findings = check_native(pod(containers))
     assert sorted((f.path, f.rule) for f in findings) == [
         ("/spec/containers/0/livenessProbe", "probe"),
         ("/spec/containers/0/livenessProbe/successThreshold", "probe"),
@@ -270,7 +273,7 @@ def test_job_without_restart_policy_rejected():
             spec:
               containers: [{name: c, image: rayproject/ray:2.60.0-py311}]
     """)
-    finding = only(check_builtin(job), "pod-restart-policy")
+    finding = only(check_native(job), "pod-restart-policy")
     assert finding.path == "/spec/template/spec/restartPolicy"
     assert "defaults to Always" in finding.message
 
@@ -286,7 +289,7 @@ def test_deployment_selector_must_match_template_labels():
             metadata: {labels: {app: server}}
             spec: {containers: [{name: c, image: a}]}
     """)
-    finding = only(check_builtin(deployment), "workload-selector")
+    finding = only(check_native(deployment), "workload-selector")
     assert finding.path == "/spec/selector/matchLabels/app"
     assert "selector does not match template labels" in finding.message
 
@@ -305,7 +308,7 @@ def test_cronjob_pod_spec_is_found_under_job_template():
                   restartPolicy: Never
                   containers: [{name: c, image: a, ports: [{containerPort: 99999}]}]
     """)
-    finding = only(check_builtin(cronjob), "container-port")
+    finding = only(check_native(cronjob), "container-port")
     assert finding.path == "/spec/jobTemplate/spec/template/spec/containers/0/ports/0/containerPort"
 
 
@@ -319,7 +322,7 @@ def ingress(paths: str) -> Document:
 
 
 def test_ingress_path_type_is_case_sensitive():
-    finding = only(check_builtin(ingress(
+    finding = only(check_native(ingress(
         "- {path: /, pathType: prefix, backend: {service: {name: ray-head-svc, port: {number: 8265}}}}")), "ingress-path-type")
     assert finding.path == "/spec/rules/0/http/paths/0/pathType"
     assert finding.message == (
@@ -328,14 +331,14 @@ def test_ingress_path_type_is_case_sensitive():
 
 
 def test_ingress_with_valid_paths_is_clean():
-    assert check_builtin(ingress("""
+    assert check_native(ingress("""
         - {path: /, pathType: Prefix, backend: {service: {name: ray-head-svc, port: {number: 8265}}}}
         - {path: /serve, pathType: ImplementationSpecific, backend: {service: {name: ray-serve, port: {name: serve}}}}
     """)) == []
 
 
 def test_ingress_backend_port_range_and_path_form():
-    findings = check_builtin(ingress("""
+    findings = check_native(ingress("""
         - {path: dashboard, pathType: Exact, backend: {service: {name: ray-head-svc, port: {number: 70000}}}}
         - {path: /a//b, pathType: Prefix, backend: {service: {name: ray-head-svc, port: {number: 80, name: http}}}}
     """))
@@ -383,7 +386,7 @@ def test_every_rule_used_is_documented():
 from hypothesis import given, settings  # noqa: E402
 from hypothesis import strategies as st  # noqa: E402
 
-from raygitops.checks.native.builtin_kinds import POD_SPEC_PATHS  # noqa: E402
+from raygitops.checks.subjects import WORKLOAD_POD_SPEC_PATHS  # noqa: E402
 
 _KEYS = st.sampled_from([
     "spec", "template", "jobTemplate", "containers", "initContainers", "ports", "port", "containerPort",
@@ -397,15 +400,15 @@ _SCALARS = st.one_of(st.none(), st.booleans(), st.integers(-2**70, 2**70), st.fl
                      st.text(max_size=12), st.sampled_from(["500m", "1e999999999", "Prefix", "None", "1"]))
 _VALUES = st.recursive(_SCALARS, lambda inner: st.one_of(
     st.lists(inner, max_size=4), st.dictionaries(_KEYS, inner, max_size=5)), max_leaves=40)
-_KINDS = st.sampled_from([*POD_SPEC_PATHS, ("", "Service"), ("networking.k8s.io", "Ingress")])
+_KINDS = st.sampled_from([*WORKLOAD_POD_SPEC_PATHS, ("", "Service"), ("networking.k8s.io", "Ingress")])
 
 
 @settings(max_examples=150, deadline=None)
 @given(kind=_KINDS, spec=st.dictionaries(_KEYS, _VALUES, max_size=6))
-def test_check_builtin_never_raises_on_any_shape(kind, spec):
+def test_check_native_never_raises_on_any_shape(kind, spec):
     group, name = kind
     body = {"apiVersion": f"{group}/v1" if group else "v1", "kind": name, "metadata": {"name": "x"}, "spec": spec,
             "template": spec}
-    for finding in check_builtin(Document("f.yaml", 0, body)):
+    for finding in check_native(Document("f.yaml", 0, body)):
         assert finding.rule in BUILTIN_RULES or finding.rule == "metadata-label"
         assert finding.path.startswith("/") and finding.message

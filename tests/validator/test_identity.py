@@ -9,7 +9,10 @@ import pytest
 
 from raygitops.inputs.documents import Document
 from raygitops.findings import Finding, Severity
-from raygitops.checks.native.identity import IDENTITY_RULES, check_identity, check_metadata
+from raygitops.checks.native.identity import check_identity, check_metadata
+from raygitops.checks.registry import IDENTITY, all_checks
+
+IDENTITY_RULES = {c.id: c.doc.summary for c in all_checks() if c.category == IDENTITY}
 
 
 def document(api_version: object, kind: object, **metadata: object) -> Document:

@@ -12,7 +12,10 @@ from hypothesis import strategies as st
 from raygitops.inputs.documents import Document, load_stream
 from raygitops.findings import Finding, Severity
 from raygitops.schema.store import ResourceSchema, SchemaStore
-from raygitops.schema.structural import SCHEMA_RULES, validate_object
+from raygitops.checks.registry import SCHEMA, all_checks
+from raygitops.schema.structural import validate_object
+
+SCHEMA_RULES = {c.id: c.doc.summary for c in all_checks() if c.category == SCHEMA}
 
 RAYCLUSTER = """
 apiVersion: ray.io/v1
@@ -301,7 +304,7 @@ def test_builtin_service_strict_schema(schema_store):
 
 def test_service_port_range_is_not_in_the_builtin_schema(schema_store):
     # The OpenAPI schema of ServicePort.port says int32 with no maximum: 70000 passes the schema.
-    # The native checks (builtin_checks, `service-port`) reject it; the schema stage must not guess.
+    # The native checks (checks/native, `service-port`) reject it; the schema stage must not guess.
     ports = schema_store.schema_for("v1", "Service").schema["properties"]["spec"]["properties"]["ports"]
     assert "maximum" not in ports["items"]["properties"]["port"]
     _, findings = validate(schema_store, "apiVersion: v1\nkind: Service\nmetadata: {name: s}\nspec:\n  ports: [{port: 70000}]\n")

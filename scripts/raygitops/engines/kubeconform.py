@@ -33,18 +33,51 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
+from ..checks.registry import KUBECONFORM, Subject, declare
 from ..findings import Finding, Severity, field_name, pointer_parts
 from ..inputs.documents import Document
 from ..tools import find_tool
 
-KUBECONFORM_RULES: dict[str, str] = {
-    "kubeconform": "kubeconform found the resource invalid against its (strict, standalone) schema",
-    "kubeconform-error": "kubeconform could not validate the resource (no schema, unreadable resource)",
-}
+declare(
+    "kubeconform",
+    """kubeconform found the resource invalid against its (strict, standalone) schema
+
+    Why: with --engine kubeconform, kubeconform judges the schema; the finding carries its message.
+
+    Fails:
+        workerGroupSpecs:
+        - {groupName: cpu, replicas: two}
+
+    Instead:
+        workerGroupSpecs:
+        - {groupName: cpu, replicas: 2}
+    """,
+    category=KUBECONFORM,
+    subject=Subject.DOCUMENT,
+)
+declare(
+    "kubeconform-error",
+    """kubeconform could not validate the resource (no schema, unreadable resource)
+
+    Why: kubeconform could not check the resource at all (no schema for it, or it could not read it), so it was
+    not validated by that engine.
+
+    Fails:
+        apiVersion: example.com/v1
+        kind: Widget   # no standalone schema
+
+    Instead:
+        # use --engine builtin, or give kubeconform a schema
+    """,
+    category=KUBECONFORM,
+    subject=Subject.DOCUMENT,
+)
 
 TIMEOUT_SECONDS = 600
 _MANIFEST = "raygitops-schemas.json"  # what was written, and for which store
-_INSTALL_HINT = "run `make tools` (builds the pinned kubeconform into .venv/bin), put it on PATH, or use --engine builtin"
+_INSTALL_HINT = (
+    "run `make tools` (builds the pinned kubeconform into .venv/bin), put it on PATH, or use --engine builtin"
+)
 
 
 class KubeconformError(Exception):
@@ -62,10 +95,7 @@ def schema_file_name(api_version: str, kind: str) -> str:
     core "v1" -> "-v1"), as in kubeconform's pkg/registry.
     """
     group, slash, version = api_version.rpartition("/")
-    if slash:
-        suffix = f"-{group.split('.')[0].lower()}-{version.lower()}"
-    else:
-        suffix = f"-{version.lower()}"
+    suffix = f"-{group.split('.')[0].lower()}-{version.lower()}" if slash else f"-{version.lower()}"
     return f"{kind.lower()}{suffix}.json"
 
 
@@ -151,7 +181,7 @@ def to_standalone(schema: dict[str, Any], resolve: Callable[[str], dict[str, Any
       apiVersion, kind and metadata;
     - descriptions and `x-kubernetes-*` extensions are dropped (kubeconform ignores them).
     """
-    converted = _convert(schema, resolve, frozenset())
+    converted: dict[str, Any] = _convert(schema, resolve, frozenset())
     converted["$schema"] = "http://json-schema.org/draft-07/schema#"
     return converted
 
@@ -173,10 +203,16 @@ def _convert(node: Any, resolve: Callable[[str], dict[str, Any] | None], seen: f
 
     out: dict[str, Any] = {}
     for key, value in node.items():
-        if key in ("description", "$defs", "definitions", "x-kubernetes-validations") or key.startswith("x-kubernetes-"):
+        if key in ("description", "$defs", "definitions", "x-kubernetes-validations") or key.startswith(
+            "x-kubernetes-"
+        ):
             continue
         if key in ("properties", "patternProperties", "dependencies"):
-            out[key] = {name: _convert(sub, resolve, seen) for name, sub in value.items()} if isinstance(value, dict) else value
+            out[key] = (
+                {name: _convert(sub, resolve, seen) for name, sub in value.items()}
+                if isinstance(value, dict)
+                else value
+            )
         elif key in ("items", "additionalProperties", "not", "allOf", "anyOf", "oneOf"):
             out[key] = _convert(value, resolve, seen)
         elif key == "nullable":
@@ -217,7 +253,7 @@ def _ref_resolver(store: Any, schema: dict[str, Any]) -> Callable[[str], dict[st
 
     def resolve(ref: str) -> dict[str, Any] | None:
         if callable(store_resolve):
-            found = store_resolve(ref)
+            found: dict[str, Any] | None = store_resolve(ref)
             if found is not None:
                 return found
         name = ref.rsplit("/", 1)[-1]
@@ -247,8 +283,17 @@ def run_kubeconform(
             (Path(work) / _document_file_name(position)).write_text(json.dumps(document.body, default=str))
         command = [
             # Missing schemas are skipped: the identity stage already reported those kinds.
-            executable, "-strict", "-ignore-missing-schemas", "-summary", "-output", "json", "-n", str(max(1, jobs)),
-            "-schema-location", location_template(Path(schema_dir)), work,
+            executable,
+            "-strict",
+            "-ignore-missing-schemas",
+            "-summary",
+            "-output",
+            "json",
+            "-n",
+            str(max(1, jobs)),
+            "-schema-location",
+            location_template(Path(schema_dir)),
+            work,
         ]
         try:
             completed = subprocess.run(command, capture_output=True, text=True, timeout=TIMEOUT_SECONDS, check=False)
@@ -268,10 +313,15 @@ def _document_file_name(position: int) -> str:
 
 _POSITION = re.compile(r"doc-(\d+)\.ya?ml$")
 _STATUS = {
-    "statusinvalid": "invalid", "invalid": "invalid",
-    "statuserror": "error", "error": "error",
-    "statusvalid": "valid", "valid": "valid",
-    "statusskipped": "skipped", "skipped": "skipped", "statusempty": "skipped",
+    "statusinvalid": "invalid",
+    "invalid": "invalid",
+    "statuserror": "error",
+    "error": "error",
+    "statusvalid": "valid",
+    "valid": "valid",
+    "statusskipped": "skipped",
+    "skipped": "skipped",
+    "statusempty": "skipped",
 }
 # The error text when there are no validationErrors to read, per jsonschema library:
 # v5 (kubeconform 0.6): "jsonschema: '/spec/ports/0/port' does not validate with <url>: <message>"
@@ -328,13 +378,8 @@ def _result_findings(result: dict[str, Any], status: str, document: Document | N
 
 
 def _message(pointer: str, text: str) -> str:
-    field = _dotted(pointer)
+    field = field_name(pointer_parts(pointer))
     return f"{field}: {text}" if field else text
-
-
-def _dotted(pointer: str) -> str:
-    """/spec/ports/0/port -> spec.ports[0].port (the way kubectl names a field)."""
-    return field_name(pointer_parts(pointer))
 
 
 def _document_for(result: dict[str, Any], documents: list[Document]) -> Document | None:
@@ -343,7 +388,9 @@ def _document_for(result: dict[str, Any], documents: list[Document]) -> Document
         return documents[int(match.group(1))]
     for document in documents:
         if (document.api_version, document.kind, document.name) == (
-            result.get("version"), result.get("kind"), result.get("name")
+            result.get("version"),
+            result.get("kind"),
+            result.get("name"),
         ):
             return document
     return None
@@ -354,7 +401,12 @@ def _finding(document: Document | None, result: dict[str, Any], rule: str, path:
     if document is not None:
         return document.finding(rule, Severity.ERROR, pointer, message)
     return Finding(
-        severity=Severity.ERROR, rule=rule, message=message, source=str(result.get("filename", "")),
-        api_version=str(result.get("version", "")), kind=str(result.get("kind", "")),
-        name=str(result.get("name", "")), path=pointer,
+        severity=Severity.ERROR,
+        rule=rule,
+        message=message,
+        source=str(result.get("filename", "")),
+        api_version=str(result.get("version", "")),
+        kind=str(result.get("kind", "")),
+        name=str(result.get("name", "")),
+        path=pointer,
     )

@@ -14,20 +14,87 @@ from typing import Any
 
 import yaml
 
+from ..checks.registry import DECODE, Subject, declare
 from ..findings import Finding, Severity, json_pointer
 
 # Rule ids this stage reports, with their one-line docs (listed by `raygitops rules`).
-DECODE_RULES: dict[str, str] = {
-    "yaml-syntax": "The stream must be valid YAML; the finding gives the line and column.",
-    "yaml-encoding": "Manifests must be UTF-8 text.",
-    "yaml-duplicate-key": "A mapping must not repeat a key (kubectl's strict decoding rejects it).",
-    "document-not-mapping": "Each non-empty document must be a mapping (an object), not a list or a scalar.",
-}
+declare(
+    "yaml-syntax",
+    """The stream must be valid YAML; the finding gives the line and column.
 
-try:  # the C loader is ~10x faster on rendered overlays of thousands of lines
-    _BaseLoader: type = yaml.CSafeLoader
-except AttributeError:  # pragma: no cover - PyYAML built without libyaml
-    _BaseLoader = yaml.SafeLoader
+    Why: kubectl and Argo CD refuse the whole file, so nothing in it is applied; the finding names the line and
+    column where parsing stopped.
+
+    Fails:
+        metadata:
+          name: rc
+           labels: {app: ray}
+
+    Instead:
+        metadata:
+          name: rc
+          labels: {app: ray}
+    """,
+    category=DECODE,
+    subject=Subject.STREAM,
+)
+declare(
+    "yaml-encoding",
+    """Manifests must be UTF-8 text.
+
+    Why: Kubernetes manifests are UTF-8; a file saved as Latin-1 or UTF-16 cannot be decoded by kubectl.
+
+    Fails:
+        # a file saved as UTF-16 by an editor
+
+    Instead:
+        # the same file saved as UTF-8
+    """,
+    category=DECODE,
+    subject=Subject.STREAM,
+)
+declare(
+    "yaml-duplicate-key",
+    """A mapping must not repeat a key (kubectl's strict decoding rejects it).
+
+    Why: YAML keeps the last of two equal keys silently, so half of what was written is lost; kubectl's strict
+    decoding rejects the object.
+
+    Fails:
+        resources:
+          limits: {cpu: "2"}
+          limits: {memory: 4Gi}
+
+    Instead:
+        resources:
+          limits: {cpu: "2", memory: 4Gi}
+    """,
+    category=DECODE,
+    subject=Subject.STREAM,
+)
+declare(
+    "document-not-mapping",
+    """Each non-empty document must be a mapping (an object), not a list or a scalar.
+
+    Why: the API server expects one object per document; a list or a scalar is not a resource.
+
+    Fails:
+        - apiVersion: v1
+          kind: ConfigMap
+
+    Instead:
+        apiVersion: v1
+        kind: ConfigMap
+        metadata: {name: settings}
+    """,
+    category=DECODE,
+    subject=Subject.STREAM,
+)
+
+# The C loader is ~10x faster on rendered overlays of thousands of lines; PyYAML built without
+# libyaml has only the Python one. Every YAML reader of the package uses this one.
+SAFE_LOADER: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+_BaseLoader = SAFE_LOADER
 
 
 class _DuplicateKey(yaml.MarkedYAMLError):
@@ -62,15 +129,12 @@ class _StrictLoader(_BaseLoader):  # type: ignore[misc, valid-type]
                     key_node.start_mark,
                 )
             seen[key] = key_node
-        return super().construct_mapping(node, deep=deep)
+        mapping: dict[Any, Any] = super().construct_mapping(node, deep=deep)
+        return mapping
 
 
-_StrictLoader.add_constructor(
-    "tag:yaml.org,2002:timestamp", yaml.SafeLoader.construct_yaml_str
-)
-_StrictLoader.add_constructor(
-    "tag:yaml.org,2002:map", _StrictLoader.construct_yaml_map
-)
+_StrictLoader.add_constructor("tag:yaml.org,2002:timestamp", yaml.SafeLoader.construct_yaml_str)
+_StrictLoader.add_constructor("tag:yaml.org,2002:map", _StrictLoader.construct_yaml_map)
 
 
 @dataclass
@@ -177,7 +241,9 @@ def load_stream(data: str | bytes, source: str) -> tuple[list[Document], list[Fi
         except UnicodeDecodeError as exc:
             return [], [
                 _decode_error(
-                    source, None, "yaml-encoding",
+                    source,
+                    None,
+                    "yaml-encoding",
                     f"file is not UTF-8: byte 0x{data[exc.start]:02x} at offset {exc.start}; "
                     "Kubernetes manifests must be UTF-8 text",
                     None,
@@ -197,7 +263,9 @@ def load_stream(data: str | bytes, source: str) -> tuple[list[Document], list[Fi
             if not isinstance(body, dict):
                 findings.append(
                     _decode_error(
-                        source, index, "document-not-mapping",
+                        source,
+                        index,
+                        "document-not-mapping",
                         f"document is a {_yaml_type(body)}, expected a mapping with apiVersion, kind and metadata",
                         line,
                     )
@@ -205,7 +273,9 @@ def load_stream(data: str | bytes, source: str) -> tuple[list[Document], list[Fi
             elif (bad_key := next((k for k in body if not isinstance(k, str)), None)) is not None:
                 findings.append(
                     _decode_error(
-                        source, index, "yaml-syntax",
+                        source,
+                        index,
+                        "yaml-syntax",
                         f"mapping key {bad_key!r} is a {_yaml_type(bad_key)}, expected a string",
                         line,
                     )
@@ -220,9 +290,7 @@ def load_stream(data: str | bytes, source: str) -> tuple[list[Document], list[Fi
     except yaml.YAMLError as exc:  # unmarked errors, e.g. from the reader
         findings.append(_decode_error(source, index, "yaml-syntax", f"invalid YAML: {exc}", None))
     except RecursionError:
-        findings.append(
-            _decode_error(source, index, "yaml-syntax", "YAML nested too deeply to decode", None)
-        )
+        findings.append(_decode_error(source, index, "yaml-syntax", "YAML nested too deeply to decode", None))
     except (TypeError, ValueError) as exc:  # e.g. a list used as a mapping key
         findings.append(_decode_error(source, index, "yaml-syntax", f"invalid YAML: {exc}", None))
     finally:

@@ -17,7 +17,7 @@ from pathlib import Path
 import yaml
 
 from .documents import Document
-from .render import RenderError, Renderer, render
+from .render import Renderer, RenderError, render
 
 ORIGIN_ANNOTATION = "config.kubernetes.io/origin"
 
@@ -36,12 +36,16 @@ def render_with_origins(folder: Path, renderer: Renderer) -> tuple[str, Path]:
         wrapper = Path(scratch)
         # kustomize refuses an absolute path as a resource: name the target relative to the wrapper.
         target = os.path.relpath(folder.resolve(), wrapper.resolve())
-        (wrapper / "kustomization.yaml").write_text(yaml.safe_dump({
-            "apiVersion": "kustomize.config.k8s.io/v1beta1",
-            "kind": "Kustomization",
-            "resources": [target],
-            "buildMetadata": ["originAnnotations"],
-        }))
+        (wrapper / "kustomization.yaml").write_text(
+            yaml.safe_dump(
+                {
+                    "apiVersion": "kustomize.config.k8s.io/v1beta1",
+                    "kind": "Kustomization",
+                    "resources": [target],
+                    "buildMetadata": ["originAnnotations"],
+                }
+            )
+        )
         try:
             return render(wrapper, renderer), wrapper.resolve()
         except RenderError:
@@ -59,7 +63,7 @@ def take_origins(documents: list[Document], root: Path) -> dict[int, Origin]:
         if not isinstance(annotations, dict) or ORIGIN_ANNOTATION not in annotations:
             continue
         raw = annotations.pop(ORIGIN_ANNOTATION)
-        if not annotations:
+        if not annotations and isinstance(metadata, dict):
             del metadata["annotations"]
         origin = _parse(raw, root)
         if origin is not None:

@@ -13,10 +13,11 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .documents import Document, load_stream
+from ..checks.registry import RENDER, Subject, declare
 from ..findings import Finding, Severity
+from .documents import Document, load_stream
 from .origins import Origin, render_with_origins, take_origins
-from .render import RenderError, RendererMissing, Renderer, find_renderer, is_kustomization, render
+from .render import Renderer, RendererMissing, RenderError, find_renderer, is_kustomization
 
 YAML_SUFFIXES = (".yaml", ".yml")
 # Kustomize's own configuration files are not resources; they never reach the cluster.
@@ -25,9 +26,24 @@ KUSTOMIZE_FILES = ("kustomization.yaml", "kustomization.yml", "Kustomization", "
 DEFAULT_TARGET_GLOBS = ("overlays/*", "argocd")
 
 
-SOURCE_RULES: dict[str, str] = {
-    "kustomize-build": "Every kustomization must build; the finding quotes kustomize's own message.",
-}
+declare(
+    "kustomize-build",
+    """Every kustomization must build; the finding quotes kustomize's own message.
+
+    Why: an overlay that does not build deploys nothing: Argo CD marks the application as failed and `kubectl
+    apply -k` stops.
+
+    Fails:
+        resources:
+        - ../../base/raycluster.yml   # no such file
+
+    Instead:
+        resources:
+        - ../../base/raycluster.yaml
+    """,
+    category=RENDER,
+    subject=Subject.STREAM,
+)
 
 
 class SourceError(Exception):

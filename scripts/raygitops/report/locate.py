@@ -59,7 +59,9 @@ def field_line(document: yaml.Node | None, pointer: str) -> int | None:
     node, line = document, document.start_mark.line + 1
     for part in pointer_parts(pointer):
         if isinstance(node, yaml.MappingNode):
-            match = next(((k, v) for k, v in node.value if isinstance(k, yaml.ScalarNode) and k.value == str(part)), None)
+            match = next(
+                ((k, v) for k, v in node.value if isinstance(k, yaml.ScalarNode) and k.value == str(part)), None
+            )
             if match is None:
                 break
             node, line = match[1], match[0].start_mark.line + 1
@@ -74,7 +76,7 @@ def field_line(document: yaml.Node | None, pointer: str) -> int | None:
 def _child(node: yaml.Node | None, key: str) -> yaml.Node | None:
     if isinstance(node, yaml.MappingNode):
         for k, v in node.value:
-            if isinstance(k, yaml.ScalarNode) and k.value == key:
+            if isinstance(k, yaml.ScalarNode) and k.value == key and isinstance(v, yaml.Node):
                 return v
     return None
 

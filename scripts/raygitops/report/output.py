@@ -11,18 +11,22 @@ import xml.etree.ElementTree as ET
 from collections.abc import Callable, Iterable
 
 from .. import __version__
+from ..checks.registry import UnknownCheck, check
 from ..engine import Report
 from ..findings import Finding, Severity
+from .ruledocs import check_help_markdown, help_uri
 
-FORMATS = ("text", "json", "junit", "sarif")
 SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
 
 
-def format_report(report: Report, output: str, rule_docs: dict[str, str] | None = None) -> str:
-    writers: dict[str, Callable[[Report, dict[str, str]], str]] = {
-        "text": _text, "json": _json, "junit": _junit, "sarif": _sarif,
+def format_report(report: Report, output: str) -> str:
+    writers: dict[str, Callable[[Report], str]] = {
+        "text": _text,
+        "json": _json,
+        "junit": _junit,
+        "sarif": _sarif,
     }
-    return writers[output](report, rule_docs or {})
+    return writers[output](report)
 
 
 def text_line(finding: Finding) -> str:
@@ -32,21 +36,19 @@ def text_line(finding: Finding) -> str:
     return f"{finding.location}: {finding.severity}: {subject}{finding.message} [{finding.rule}]{rendered_in}"
 
 
-def _text(report: Report, _: dict[str, str]) -> str:
+def _text(report: Report) -> str:
     lines = [text_line(f) for f in report.findings]
     suppressed = f", {report.suppressed} suppressed" if report.suppressed else ""
-    lines.append(
-        f"{report.resources} resources: {report.errors} errors, {report.warnings} warnings{suppressed}"
-    )
+    lines.append(f"{report.resources} resources: {report.errors} errors, {report.warnings} warnings{suppressed}")
     return "\n".join(lines) + "\n"
 
 
-def _json(report: Report, _: dict[str, str]) -> str:
+def _json(report: Report) -> str:
     data = {"findings": [f.to_dict() for f in report.findings], "summary": report.summary()}
     return json.dumps(data, indent=2) + "\n"
 
 
-def _junit(report: Report, _: dict[str, str]) -> str:
+def _junit(report: Report) -> str:
     """One test suite per source, one test case per resource; errors fail it."""
     suites = ET.Element("testsuites", name="raygitops validate", tests=str(report.resources))
     by_source: dict[str, dict[str, list[Finding]]] = {}
@@ -59,24 +61,21 @@ def _junit(report: Report, _: dict[str, str]) -> str:
         total_failures += failures
         suite = ET.SubElement(suites, "testsuite", name=source, tests=str(len(cases)), failures=str(failures))
         for case_name, findings in cases.items():
-            case = ET.SubElement(suite, "testcase", classname=source, name=case_name)
+            testcase = ET.SubElement(suite, "testcase", classname=source, name=case_name)
             for finding in findings:
                 if finding.severity is Severity.ERROR:
-                    failure = ET.SubElement(case, "failure", type=finding.rule, message=finding.message)
+                    failure = ET.SubElement(testcase, "failure", type=finding.rule, message=finding.message)
                     failure.text = text_line(finding)
             notes = [text_line(f) for f in findings if f.severity is Severity.WARNING]
             if notes:
-                ET.SubElement(case, "system-out").text = "\n".join(notes)
+                ET.SubElement(testcase, "system-out").text = "\n".join(notes)
     suites.set("failures", str(total_failures))
     return ET.tostring(suites, encoding="unicode", xml_declaration=True) + "\n"
 
 
-def _sarif(report: Report, rule_docs: dict[str, str]) -> str:
+def _sarif(report: Report) -> str:
     rule_ids = sorted({f.rule for f in report.findings})
-    rules = [
-        {"id": rule_id, "shortDescription": {"text": rule_docs.get(rule_id, rule_id)}}
-        for rule_id in rule_ids
-    ]
+    rules = [_sarif_rule(rule_id) for rule_id in rule_ids]
     results = [_sarif_result(f, rule_ids.index(f.rule)) for f in report.findings]
     log = {
         "$schema": SARIF_SCHEMA,
@@ -97,15 +96,30 @@ def _sarif(report: Report, rule_docs: dict[str, str]) -> str:
     return json.dumps(log, indent=2) + "\n"
 
 
+def _sarif_rule(rule_id: str) -> dict[str, object]:
+    """A reportingDescriptor from the registry: summary, the three-part doc as help, its docs/rules.md section."""
+    try:
+        declared = check(rule_id)
+    except UnknownCheck:  # only a finding made outside the engine carries an undeclared id
+        return {"id": rule_id, "shortDescription": {"text": rule_id}}
+    help_text = "\n\n".join(part for part in (declared.doc.summary, declared.doc.why) if part)
+    return {
+        "id": rule_id,
+        "shortDescription": {"text": declared.doc.summary},
+        "help": {"text": help_text, "markdown": check_help_markdown(declared)},
+        "helpUri": help_uri(declared),
+        "defaultConfiguration": {"level": "error" if declared.severity is Severity.ERROR else "warning"},
+        "properties": {"category": declared.category, "subject": declared.subject.value},
+    }
+
+
 def _sarif_result(finding: Finding, rule_index: int) -> dict[str, object]:
     physical: dict[str, object] = {"artifactLocation": {"uri": finding.source or "stdin"}}
     if finding.line is not None:
         physical["region"] = {"startLine": finding.line}
     location: dict[str, object] = {"physicalLocation": physical}
     if finding.resource or finding.path:
-        location["logicalLocations"] = [
-            {"fullyQualifiedName": f"{finding.resource}{finding.path}", "kind": "object"}
-        ]
+        location["logicalLocations"] = [{"fullyQualifiedName": f"{finding.resource}{finding.path}", "kind": "object"}]
     return {
         "ruleId": finding.rule,
         "ruleIndex": rule_index,

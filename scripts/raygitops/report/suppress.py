@@ -18,18 +18,49 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from ..inputs.documents import Document
+from ..checks.registry import SUPPRESSION, Subject, declare
 from ..findings import Finding, Severity, json_pointer
+from ..inputs.documents import Document
 
 IGNORE_ANNOTATION = "raygitops.io/ignore"
-WITHOUT_REASON = "suppression-without-reason"
-UNKNOWN_RULE = "suppression-unknown-rule"
 
-# The findings this module reports itself, for `raygitops rules` (id -> one-line doc).
-SUPPRESSION_RULES = {
-    WITHOUT_REASON: "Every raygitops.io/ignore entry has the form '<rule-id>: <reason>'; one without a reason suppresses nothing.",
-    UNKNOWN_RULE: "Every raygitops.io/ignore entry names a rule that exists (a typo would suppress nothing).",
-}
+WITHOUT_REASON = declare(
+    "suppression-without-reason",
+    """Every raygitops.io/ignore entry has the form '<rule-id>: <reason>'; one without a reason suppresses nothing.
+
+    Why: a suppression is an accepted risk, and the reason is what the next reader of the
+    manifest needs to judge it; an entry without one is ignored and reported.
+
+    Fails:
+        metadata:
+          annotations:
+            raygitops.io/ignore: missing-limits
+
+    Instead:
+        metadata:
+          annotations:
+            raygitops.io/ignore: "missing-limits: the batch submitter is sized by the queue"
+    """,
+    category=SUPPRESSION,
+    subject=Subject.DOCUMENT,
+)
+UNKNOWN_RULE = declare(
+    "suppression-unknown-rule",
+    """Every raygitops.io/ignore entry names a rule that exists (a typo would suppress nothing).
+
+    Why: a misspelt id suppresses nothing, so the finding it meant to accept still fails
+    the run, or worse, the author believes a risk is documented when it is not.
+
+    Fails:
+        raygitops.io/ignore: "missing-limit: sized by the queue"
+
+    Instead:
+        raygitops.io/ignore: "missing-limits: sized by the queue"
+    """,
+    category=SUPPRESSION,
+    subject=Subject.DOCUMENT,
+    severity=Severity.WARNING,
+)
 
 _RULE_ID = re.compile(r"[a-z0-9][a-z0-9-]*")
 
@@ -86,18 +117,26 @@ def apply_suppressions(
         suppressions, malformed = parse_ignore(document.annotations[IGNORE_ANNOTATION])
         by_document[(document.source, document.index)] = {s.rule for s in suppressions}
         for entry in malformed:
-            new.append(document.finding(
-                WITHOUT_REASON, Severity.ERROR, pointer,
-                f"suppression {entry!r} has no reason; write it as '<rule-id>: <why this is acceptable>'",
-            ))
+            new.append(
+                document.finding(
+                    WITHOUT_REASON,
+                    Severity.ERROR,
+                    pointer,
+                    f"suppression {entry!r} has no reason; write it as '<rule-id>: <why this is acceptable>'",
+                )
+            )
         if known is not None:
             for suppression in suppressions:
                 if suppression.rule not in known:
-                    new.append(document.finding(
-                        UNKNOWN_RULE, Severity.WARNING, pointer,
-                        f"suppression names rule {suppression.rule!r}, which does not exist; "
-                        "fix the id (see `raygitops rules`) or remove the entry",
-                    ))
+                    new.append(
+                        document.finding(
+                            UNKNOWN_RULE,
+                            Severity.WARNING,
+                            pointer,
+                            f"suppression names rule {suppression.rule!r}, which does not exist; "
+                            "fix the id (see `raygitops rules`) or remove the entry",
+                        )
+                    )
     kept: list[Finding] = []
     suppressed = 0
     for finding in findings:

@@ -18,8 +18,8 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..inputs.documents import Document
 from ..findings import pointer_parts
+from ..inputs.documents import Document
 
 WILDCARD = "*"
 Step = str | int  # a field name, an index, or WILDCARD for any index
@@ -36,8 +36,7 @@ class IgnoreRule:
 
     def applies_to(self, group: str, kind: str, namespace: str, name: str) -> bool:
         return (
-            self.group == group and self.kind == kind
-            and self.name in ("", name) and self.namespace in ("", namespace)
+            self.group == group and self.kind == kind and self.name in ("", name) and self.namespace in ("", namespace)
         )
 
     def hides(self, path: tuple[str | int, ...]) -> bool:
@@ -98,10 +97,15 @@ def _policy(app_spec: dict[str, Any], application: str) -> SyncPolicy:
             if isinstance(expression, str) and (steps := parse_jq_path(expression)) is not None:
                 paths.append(steps)
         if paths:
-            rules.append(IgnoreRule(
-                str(entry.get("group", "")), str(entry.get("kind", "")),
-                str(entry.get("name", "")), str(entry.get("namespace", "")), tuple(paths),
-            ))
+            rules.append(
+                IgnoreRule(
+                    str(entry.get("group", "")),
+                    str(entry.get("kind", "")),
+                    str(entry.get("name", "")),
+                    str(entry.get("namespace", "")),
+                    tuple(paths),
+                )
+            )
     sync = _dict(app_spec.get("syncPolicy"))
     automated = _dict(sync.get("automated"))
     respect = "RespectIgnoreDifferences=true" in _list(sync.get("syncOptions"))
@@ -129,7 +133,7 @@ def _prefix_matches(pattern: tuple[Step, ...], path: tuple[str | int, ...]) -> b
     """Whether `path` lies at or under `pattern` (an ignored field hides its whole subtree)."""
     if len(path) < len(pattern):
         return False
-    for want, got in zip(pattern, path):
+    for want, got in zip(pattern, path, strict=False):
         if want == WILDCARD:
             if not isinstance(got, int):
                 return False

@@ -25,11 +25,20 @@ GIB = Fraction(2**30)
 
 _QUANTITY = re.compile(r"^([+-]?[0-9.]+(?:[eE][+-]?[0-9]+)?)(Ki|Mi|Gi|Ti|Pi|Ei|m|k|M|G|T|P|E)?$")
 _SUFFIX = {
-    None: Fraction(1), "m": Fraction(1, 1000),
-    "k": Fraction(10**3), "M": Fraction(10**6), "G": Fraction(10**9), "T": Fraction(10**12),
-    "P": Fraction(10**15), "E": Fraction(10**18),
-    "Ki": Fraction(2**10), "Mi": Fraction(2**20), "Gi": Fraction(2**30), "Ti": Fraction(2**40),
-    "Pi": Fraction(2**50), "Ei": Fraction(2**60),
+    None: Fraction(1),
+    "m": Fraction(1, 1000),
+    "k": Fraction(10**3),
+    "M": Fraction(10**6),
+    "G": Fraction(10**9),
+    "T": Fraction(10**12),
+    "P": Fraction(10**15),
+    "E": Fraction(10**18),
+    "Ki": Fraction(2**10),
+    "Mi": Fraction(2**20),
+    "Gi": Fraction(2**30),
+    "Ti": Fraction(2**40),
+    "Pi": Fraction(2**50),
+    "Ei": Fraction(2**60),
 }
 
 
@@ -126,10 +135,14 @@ class Capacity:
         return data
 
 
+def _mapping(value: Any) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
+
+
 def container_requests(container: dict[str, Any]) -> Resources:
-    resources = container.get("resources") if isinstance(container.get("resources"), dict) else {}
-    requests = resources.get("requests") if isinstance(resources.get("requests"), dict) else {}
-    limits = resources.get("limits") if isinstance(resources.get("limits"), dict) else {}
+    resources = _mapping(container.get("resources"))
+    requests = _mapping(resources.get("requests"))
+    limits = _mapping(resources.get("limits"))
     cpu = gpu = memory = Fraction(0)
     for name in set(requests) | set(limits):
         amount = parse_quantity(requests.get(name, limits.get(name)))
@@ -161,9 +174,8 @@ def pod_requests(pod_spec: dict[str, Any], extra: Resources = Resources()) -> Re
 
 
 def _pod_spec(group: dict[str, Any]) -> dict[str, Any]:
-    template = group.get("template") if isinstance(group.get("template"), dict) else {}
-    spec = template.get("spec")
-    return spec if isinstance(spec, dict) else {}
+    template = _mapping(group.get("template"))
+    return _mapping(template.get("spec"))
 
 
 def _int(value: Any, default: int) -> int:
@@ -186,10 +198,10 @@ def full_scale_replicas(group: dict[str, Any], autoscaling: bool) -> int:
 def cluster_resources(cluster_spec: dict[str, Any]) -> tuple[Resources, tuple[str, ...]]:
     """A RayClusterSpec at full scale, and the autoscaling groups that have no upper bound."""
     autoscaling = cluster_spec.get("enableInTreeAutoscaling") is True
-    head = cluster_spec.get("headGroupSpec") if isinstance(cluster_spec.get("headGroupSpec"), dict) else {}
+    head = _mapping(cluster_spec.get("headGroupSpec"))
     sidecar = Resources()
     if autoscaling:
-        options = cluster_spec.get("autoscalerOptions") if isinstance(cluster_spec.get("autoscalerOptions"), dict) else {}
+        options = _mapping(cluster_spec.get("autoscalerOptions"))
         if isinstance(options.get("resources"), dict):
             sidecar = container_requests({"resources": options["resources"]})
         else:
@@ -211,17 +223,14 @@ def cluster_resources(cluster_spec: dict[str, Any]) -> tuple[Resources, tuple[st
 def workload_of(body: dict[str, Any]) -> Workload | None:
     """The Ray cluster a RayCluster, RayService or RayJob runs; None for other kinds or a RayJob on an existing cluster."""
     kind = body.get("kind")
-    spec = body.get("spec") if isinstance(body.get("spec"), dict) else {}
-    metadata = body.get("metadata") if isinstance(body.get("metadata"), dict) else {}
+    spec = _mapping(body.get("spec"))
+    metadata = _mapping(body.get("metadata"))
     namespace, name = str(metadata.get("namespace", "")), str(metadata.get("name", ""))
-    if kind == "RayCluster":
-        cluster = spec
-    elif kind == "RayService":
-        cluster = spec.get("rayClusterConfig")
-    elif kind == "RayJob":
-        cluster = spec.get("rayClusterSpec")
-    else:
+    where = {"RayCluster": None, "RayService": "rayClusterConfig", "RayJob": "rayClusterSpec"}
+    if kind not in where:
         return None
+    field_name = where[kind]
+    cluster: Any = spec if field_name is None else spec.get(field_name)
     if not isinstance(cluster, dict):
         return None
     resources, unbounded = cluster_resources(cluster)

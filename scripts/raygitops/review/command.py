@@ -1,8 +1,8 @@
 """`raygitops diff`: the command, from arguments to an exit code.
 
-    0  ran; no effect named by --fail-on appeared
-    1  an effect named by --fail-on appeared
-    2  could not run (not a git repository, unknown revision, a target that does not render)
+0  ran; no effect named by --fail-on appeared
+1  an effect named by --fail-on appeared
+2  could not run (not a git repository, unknown revision, a target that does not render)
 """
 
 from __future__ import annotations
@@ -26,14 +26,20 @@ class DiffUsageError(Exception):
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("paths", nargs="*", metavar="PATH",
-                        help="kustomization folders, relative to the repository root "
-                        f"(default: {' '.join(all_targets())})")
+    parser.add_argument(
+        "paths",
+        nargs="*",
+        metavar="PATH",
+        help=f"kustomization folders, relative to the repository root (default: {' '.join(all_targets())})",
+    )
     parser.add_argument("--base", default="HEAD", metavar="REF", help="revision before the change (default: HEAD)")
-    parser.add_argument("--head", default=None, metavar="REF", help="revision after the change (default: the working tree)")
+    parser.add_argument(
+        "--head", default=None, metavar="REF", help="revision after the change (default: the working tree)"
+    )
     parser.add_argument("-o", "--output", choices=FORMATS, default="text")
-    parser.add_argument("--fail-on", default="", metavar="ID[,ID]",
-                        help="exit 1 when one of these effects appears (see --list-effects)")
+    parser.add_argument(
+        "--fail-on", default="", metavar="ID[,ID]", help="exit 1 when one of these effects appears (see --list-effects)"
+    )
     parser.add_argument("--list-effects", action="store_true", help="print every effect id and exit")
 
 

@@ -25,8 +25,8 @@ ARGOCD_TARGET = "argocd"
 class TargetDiff:
     path: str
     changes: list[Change] = field(default_factory=list)
-    before: Capacity = Capacity()
-    after: Capacity = Capacity()
+    before: Capacity = field(default_factory=Capacity)
+    after: Capacity = field(default_factory=Capacity)
     added: bool = False  # the target does not exist at the base revision
     removed: bool = False  # ... or no longer at the head
 
@@ -49,16 +49,20 @@ def diff_targets(
     """`named`: the user named the targets, so one that exists at neither revision is an error, not skipped."""
     wanted = list(dict.fromkeys([*targets, ARGOCD_TARGET]))
     with checkout(repo, base) as base_tree, checkout(repo, head) as head_tree:
-        jobs = [(tree, target, revision) for tree, revision in ((base_tree, base), (head_tree, head)) for target in wanted]
+        jobs = [
+            (tree, target, revision) for tree, revision in ((base_tree, base), (head_tree, head)) for target in wanted
+        ]
         with ThreadPoolExecutor(max_workers=4) as pool:
             rendered = list(pool.map(lambda job: render_target(job[0], job[1], renderer, job[2]), jobs))
-    before = dict(zip(wanted, rendered[: len(wanted)]))
-    after = dict(zip(wanted, rendered[len(wanted):]))
+    before = dict(zip(wanted, rendered[: len(wanted)], strict=False))
+    after = dict(zip(wanted, rendered[len(wanted) :], strict=False))
     missing = [t for t in targets if before[t] is None and after[t] is None]
     if named and missing:
         raise RevisionError(f"{', '.join(missing)}: no kustomization there at {base.label} or {head.label}")
     argocd = read_argocd(after[ARGOCD_TARGET] or [])
-    return [_target_diff(t, before[t], after[t], argocd) for t in targets if before[t] is not None or after[t] is not None]
+    return [
+        _target_diff(t, before[t], after[t], argocd) for t in targets if before[t] is not None or after[t] is not None
+    ]
 
 
 def _target_diff(target: str, old: list[Document] | None, new: list[Document] | None, argocd: ArgoCD) -> TargetDiff:

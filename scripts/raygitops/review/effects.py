@@ -29,7 +29,7 @@ from .kuberay import (
 from .pairing import Pair, describe_paths
 
 
-class Level(str, enum.Enum):
+class Level(enum.StrEnum):
     INFO = "info"
     WARNING = "warning"
     DANGER = "danger"
@@ -75,7 +75,9 @@ class Effect:
 class Change:
     pair: Pair
     effects: list[Effect] = field(default_factory=list)
-    peak_extra: Resources = Resources()  # what runs in addition while a RayService switches clusters
+    peak_extra: Resources = field(
+        default_factory=Resources
+    )  # what runs in addition while a RayService switches clusters
 
     @property
     def document(self) -> Any:
@@ -103,7 +105,9 @@ def assess(pair: Pair, policy: SyncPolicy | None) -> Change:
         _modified(change, policy)
     _capacity(change)
     if not change.effects:  # e.g. "1" -> 1: a different text the operator reads as the same value
-        change.effects.append(Effect("resource-updated", Level.INFO, f"updated in place: {describe_paths(pair.changed)}"))
+        change.effects.append(
+            Effect("resource-updated", Level.INFO, f"updated in place: {describe_paths(pair.changed)}")
+        )
     return change
 
 
@@ -114,21 +118,34 @@ def _added(pair: Pair) -> list[Effect]:
         size = f" on a new cluster of {workload.resources.describe()}" if workload else " on an existing cluster"
         return [Effect("rayjob-new-run", Level.INFO, f"new RayJob: KubeRay runs its entrypoint{size}")]
     if workload is not None:
-        return [Effect("resource-added", Level.INFO, f"new {pair.key.kind}: KubeRay creates a cluster of {workload.resources.describe()} at full scale")]
+        return [
+            Effect(
+                "resource-added",
+                Level.INFO,
+                f"new {pair.key.kind}: KubeRay creates a cluster of {workload.resources.describe()} at full scale",
+            )
+        ]
     return [Effect("resource-added", Level.INFO, f"new {pair.key.kind}")]
 
 
 def _deleted(pair: Pair, policy: SyncPolicy | None) -> Effect:
-    how = "Argo CD prunes it from the cluster" if policy is None or policy.prune else (
-        "Argo CD shows it out of sync (no automated prune); a manual prune deletes it")
+    how = (
+        "Argo CD prunes it from the cluster"
+        if policy is None or policy.prune
+        else ("Argo CD shows it out of sync (no automated prune); a manual prune deletes it")
+    )
     kind = pair.key.kind
     if pair.key.group == _RAY_GROUP:
         lost = {"RayJob": "a running job is stopped and its cluster deleted"}.get(
-            kind, "its cluster is deleted with every running job, actor and Serve application")
+            kind, "its cluster is deleted with every running job, actor and Serve application"
+        )
         return Effect("resource-deleted", Level.DANGER, f"{kind} removed: {how}; {lost}")
     if kind == "PersistentVolumeClaim":
-        return Effect("resource-deleted", Level.DANGER,
-                      f"PersistentVolumeClaim removed: {how}; its volume and data go with it unless the reclaim policy is Retain")
+        return Effect(
+            "resource-deleted",
+            Level.DANGER,
+            f"PersistentVolumeClaim removed: {how}; its volume and data go with it unless the reclaim policy is Retain",
+        )
     if kind == "Namespace":
         return Effect("resource-deleted", Level.DANGER, f"Namespace removed: {how}, and with it everything in it")
     return Effect("resource-deleted", Level.WARNING, f"{kind} removed: {how}")
@@ -138,27 +155,38 @@ def _modified(change: Change, policy: SyncPolicy | None) -> None:
     pair = change.pair
     assert pair.old is not None and pair.new is not None
     key = pair.key
-    hidden = [p for p in pair.changed if policy is not None and policy.ignored(key.group, key.kind, key.namespace, key.name, p)]
+    hidden = [
+        p
+        for p in pair.changed
+        if policy is not None and policy.ignored(key.group, key.kind, key.namespace, key.name, p)
+    ]
     if hidden:
         assert policy is not None
         where = f" of {policy.application}" if policy.application else ""
         fate = (
-            "this part of the change never reaches the cluster (RespectIgnoreDifferences)" if policy.respect_ignore
+            "this part of the change never reaches the cluster (RespectIgnoreDifferences)"
+            if policy.respect_ignore
             else "it shows no drift, and reaches the cluster only with a sync that another change triggers"
         )
-        change.effects.append(Effect(
-            "field-ignored-by-argocd", Level.WARNING,
-            f"Argo CD ignores {describe_paths(hidden)} (ignoreDifferences{where}): {fate}",
-        ))
+        change.effects.append(
+            Effect(
+                "field-ignored-by-argocd",
+                Level.WARNING,
+                f"Argo CD ignores {describe_paths(hidden)} (ignoreDifferences{where}): {fate}",
+            )
+        )
     visible = [p for p in pair.changed if p not in hidden]
     if not visible:
         return
     if pair.change == "renamed":
-        change.effects.append(Effect(
-            "generated-name-changed", Level.INFO,
-            f"content changed, so the generated name changes ({pair.old.name} -> {pair.new.name}); "
-            "every pod template that mounts it changes with it",
-        ))
+        change.effects.append(
+            Effect(
+                "generated-name-changed",
+                Level.INFO,
+                f"content changed, so the generated name changes ({pair.old.name} -> {pair.new.name}); "
+                "every pod template that mounts it changes with it",
+            )
+        )
         return
     old_body, new_body = _without(pair.old.body, hidden), _without(pair.new.body, hidden)
     if key.group == _RAY_GROUP and key.kind == "RayCluster":
@@ -166,11 +194,14 @@ def _modified(change: Change, policy: SyncPolicy | None) -> None:
     elif key.group == _RAY_GROUP and key.kind == "RayService":
         _rayservice(change, old_body, new_body, visible)
     elif key.group == _RAY_GROUP and key.kind == "RayJob":
-        change.effects.append(Effect(
-            "rayjob-not-rerun", Level.WARNING,
-            f"{describe_paths(visible)} changed, but KubeRay does not run a RayJob again once it has run and "
-            "Argo CD only updates the object: rename the RayJob to run the new version",
-        ))
+        change.effects.append(
+            Effect(
+                "rayjob-not-rerun",
+                Level.WARNING,
+                f"{describe_paths(visible)} changed, but KubeRay does not run a RayJob again once it has run and "
+                "Argo CD only updates the object: rename the RayJob to run the new version",
+            )
+        )
     else:
         change.effects.append(Effect("resource-updated", Level.INFO, f"updated in place: {describe_paths(visible)}"))
 
@@ -206,23 +237,32 @@ def _raycluster(change: Change, old: dict[str, Any], new: dict[str, Any], visibl
     added = added_groups(old_spec, new_spec)
     spec_paths = describe_paths([p for p in visible if p[:1] == ("spec",)])
     if verdict in (ClusterChange.REBUILD, ClusterChange.GROUPS_APPENDED) and raycluster_recreates(new_spec):
-        change.effects.append(Effect(
-            "raycluster-pods-recreated", Level.DANGER,
-            f"{spec_paths} changed and upgradeStrategy is Recreate: KubeRay deletes every pod of the cluster and "
-            "starts new ones; running jobs, actors and Serve applications on it are lost",
-        ))
+        change.effects.append(
+            Effect(
+                "raycluster-pods-recreated",
+                Level.DANGER,
+                f"{spec_paths} changed and upgradeStrategy is Recreate: KubeRay deletes every pod of the cluster and "
+                "starts new ones; running jobs, actors and Serve applications on it are lost",
+            )
+        )
     elif verdict is ClusterChange.REBUILD:
-        change.effects.append(Effect(
-            "raycluster-change-not-applied", Level.WARNING,
-            f"{spec_paths} changed, but without upgradeStrategy Recreate KubeRay does not touch running pods: "
-            "only pods created later (a scale-up) get it, the head keeps the old spec until it is deleted",
-        ))
+        change.effects.append(
+            Effect(
+                "raycluster-change-not-applied",
+                Level.WARNING,
+                f"{spec_paths} changed, but without upgradeStrategy Recreate KubeRay does not touch running pods: "
+                "only pods created later (a scale-up) get it, the head keeps the old spec until it is deleted",
+            )
+        )
     elif verdict is ClusterChange.MUTED_ONLY and (muted := [p for p in visible if _muted_not_scaling(p)]):
-        change.effects.append(Effect(
-            "raycluster-change-not-applied", Level.WARNING,
-            f"{describe_paths(muted)} changed, but KubeRay leaves it out of the cluster hash: running pods keep "
-            "the old value, only pods created later get it",
-        ))
+        change.effects.append(
+            Effect(
+                "raycluster-change-not-applied",
+                Level.WARNING,
+                f"{describe_paths(muted)} changed, but KubeRay leaves it out of the cluster hash: running pods keep "
+                "the old value, only pods created later get it",
+            )
+        )
     if added:
         change.effects.append(Effect("raycluster-scaled", Level.INFO, f"worker group {', '.join(added)} added"))
     if scaled:
@@ -234,7 +274,9 @@ def _muted_not_scaling(path: tuple[str | int, ...]) -> bool:
     """A spec field KubeRay's hash leaves out that is not a replica count or the strategy itself."""
     if path[:1] != ("spec",) or path[1:2] == ("upgradeStrategy",):
         return False
-    return not (len(path) >= 4 and path[1] == "workerGroupSpecs" and path[3] in ("replicas", "minReplicas", "maxReplicas"))
+    return not (
+        len(path) >= 4 and path[1] == "workerGroupSpecs" and path[3] in ("replicas", "minReplicas", "maxReplicas")
+    )
 
 
 def _rayservice(change: Change, old: dict[str, Any], new: dict[str, Any], visible: list[tuple[str | int, ...]]) -> None:
@@ -244,43 +286,60 @@ def _rayservice(change: Change, old: dict[str, Any], new: dict[str, Any], visibl
     cluster_paths = describe_paths([p for p in visible if p[:2] == ("spec", "rayClusterConfig")])
     new_cluster_built = False
     if verdict is ClusterChange.MUTED_ONLY:
-        change.effects.append(Effect(
-            "rayservice-change-not-applied", Level.WARNING,
-            f"{cluster_paths} changed, but KubeRay leaves these fields out of the cluster hash and keeps the running "
-            "cluster as it is; they take effect only when a later change builds a new cluster",
-        ))
+        change.effects.append(
+            Effect(
+                "rayservice-change-not-applied",
+                Level.WARNING,
+                f"{cluster_paths} changed, but KubeRay leaves these fields out of the cluster hash and keeps the running "
+                "cluster as it is; they take effect only when a later change builds a new cluster",
+            )
+        )
     elif verdict is ClusterChange.GROUPS_APPENDED:
-        change.effects.append(Effect(
-            "rayservice-updated-in-place", Level.INFO,
-            f"worker group {', '.join(appended_groups(old_cluster, new_cluster))} added to the running cluster in place "
-            "(no new cluster, no traffic switch)",
-        ))
+        change.effects.append(
+            Effect(
+                "rayservice-updated-in-place",
+                Level.INFO,
+                f"worker group {', '.join(appended_groups(old_cluster, new_cluster))} added to the running cluster in place "
+                "(no new cluster, no traffic switch)",
+            )
+        )
     elif verdict is ClusterChange.REBUILD and rayservice_zero_downtime(new_spec):
         new_cluster_built = True
         workload = workload_of(new)
         change.peak_extra = workload.resources if workload else Resources()
         gpus = change.peak_extra.gpu > 0
         strategy = upgrade_type(new_spec) or "NewCluster (default)"
-        change.effects.append(Effect(
-            "rayservice-new-cluster", Level.DANGER if gpus else Level.WARNING,
-            f"{cluster_paths} changed: KubeRay builds a second cluster ({strategy}) and switches traffic when it is "
-            f"ready; peak extra {change.peak_extra.describe()} while both run, and the upgrade waits if the nodes "
-            "cannot hold both",
-        ))
+        change.effects.append(
+            Effect(
+                "rayservice-new-cluster",
+                Level.DANGER if gpus else Level.WARNING,
+                f"{cluster_paths} changed: KubeRay builds a second cluster ({strategy}) and switches traffic when it is "
+                f"ready; peak extra {change.peak_extra.describe()} while both run, and the upgrade waits if the nodes "
+                "cannot hold both",
+            )
+        )
     elif verdict is ClusterChange.REBUILD:
-        change.effects.append(Effect(
-            "rayservice-change-not-applied", Level.WARNING,
-            f"{cluster_paths} changed, but upgradeStrategy is {upgrade_type(new_spec)}: KubeRay neither updates the "
-            "running cluster nor builds a new one",
-        ))
+        change.effects.append(
+            Effect(
+                "rayservice-change-not-applied",
+                Level.WARNING,
+                f"{cluster_paths} changed, but upgradeStrategy is {upgrade_type(new_spec)}: KubeRay neither updates the "
+                "running cluster nor builds a new one",
+            )
+        )
     if old_spec.get("serveConfigV2") != new_spec.get("serveConfigV2"):
         where = "on the new cluster" if new_cluster_built else "in place on the running cluster"
-        change.effects.append(Effect(
-            "rayservice-serve-config-updated", Level.INFO,
-            f"Serve applications {serve_app_changes(old_spec.get('serveConfigV2'), new_spec.get('serveConfigV2'))} "
-            f"updated {where}",
-        ))
-    _other_fields(change, [p for p in visible if p[:2] not in (("spec", "rayClusterConfig"), ("spec", "serveConfigV2"))])
+        change.effects.append(
+            Effect(
+                "rayservice-serve-config-updated",
+                Level.INFO,
+                f"Serve applications {serve_app_changes(old_spec.get('serveConfigV2'), new_spec.get('serveConfigV2'))} "
+                f"updated {where}",
+            )
+        )
+    _other_fields(
+        change, [p for p in visible if p[:2] not in (("spec", "rayClusterConfig"), ("spec", "serveConfigV2"))]
+    )
 
 
 def _other_fields(change: Change, visible: list[tuple[str | int, ...]]) -> None:
@@ -329,7 +388,10 @@ def _capacity(change: Change) -> None:
     if old is None or new is None or old.resources == new.resources:
         return
     more_gpus = new.resources.gpu > old.resources.gpu
-    change.effects.append(Effect(
-        "capacity-changed", Level.WARNING if more_gpus else Level.INFO,
-        f"at full scale {old.resources.describe()} -> {new.resources.describe()}",
-    ))
+    change.effects.append(
+        Effect(
+            "capacity-changed",
+            Level.WARNING if more_gpus else Level.INFO,
+            f"at full scale {old.resources.describe()} -> {new.resources.describe()}",
+        )
+    )

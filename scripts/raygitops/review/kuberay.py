@@ -110,7 +110,7 @@ def compare_clusters(old: dict[str, Any], new: dict[str, Any], *, rayservice: bo
 
 def appended_groups(old: dict[str, Any], new: dict[str, Any]) -> list[str]:
     """The worker groups after the old count: what the RayService controller compares by position."""
-    return [str(g.get("groupName", "?")) for g in _groups(new)[len(_groups(old)):] if isinstance(g, dict)]
+    return [str(g.get("groupName", "?")) for g in _groups(new)[len(_groups(old)) :] if isinstance(g, dict)]
 
 
 def added_groups(old: dict[str, Any], new: dict[str, Any]) -> list[str]:

@@ -12,8 +12,8 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..inputs.documents import Document
 from ..findings import field_name
+from ..inputs.documents import Document
 
 # kustomize's generator suffix: "-" and 10 characters of its hash alphabet (no vowels, no 0/1/3).
 _GENERATED_SUFFIX = re.compile(r"^(?P<stem>.+)-[bcdfghkmt2456789]{10}$")

@@ -106,7 +106,11 @@ def _markdown(diffs: list[TargetDiff], base: str, head: str) -> str:
             continue
         counts = _counts(diff)
         summary = ", ".join(f"{counts[level]} {level.value}" for level in _ORDER if counts[level])
-        lines += ["", f"<details><summary><code>{diff.path}</code>: {_resources(len(diff.changes))} ({summary})</summary>", ""]
+        lines += [
+            "",
+            f"<details><summary><code>{diff.path}</code>: {_resources(len(diff.changes))} ({summary})</summary>",
+            "",
+        ]
         for change in diff.changes:
             lines.append(f"- **{_escape(_subject(change))}**")
             for effect in _sorted_effects(change):

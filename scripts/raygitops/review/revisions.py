@@ -11,12 +11,12 @@ import shutil
 import subprocess
 import tempfile
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
 
 from ..inputs.documents import Document, load_stream
-from ..inputs.render import RenderError, Renderer, is_kustomization, render
+from ..inputs.render import Renderer, RenderError, is_kustomization, render
 
 GIT_TIMEOUT_S = 120
 
@@ -83,15 +83,11 @@ def checkout(repo: Path, revision: Revision) -> Iterator[Path]:
         _git(repo, "worktree", "add", "--detach", "--quiet", str(tree), revision.commit)
         yield tree
     finally:
-        try:
+        with suppress(RevisionError):  # it may not have been created; prune below forgets it either way
             _git(repo, "worktree", "remove", "--force", str(tree))
-        except RevisionError:
-            pass  # it may not have been created; prune below forgets it either way
         shutil.rmtree(scratch, ignore_errors=True)
-        try:
+        with suppress(RevisionError):
             _git(repo, "worktree", "prune")
-        except RevisionError:
-            pass
 
 
 def render_target(tree: Path, target: str, renderer: Renderer, revision: Revision) -> list[Document] | None:

@@ -25,8 +25,8 @@ from typing import Any
 if "cel" not in sys.modules:
     sys.modules.setdefault("cel.cli", types.ModuleType("cel.cli"))
 
-import cel as _cel_library  # noqa: E402
-from cel import stdlib as _cel_stdlib  # noqa: E402
+import cel as _cel_library
+from cel import stdlib as _cel_stdlib
 
 
 @dataclass(frozen=True)
@@ -112,7 +112,7 @@ def evaluate(rule: CelRule, value: Any) -> RuleOutcome | None:
         if "Undefined variable or function" in text:
             return RuleOutcome("unsupported", f"uses a function this CEL library lacks: {text}", rule.field_path)
         return RuleOutcome("error", f"evaluation error: {text}", rule.field_path)
-    except Exception as exc:  # noqa: BLE001 - the library's errors are not typed; none may escape as a traceback
+    except Exception as exc:
         # cel-go reports e.g. "no such key: x"; the API server rejects the object for it.
         detail = f"no such key: {exc.args[0]}" if isinstance(exc, KeyError) and exc.args else _first_line(str(exc))
         return RuleOutcome("error", f"evaluation error: {detail}", rule.field_path)
@@ -129,7 +129,7 @@ def _failure_message(rule: CelRule, context: Any) -> str:
             text = rule.message_program.execute(context)
             if isinstance(text, str) and text.strip():
                 return text
-        except Exception:  # noqa: BLE001 - the API server falls back to `message` too
+        except Exception:
             pass
     if rule.message:
         return rule.message

@@ -23,6 +23,7 @@ Descriptions are dropped: validation does not need them.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import importlib.util
 import json
@@ -31,11 +32,14 @@ import pickle
 import shutil
 import tempfile
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any, ClassVar
 
 import yaml
+
+from ..inputs.documents import SAFE_LOADER
 
 LOCK_FILE = Path(__file__).with_name("schemas.lock.yaml")
 DEFAULT_KUBERNETES_VERSION = "1.33"
@@ -214,7 +218,9 @@ def fetch(
             kinds.extend(converted)
             files.append(
                 FetchedFile(
-                    entry.name, source, entry.sha256,
+                    entry.name,
+                    source,
+                    entry.sha256,
                     tuple(f"{k['kind']} {_api_version(k['group'], k['version'])}" for k in converted),
                 )
             )
@@ -289,7 +295,7 @@ def _schema_file(group: str, version: str, kind: str) -> str:
 
 def _convert_crd_file(entry: LockEntry, data: bytes, out_dir: Path) -> list[dict[str, Any]]:
     try:
-        documents = [d for d in yaml.load_all(data, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader)) if d]
+        documents = [d for d in yaml.load_all(data, Loader=SAFE_LOADER) if d]
     except yaml.YAMLError as exc:
         raise SchemaFetchError(f"{entry.path}: not valid YAML: {exc}") from exc
     kinds: list[dict[str, Any]] = []
@@ -306,12 +312,19 @@ def _convert_crd_file(entry: LockEntry, data: bytes, out_dir: Path) -> list[dict
             schema = interner.intern(_strip_docs(raw))
             file_name = _schema_file(group, version["name"], kind)
             (out_dir / file_name).write_bytes(pickle.dumps(schema, protocol=pickle.HIGHEST_PROTOCOL))
-            kinds.append({
-                "group": group, "version": version["name"], "kind": kind, "plural": spec["names"]["plural"],
-                "namespaced": namespaced, "storage": bool(version.get("storage")),
-                "status_subresource": "status" in (version.get("subresources") or {}),
-                "file": file_name, "source": entry.name,
-            })
+            kinds.append(
+                {
+                    "group": group,
+                    "version": version["name"],
+                    "kind": kind,
+                    "plural": spec["names"]["plural"],
+                    "namespaced": namespaced,
+                    "storage": bool(version.get("storage")),
+                    "status_subresource": "status" in (version.get("subresources") or {}),
+                    "file": file_name,
+                    "source": entry.name,
+                }
+            )
     if not kinds:
         raise SchemaFetchError(f"{entry.path}: holds no served CustomResourceDefinition version")
     return kinds
@@ -348,7 +361,7 @@ class _Interner:
 
     def intern(self, node: Any) -> Any:
         if isinstance(node, dict):
-            items = {k: self.intern(v) for k, v in node.items()}
+            items: Any = {k: self.intern(v) for k, v in node.items()}
             key = ("d", tuple(sorted((k, self._key(v)) for k, v in items.items())))
         elif isinstance(node, list):
             items = [self.intern(v) for v in node]
@@ -367,17 +380,48 @@ class _Interner:
 # --------------------------------------------------------------------------- built-in conversion
 
 # Built-in kinds the API server serves without a namespace; every other built-in kind is namespaced.
-_CLUSTER_SCOPED_BUILTINS = frozenset({
-    "APIService", "CertificateSigningRequest", "ClusterRole", "ClusterRoleBinding", "ClusterTrustBundle",
-    "ComponentStatus", "CSIDriver", "CSINode", "CustomResourceDefinition", "DeviceClass", "DeviceTaintRule",
-    "FlowSchema", "IngressClass", "IPAddress", "MutatingAdmissionPolicy", "MutatingAdmissionPolicyBinding",
-    "MutatingWebhookConfiguration", "Namespace", "Node", "PersistentVolume", "PriorityClass",
-    "PriorityLevelConfiguration", "ResourceSlice", "RuntimeClass", "SelfSubjectAccessReview",
-    "SelfSubjectReview", "SelfSubjectRulesReview", "ServiceCIDR", "StorageClass", "StorageVersion",
-    "StorageVersionMigration", "SubjectAccessReview", "TokenReview", "ValidatingAdmissionPolicy",
-    "ValidatingAdmissionPolicyBinding", "ValidatingWebhookConfiguration", "VolumeAttachment",
-    "VolumeAttributesClass",
-})
+_CLUSTER_SCOPED_BUILTINS = frozenset(
+    {
+        "APIService",
+        "CertificateSigningRequest",
+        "ClusterRole",
+        "ClusterRoleBinding",
+        "ClusterTrustBundle",
+        "ComponentStatus",
+        "CSIDriver",
+        "CSINode",
+        "CustomResourceDefinition",
+        "DeviceClass",
+        "DeviceTaintRule",
+        "FlowSchema",
+        "IngressClass",
+        "IPAddress",
+        "MutatingAdmissionPolicy",
+        "MutatingAdmissionPolicyBinding",
+        "MutatingWebhookConfiguration",
+        "Namespace",
+        "Node",
+        "PersistentVolume",
+        "PriorityClass",
+        "PriorityLevelConfiguration",
+        "ResourceSlice",
+        "RuntimeClass",
+        "SelfSubjectAccessReview",
+        "SelfSubjectReview",
+        "SelfSubjectRulesReview",
+        "ServiceCIDR",
+        "StorageClass",
+        "StorageVersion",
+        "StorageVersionMigration",
+        "SubjectAccessReview",
+        "TokenReview",
+        "ValidatingAdmissionPolicy",
+        "ValidatingAdmissionPolicyBinding",
+        "ValidatingWebhookConfiguration",
+        "VolumeAttachment",
+        "VolumeAttributesClass",
+    }
+)
 _META_PREFIX = "io.k8s.apimachinery.pkg.apis.meta."  # DeleteOptions, WatchEvent, Status: not objects one applies
 
 
@@ -412,7 +456,7 @@ def _ensure_builtins(cache_dir: Path, version: str, rebuild: bool = False) -> di
     index_path = folder / _MANIFEST
     if not rebuild:
         try:
-            index = json.loads(index_path.read_text())
+            index: dict[str, Any] = json.loads(index_path.read_text())
             if index.get("format") == STORE_FORMAT and index.get("source_fingerprint") == fingerprint:
                 return index
         except (OSError, ValueError):
@@ -422,10 +466,8 @@ def _ensure_builtins(cache_dir: Path, version: str, rebuild: bool = False) -> di
     try:
         index = _convert_builtins(definitions_path, version, fingerprint, staging)
         (staging / _MANIFEST).write_text(json.dumps(index, indent=1))
-        try:
+        with contextlib.suppress(OSError):  # another process converted the same version at the same moment: use theirs
             _replace_dir(staging, folder)
-        except OSError:  # another process converted the same version at the same moment: use theirs
-            pass
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     return index
@@ -446,18 +488,24 @@ def _convert_builtins(path: Path, version: str, fingerprint: str, out_dir: Path)
         schema = converter.convert_definition(name)
         file_name = _schema_file(group, ver, kind)
         (out_dir / file_name).write_bytes(pickle.dumps(schema, protocol=pickle.HIGHEST_PROTOCOL))
-        kinds.append({
-            "group": group, "version": ver, "kind": kind,
-            "namespaced": kind not in _CLUSTER_SCOPED_BUILTINS, "storage": True,
-            "status_subresource": "status" in definition.get("properties", {}), "file": file_name,
-        })
+        kinds.append(
+            {
+                "group": group,
+                "version": ver,
+                "kind": kind,
+                "namespaced": kind not in _CLUSTER_SCOPED_BUILTINS,
+                "storage": True,
+                "status_subresource": "status" in definition.get("properties", {}),
+                "file": file_name,
+            }
+        )
     return {"format": STORE_FORMAT, "kubernetes_version": version, "source_fingerprint": fingerprint, "kinds": kinds}
 
 
 class _BuiltinConverter:
     """kubernetes-validate JSON Schema -> the CRD structural-schema dialect."""
 
-    _RECURSIVE = {"type": "object", "x-kubernetes-preserve-unknown-fields": True}
+    _RECURSIVE: ClassVar[dict[str, Any]] = {"type": "object", "x-kubernetes-preserve-unknown-fields": True}
 
     def __init__(self, definitions: dict[str, Any]) -> None:
         self._definitions = definitions
@@ -473,7 +521,7 @@ class _BuiltinConverter:
             # accepting anything there keeps every converted schema a finite tree.
             return self._RECURSIVE
         self._in_progress.add(name)
-        converted = self._interner.intern(self._convert(self._definitions[name]))
+        converted: dict[str, Any] = self._interner.intern(self._convert(self._definitions[name]))
         self._in_progress.discard(name)
         self._done[name] = converted
         return converted
@@ -496,7 +544,10 @@ class _BuiltinConverter:
         for key, value in node.items():
             if key in ("type", "properties", "items", "additionalProperties") or key in _DOC_KEYS:
                 continue
-            if key.startswith("x-kubernetes-patch") or key in ("x-kubernetes-group-version-kind", "x-kubernetes-unions"):
+            if key.startswith("x-kubernetes-patch") or key in (
+                "x-kubernetes-group-version-kind",
+                "x-kubernetes-unions",
+            ):
                 continue
             out[key] = value
         if "properties" in node:
@@ -566,7 +617,9 @@ class SchemaStore:
             self._versions.setdefault((entry.group, entry.kind), set()).add(entry.version)
 
     @classmethod
-    def open(cls, cache_dir: Path | None = None, kubernetes_version: str | None = DEFAULT_KUBERNETES_VERSION) -> SchemaStore:
+    def open(
+        cls, cache_dir: Path | None = None, kubernetes_version: str | None = DEFAULT_KUBERNETES_VERSION
+    ) -> SchemaStore:
         cache_dir = Path(cache_dir) if cache_dir else default_cache_dir()
         version = _normalize_version(kubernetes_version)
         manifest_path = cache_dir / _CRD_DIR / _MANIFEST
@@ -584,15 +637,31 @@ class SchemaStore:
             )
         crd_dir = manifest_path.parent
         entries = [
-            _Entry(k["group"], k["version"], k["kind"], True, k["namespaced"], k["storage"],
-                   k["status_subresource"], crd_dir / k["file"])
+            _Entry(
+                k["group"],
+                k["version"],
+                k["kind"],
+                True,
+                k["namespaced"],
+                k["storage"],
+                k["status_subresource"],
+                crd_dir / k["file"],
+            )
             for k in manifest["kinds"]
         ]
         builtin_index = _ensure_builtins(cache_dir, version)
         builtin_dir = cache_dir / _BUILTIN_DIR / f"v{version}"
         builtins = [
-            _Entry(k["group"], k["version"], k["kind"], False, k["namespaced"], True,
-                   k["status_subresource"], builtin_dir / k["file"])
+            _Entry(
+                k["group"],
+                k["version"],
+                k["kind"],
+                False,
+                k["namespaced"],
+                True,
+                k["status_subresource"],
+                builtin_dir / k["file"],
+            )
             for k in builtin_index["kinds"]
         ]
         return cls(cache_dir, version, builtins + entries)
@@ -639,7 +708,12 @@ class SchemaStore:
                 f"schema store at {self.cache_dir} is damaged ({entry.path.name}: {exc}): {FETCH_HINT}"
             ) from None
         return ResourceSchema(
-            group=entry.group, version=entry.version, kind=entry.kind, is_crd=entry.is_crd,
-            namespaced=entry.namespaced, schema=schema, storage=entry.storage,
+            group=entry.group,
+            version=entry.version,
+            kind=entry.kind,
+            is_crd=entry.is_crd,
+            namespaced=entry.namespaced,
+            schema=schema,
+            storage=entry.storage,
             status_subresource=entry.status_subresource,
         )

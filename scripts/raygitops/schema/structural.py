@@ -35,32 +35,272 @@ import difflib
 import ipaddress
 import json
 import re
+from collections.abc import Callable
 from datetime import date, datetime
 from typing import Any
 
-from . import cel
-from ..inputs.documents import Document
+from ..checks.registry import SCHEMA, Subject, declare
 from ..findings import Finding, Severity
+from ..inputs.documents import Document
+from . import cel
 from .formats import INT32_MAX, INT32_MIN, INT64_MAX, INT64_MIN, duration_problem, quantity_problem
 from .store import ResourceSchema
 
-SCHEMA_RULES: dict[str, str] = {
-    "schema-type": "a value of the wrong type, e.g. a string where the schema wants an integer",
-    "schema-required": "a required field is missing (after defaults are applied)",
-    "schema-enum": "a value that is not one of the schema's allowed values",
-    "schema-unknown-field": "a field the schema does not declare (kubectl --validate=strict rejects it)",
-    "schema-range": "a number below the schema's minimum or above its maximum (exclusive bounds included)",
-    "schema-length": "a string shorter than minLength or longer than maxLength",
-    "schema-items": "a list with fewer than minItems or more than maxItems items",
-    "schema-properties": "a mapping with fewer than minProperties or more than maxProperties entries",
-    "schema-pattern": "a string that does not match the schema's regular expression",
-    "schema-format": "a value outside its format: int32/int64 range, quantity, duration, date-time, byte, ip, ...",
-    "schema-list-unique": "duplicate items in a list declared x-kubernetes-list-type set, or map (by its keys)",
-    "schema-alternatives": "a value matching none of its anyOf, not exactly one of its oneOf, or its `not` schema",
-    "cel-rule": "an x-kubernetes-validations rule is false for the object; the message is the CRD's own",
-    "cel-error": "an x-kubernetes-validations rule fails to evaluate (the API server rejects the object too)",
-    "cel-unsupported": "warning: a rule uses a Kubernetes CEL function this evaluator lacks, so it was not checked",
-}
+declare(
+    "schema-type",
+    """a value of the wrong type, e.g. a string where the schema wants an integer
+
+    Why: the API server decodes each field into its declared type; a string where an integer belongs is rejected.
+
+    Fails:
+        workerGroupSpecs:
+        - {groupName: cpu, replicas: two}
+
+    Instead:
+        workerGroupSpecs:
+        - {groupName: cpu, replicas: 2}
+    """,
+    category=SCHEMA,
+    subject=Subject.DOCUMENT,
+)
+declare(
+    "schema-required",
+    """a required field is missing (after defaults are applied)
+
+    Why: the schema lists fields every object needs (after defaults); the API server rejects an object without
+    them.
+
+    Fails:
+        kind: Deployment
+        spec: {template: {...}}   # no selector
+
+    Instead:
+        kind: Deployment
+        spec: {selector: {matchLabels: {app: web}}, template: {...}}
+    """,
+    category=SCHEMA,
+    subject=Subject.DOCUMENT,
+)
+declare(
+    "schema-enum",
+    """a value that is not one of the schema's allowed values
+
+    Why: only the listed values are accepted; a differently spelt one is rejected.
+
+    Fails:
+        # schema: {type: string, enum: [Always, Never]}
+        restartPolicy: always
+
+    Instead:
+        restartPolicy: Always
+    """,
+    category=SCHEMA,
+    subject=Subject.DOCUMENT,
+)
+declare(
+    "schema-unknown-field",
+    """a field the schema does not declare (kubectl --validate=strict rejects it)
+
+    Why: a field the schema does not declare is dropped silently by `kubectl apply` and rejected under
+    --validate=strict; usually a typo or a wrong level.
+
+    Fails:
+        headGroupSpec:
+          rayStartParam: {num-cpus: "0"}
+
+    Instead:
+        headGroupSpec:
+          rayStartParams: {num-cpus: "0"}
+    """,
+    category=SCHEMA,
+    subject=Subject.DOCUMENT,
+)
+declare(
+    "schema-range",
+    """a number below the schema's minimum or above its maximum (exclusive bounds included)
+
+    Why: the schema bounds the number; the API server rejects values outside it.
+
+    Fails:
+        # schema: {type: integer, minimum: 0}
+        value: -1
+
+    Instead:
+        value: 0
+    """,
+    category=SCHEMA,
+    subject=Subject.DOCUMENT,
+)
+declare(
+    "schema-length",
+    """a string shorter than minLength or longer than maxLength
+
+    Why: the schema bounds the string's length; the API server rejects a shorter or longer one.
+
+    Fails:
+        # schema: {type: string, minLength: 1}
+        name: ""
+
+    Instead:
+        name: cpu
+    """,
+    category=SCHEMA,
+    subject=Subject.DOCUMENT,
+)
+declare(
+    "schema-items",
+    """a list with fewer than minItems or more than maxItems items
+
+    Why: the schema bounds how many items the list has; the API server rejects fewer or more.
+
+    Fails:
+        # schema: {type: array, minItems: 1}
+        items: []
+
+    Instead:
+        items: [a]
+    """,
+    category=SCHEMA,
+    subject=Subject.DOCUMENT,
+)
+declare(
+    "schema-properties",
+    """a mapping with fewer than minProperties or more than maxProperties entries
+
+    Why: the schema bounds how many entries the mapping has; the API server rejects fewer or more.
+
+    Fails:
+        # schema: {type: object, minProperties: 1}
+        selector: {}
+
+    Instead:
+        selector: {app: ray}
+    """,
+    category=SCHEMA,
+    subject=Subject.DOCUMENT,
+)
+declare(
+    "schema-pattern",
+    """a string that does not match the schema's regular expression
+
+    Why: the schema's regular expression is what the API server checks the string against.
+
+    Fails:
+        # schema: {type: string, pattern: '^[a-z]+$'}
+        name: Ray
+
+    Instead:
+        name: ray
+    """,
+    category=SCHEMA,
+    subject=Subject.DOCUMENT,
+)
+declare(
+    "schema-format",
+    """a value outside its format: int32/int64 range, quantity, duration, date-time, byte, ip, ...
+
+    Why: formats such as int32, quantity, duration and date-time are enforced by the API server even where the
+    type matches.
+
+    Fails:
+        # schema: {type: integer, format: int32}
+        port: 3000000000
+
+    Instead:
+        port: 8265
+    """,
+    category=SCHEMA,
+    subject=Subject.DOCUMENT,
+)
+declare(
+    "schema-list-unique",
+    """duplicate items in a list declared x-kubernetes-list-type set, or map (by its keys)
+
+    Why: a list declared as a set, or as a map keyed by some fields, may not hold two equal items or keys; the API
+    server rejects the duplicate.
+
+    Fails:
+        ports:
+        - {containerPort: 8265, protocol: TCP}
+        - {containerPort: 8265, protocol: TCP}
+
+    Instead:
+        ports:
+        - {containerPort: 8265, protocol: TCP}
+    """,
+    category=SCHEMA,
+    subject=Subject.DOCUMENT,
+)
+declare(
+    "schema-alternatives",
+    """a value matching none of its anyOf, not exactly one of its oneOf, or its `not` schema
+
+    Why: anyOf, oneOf and not constrain which shapes are allowed; the API server rejects a value matching none (or
+    several of a oneOf).
+
+    Fails:
+        # schema: {anyOf: [{type: integer}, {type: string}]}
+        value: [8000]
+
+    Instead:
+        value: 8000
+    """,
+    category=SCHEMA,
+    subject=Subject.DOCUMENT,
+)
+declare(
+    "cel-rule",
+    """an x-kubernetes-validations rule is false for the object; the message is the CRD's own
+
+    Why: x-kubernetes-validations are the CRD's own CEL rules; the API server rejects an object that breaks one,
+    with the message the CRD gives.
+
+    Fails:
+        deletionStrategy:
+          onSuccess: {policy: DeleteCluster}
+          onFailure: {policy: DeleteCluster}
+          deletionRules: [...]
+
+    Instead:
+        deletionStrategy:
+          deletionRules: [...]
+    """,
+    category=SCHEMA,
+    subject=Subject.DOCUMENT,
+)
+declare(
+    "cel-error",
+    """an x-kubernetes-validations rule fails to evaluate (the API server rejects the object too)
+
+    Why: a rule that cannot be evaluated on the object (a wrong type, a missing field it assumes) makes the API
+    server reject the object too.
+
+    Fails:
+        # a value of a type the rule does not expect
+
+    Instead:
+        # the value with the type the schema declares
+    """,
+    category=SCHEMA,
+    subject=Subject.DOCUMENT,
+)
+declare(
+    "cel-unsupported",
+    """warning: a rule uses a Kubernetes CEL function this evaluator lacks, so it was not checked
+
+    Why: the rule uses a Kubernetes CEL library function this evaluator lacks, so raygitops could not check it;
+    the API server still will.
+
+    Fails:
+        # a CRD rule calling a Kubernetes-only CEL function
+
+    Instead:
+        # nothing to change; check the rule by hand or on a test cluster
+    """,
+    category=SCHEMA,
+    subject=Subject.DOCUMENT,
+    severity=Severity.WARNING,
+)
 
 # The CEL checks among them: what a schema-only engine such as kubeconform cannot do.
 CEL_RULES = frozenset({"cel-rule", "cel-error", "cel-unsupported"})
@@ -74,8 +314,12 @@ _ROOT_IDENTITY = frozenset({"apiVersion", "kind", "metadata"})
 _NO_SKIP: frozenset[str] = frozenset()
 _EMBEDDED_ALLOWED = _ROOT_IDENTITY
 _TYPE_WORDS = {
-    "object": "a mapping (object)", "array": "a list (array)", "string": "string",
-    "integer": "integer", "number": "number", "boolean": "boolean",
+    "object": "a mapping (object)",
+    "array": "a list (array)",
+    "string": "string",
+    "integer": "integer",
+    "number": "number",
+    "boolean": "boolean",
 }
 
 
@@ -100,18 +344,54 @@ class _Node:
     """
 
     __slots__ = (
-        "schema", "type", "type_check", "int_or_string", "nullable", "has_default", "default", "properties",
-        "additional", "open", "embedded", "items", "required", "defaults", "enum", "enum_strings", "has_checks",
-        "minimum", "maximum", "exclusive_minimum", "exclusive_maximum", "min_length", "max_length", "min_items",
-        "max_items", "min_properties", "max_properties", "pattern", "pattern_text", "format", "is_quantity",
-        "list_type", "list_keys", "rules", "simple_type", "all_of", "any_of", "one_of", "not_",
-        "_children", "_additional_node", "_items_node",
+        "_additional_node",
+        "_children",
+        "_items_node",
+        "additional",
+        "all_of",
+        "any_of",
+        "default",
+        "defaults",
+        "embedded",
+        "enum",
+        "enum_strings",
+        "exclusive_maximum",
+        "exclusive_minimum",
+        "format",
+        "has_checks",
+        "has_default",
+        "int_or_string",
+        "is_quantity",
+        "items",
+        "list_keys",
+        "list_type",
+        "max_items",
+        "max_length",
+        "max_properties",
+        "maximum",
+        "min_items",
+        "min_length",
+        "min_properties",
+        "minimum",
+        "not_",
+        "nullable",
+        "one_of",
+        "open",
+        "pattern",
+        "pattern_text",
+        "properties",
+        "required",
+        "rules",
+        "schema",
+        "simple_type",
+        "type",
+        "type_check",
     )
 
     def __init__(self, schema: dict[str, Any]) -> None:
         get = schema.get
         self.schema = schema  # keeps the dict alive, so its id stays unique in the cache
-        self.type = get("type")
+        self.type: Any = get("type")
         self.type_check = _TYPE_CHECKS.get(self.type) if isinstance(self.type, str) else None
         self.int_or_string = bool(get("x-kubernetes-int-or-string"))
         self.nullable = bool(get("nullable"))
@@ -127,11 +407,13 @@ class _Node:
         self.items = items if isinstance(items, dict) else None
         self.required = tuple(r for r in get("required") or () if isinstance(r, str))
         self.defaults = tuple(
-            (name, sub["default"]) for name, sub in self.properties.items() if isinstance(sub, dict) and "default" in sub
+            (name, sub["default"])
+            for name, sub in self.properties.items()
+            if isinstance(sub, dict) and "default" in sub
         )
         enum = get("enum")
         self.enum = enum if isinstance(enum, list) else None
-        self.enum_strings = frozenset(enum) if self.enum and all(type(e) is str for e in enum) else None
+        self.enum_strings = frozenset(self.enum) if self.enum and all(type(e) is str for e in self.enum) else None
         self.minimum, self.maximum = _number(get("minimum")), _number(get("maximum"))
         self.exclusive_minimum = get("exclusiveMinimum") is True
         self.exclusive_maximum = get("exclusiveMaximum") is True
@@ -148,11 +430,25 @@ class _Node:
         self.list_keys = tuple(get("x-kubernetes-list-map-keys") or ())
         validations = get("x-kubernetes-validations")
         self.rules = cel.rules_for(validations) if isinstance(validations, list) and validations else ()
-        self.has_checks = any(
-            v is not None
-            for v in (self.enum, self.minimum, self.maximum, self.min_length, self.max_length, self.min_items,
-                      self.max_items, self.min_properties, self.max_properties, self.pattern, self.format)
-        ) or self.is_quantity
+        self.has_checks = (
+            any(
+                v is not None
+                for v in (
+                    self.enum,
+                    self.minimum,
+                    self.maximum,
+                    self.min_length,
+                    self.max_length,
+                    self.min_items,
+                    self.max_items,
+                    self.min_properties,
+                    self.max_properties,
+                    self.pattern,
+                    self.format,
+                )
+            )
+            or self.is_quantity
+        )
         # Value validations in allOf/anyOf/oneOf/not. The anyOf [integer, string] that
         # controller-gen writes beside x-kubernetes-int-or-string only repeats the type.
         self.all_of = _schema_list(get("allOf"))
@@ -165,7 +461,7 @@ class _Node:
         self.has_checks = self.has_checks or bool(self.all_of or self.any_of or self.one_of or self.not_)
         # A plain string or boolean leaf: the walker only needs `type(value) is simple_type`.
         plain_leaf = not (self.has_checks or self.rules or self.int_or_string)
-        self.simple_type = {"string": str, "boolean": bool}.get(self.type) if plain_leaf else None
+        self.simple_type = _SIMPLE_TYPES.get(self.type) if plain_leaf else None
         self._children: dict[str, _Node] = {}
         self._additional_node: _Node | None = None
         self._items_node: _Node | None = None
@@ -212,7 +508,7 @@ def _root_skip(resource_schema: ResourceSchema) -> frozenset[str]:
 
 
 class _Walker:
-    __slots__ = ("document", "crd", "findings", "path", "probe")
+    __slots__ = ("crd", "document", "findings", "path", "probe")
 
     def __init__(self, document: Document, crd: bool, probe: bool = False) -> None:
         self.document = document
@@ -227,7 +523,7 @@ class _Walker:
         node = _node(resource_schema.schema)
         self.object(body, node, _root_skip(resource_schema))
         if node.rules:
-            self.run_rules(body, node)
+            self.run_cel_rules(body, node)
 
     def value(self, value: Any, node: _Node) -> None:
         if value is None:
@@ -262,7 +558,7 @@ class _Walker:
             if self.crd and (node.list_type == "set" or node.list_type == "map"):
                 self.check_unique(value, node)
         if node.rules and not self.probe:
-            self.run_rules(value, node)
+            self.run_cel_rules(value, node)
 
     def object(self, value: dict[Any, Any], node: _Node, skip: frozenset[str]) -> None:
         if self.probe:
@@ -301,9 +597,11 @@ class _Walker:
         for name, default in node.defaults:
             if name not in value:
                 value[name] = _copy(default)
-                path.append(name)
-                self.value(value[name], node.child(name))  # a default may itself be defaulted further
-                path.pop()
+                default_node = node.child(name)
+                if default_node is not None:  # always: defaults come from declared properties
+                    path.append(name)
+                    self.value(value[name], default_node)  # a default may itself be defaulted further
+                    path.pop()
         for name in node.required:
             if name not in value and name not in skip:
                 path.append(name)
@@ -331,15 +629,19 @@ class _Walker:
             failures = [self.branch_findings(value, branch) for branch in node.any_of]
             if all(failures):
                 first = failures[0][0].message
-                self.report("schema-alternatives",
-                            f"found {_show(value)}, expected to match at least one of {len(failures)} "
-                            f"alternatives (anyOf); the first says: {first}")
+                self.report(
+                    "schema-alternatives",
+                    f"found {_show(value)}, expected to match at least one of {len(failures)} "
+                    f"alternatives (anyOf); the first says: {first}",
+                )
         if node.one_of:
             matched = sum(1 for branch in node.one_of if not self.branch_findings(value, branch))
             if matched != 1:
-                self.report("schema-alternatives",
-                            f"found {_show(value)}, matching {matched} of {len(node.one_of)} alternatives, "
-                            "expected exactly one (oneOf)")
+                self.report(
+                    "schema-alternatives",
+                    f"found {_show(value)}, matching {matched} of {len(node.one_of)} alternatives, "
+                    "expected exactly one (oneOf)",
+                )
         if node.not_ is not None and not self.branch_findings(value, node.not_):
             self.report("schema-alternatives", f"found {_show(value)}, which matches a schema it must not (not)")
 
@@ -378,13 +680,19 @@ class _Walker:
     def check_string(self, value: str, node: _Node) -> None:
         length = len(value)
         if node.min_length is not None and length < node.min_length:
-            self.report("schema-length", f"found {_show(value)} ({length} characters), expected at least {node.min_length}")
+            self.report(
+                "schema-length", f"found {_show(value)} ({length} characters), expected at least {node.min_length}"
+            )
         if node.max_length is not None and length > node.max_length:
-            self.report("schema-length", f"found {_show(value)} ({length} characters), expected at most {node.max_length}")
+            self.report(
+                "schema-length", f"found {_show(value)} ({length} characters), expected at most {node.max_length}"
+            )
         if node.is_quantity:
             # CRDs carry controller-gen's quantity pattern; built-ins only the format.
             if not node.pattern.search(value) if node.pattern is not None else quantity_problem(value):
-                self.report("schema-format", f"found {_show(value)}, expected a quantity such as 500m, 2, 1.5Gi or 100M")
+                self.report(
+                    "schema-format", f"found {_show(value)}, expected a quantity such as 500m, 2, 1.5Gi or 100M"
+                )
             return
         if node.pattern is not None and not node.pattern.search(value):
             self.report("schema-pattern", f"found {_show(value)}, expected a string matching {node.pattern_text}")
@@ -428,12 +736,14 @@ class _Walker:
                 expected = f"unique items by their keys {', '.join(node.list_keys)}"
             else:
                 what, expected = _show_plain(item), "unique items"
-            self.report("schema-list-unique", f"found duplicate item {what} (same as item {first}), expected {expected}")
+            self.report(
+                "schema-list-unique", f"found duplicate item {what} (same as item {first}), expected {expected}"
+            )
             self.path.pop()
 
     # ------------------------------------------------------------------ CEL
 
-    def run_rules(self, value: Any, node: _Node) -> None:
+    def run_cel_rules(self, value: Any, node: _Node) -> None:
         for rule in node.rules:
             outcome = cel.evaluate(rule, value)
             if outcome is None:
@@ -445,7 +755,7 @@ class _Walker:
                 self.report("cel-error", f"rule {rule.rule!r}: {outcome.message}")
             else:
                 self.report("cel-unsupported", f"rule {rule.rule!r} not checked: {outcome.message}", Severity.WARNING)
-            del self.path[len(self.path) - len(outcome.field_path):]
+            del self.path[len(self.path) - len(outcome.field_path) :]
 
     # ------------------------------------------------------------------ reporting
 
@@ -483,7 +793,8 @@ def _is_integer(value: Any) -> bool:
     return kind is int or (kind is float and value.is_integer())
 
 
-_TYPE_CHECKS = {
+_SIMPLE_TYPES: dict[Any, type] = {"string": str, "boolean": bool}
+_TYPE_CHECKS: dict[str, Callable[[Any], bool]] = {
     "object": lambda v: type(v) is dict,
     "array": lambda v: type(v) is list,
     "string": lambda v: type(v) is str,
@@ -562,6 +873,7 @@ def _ip_problem(version: int) -> Any:
         except ValueError:
             return f"an IPv{version} address"
         return None if address.version == version else f"an IPv{version} address"
+
     return check
 
 

@@ -17,22 +17,185 @@ import difflib
 from collections.abc import Iterator
 from typing import Any, Protocol
 
-from ...schema import formats as fmt
-from ...inputs.documents import Document
 from ...findings import Finding, Severity, field_name
+from ...inputs.documents import Document
+from ...schema import formats as fmt
+from ..registry import IDENTITY, Subject, declare
 
-IDENTITY_RULES: dict[str, str] = {
-    "missing-api-version": "apiVersion is missing or not a string",
-    "missing-kind": "kind is missing or not a string",
-    "unknown-api-version": "the group exists but does not serve this kind at this version (e.g. ray.io/v2)",
-    "unknown-kind": "the group exists but has no such kind (e.g. RayClusters); the closest kind is suggested",
-    "unknown-group": "no schema is held for the group, so the resource is not validated (an error with --reject-unknown-kinds)",
-    "metadata-missing": "metadata is missing or not a mapping",
-    "metadata-name": "metadata.name (or generateName) is missing or not valid for the kind",
-    "metadata-namespace": "metadata.namespace is not a DNS-1123 label, or is set on a cluster-scoped kind",
-    "metadata-label": "a label key is not a qualified name or a label value is not a valid label value",
-    "metadata-annotation": "an annotation key is not a qualified name, a value is not a string, or all annotations exceed 256 KiB",
-}
+declare(
+    "missing-api-version",
+    """apiVersion is missing or not a string
+
+    Why: without apiVersion the API server cannot tell which schema the object follows and rejects it.
+
+    Fails:
+        kind: RayCluster
+        metadata: {name: rc}
+
+    Instead:
+        apiVersion: ray.io/v1
+        kind: RayCluster
+        metadata: {name: rc}
+    """,
+    category=IDENTITY,
+    subject=Subject.DOCUMENT,
+)
+declare(
+    "missing-kind",
+    """kind is missing or not a string
+
+    Why: without kind the API server cannot tell what the object is and rejects it.
+
+    Fails:
+        apiVersion: ray.io/v1
+        metadata: {name: rc}
+
+    Instead:
+        apiVersion: ray.io/v1
+        kind: RayCluster
+        metadata: {name: rc}
+    """,
+    category=IDENTITY,
+    subject=Subject.DOCUMENT,
+)
+declare(
+    "unknown-api-version",
+    """the group exists but does not serve this kind at this version (e.g. ray.io/v2)
+
+    Why: the API server only serves the versions its CRD or release declares; any other is 'no matches for kind'.
+
+    Fails:
+        apiVersion: ray.io/v2
+        kind: RayCluster
+
+    Instead:
+        apiVersion: ray.io/v1
+        kind: RayCluster
+    """,
+    category=IDENTITY,
+    subject=Subject.DOCUMENT,
+)
+declare(
+    "unknown-kind",
+    """the group exists but has no such kind (e.g. RayClusters); the closest kind is suggested
+
+    Why: a kind the group does not define is rejected with 'no matches for kind'; a typo is the usual cause.
+
+    Fails:
+        apiVersion: ray.io/v1
+        kind: RayClusters
+
+    Instead:
+        apiVersion: ray.io/v1
+        kind: RayCluster
+    """,
+    category=IDENTITY,
+    subject=Subject.DOCUMENT,
+)
+declare(
+    "unknown-group",
+    """no schema is held for the group, so the resource is not validated (an error with --reject-unknown-kinds)
+
+    Why: raygitops holds no schema for the group, so nothing in the resource is checked; the cluster needs the CRD
+    too. With --reject-unknown-kinds it is an error.
+
+    Fails:
+        apiVersion: example.com/v1
+        kind: Widget
+
+    Instead:
+        # add the CRD to schemas.lock.yaml, or accept that the resource is not validated
+    """,
+    category=IDENTITY,
+    subject=Subject.DOCUMENT,
+    severity=Severity.WARNING,
+)
+declare(
+    "metadata-missing",
+    """metadata is missing or not a mapping
+
+    Why: every object needs metadata with a name; without it the API server rejects the object.
+
+    Fails:
+        apiVersion: v1
+        kind: ConfigMap
+        data: {a: b}
+
+    Instead:
+        apiVersion: v1
+        kind: ConfigMap
+        metadata: {name: settings}
+        data: {a: b}
+    """,
+    category=IDENTITY,
+    subject=Subject.DOCUMENT,
+)
+declare(
+    "metadata-name",
+    """metadata.name (or generateName) is missing or not valid for the kind
+
+    Why: names follow the kind's rules (DNS-1123 subdomain or label, lengths such as a CronJob's 52); the API
+    server rejects others.
+
+    Fails:
+        metadata: {name: Ray_Head}
+
+    Instead:
+        metadata: {name: ray-head}
+    """,
+    category=IDENTITY,
+    subject=Subject.DOCUMENT,
+)
+declare(
+    "metadata-namespace",
+    """metadata.namespace is not a DNS-1123 label, or is set on a cluster-scoped kind
+
+    Why: a namespace name is a DNS-1123 label, else the object is rejected; on a cluster-scoped kind the API
+    server ignores it (a warning: the author expected a namespaced object).
+
+    Fails:
+        kind: Service
+        metadata: {name: ray, namespace: Ray_Dev}
+
+    Instead:
+        kind: Service
+        metadata: {name: ray, namespace: ray-dev}
+    """,
+    category=IDENTITY,
+    subject=Subject.DOCUMENT,
+)
+declare(
+    "metadata-label",
+    """a label key is not a qualified name or a label value is not a valid label value
+
+    Why: label keys are qualified names and values at most 63 characters of [A-Za-z0-9-_.]; the API server rejects
+    others, on a pod template only when the pod is created.
+
+    Fails:
+        labels: {app: ray head}
+
+    Instead:
+        labels: {app: ray-head}
+    """,
+    category=IDENTITY,
+    subject=Subject.DOCUMENT,
+)
+declare(
+    "metadata-annotation",
+    """an annotation key is not a qualified name, a value is not a string, or all annotations exceed 256 KiB
+
+    Why: annotation keys are qualified names, values strings, and all of them together at most 256 KiB; the API
+    server rejects others.
+
+    Fails:
+        annotations: {ray.io/ft-enabled: true}
+
+    Instead:
+        annotations: {ray.io/ft-enabled: "true"}
+    """,
+    category=IDENTITY,
+    subject=Subject.DOCUMENT,
+)
 
 
 class KindCatalogue(Protocol):
@@ -55,31 +218,57 @@ def check_identity(document: Document, store: KindCatalogue, unknown_group_is_er
     api_version = body.get("apiVersion")
     kind = body.get("kind")
     if not isinstance(api_version, str) or not api_version:
-        findings.append(_error(document, "missing-api-version", ("apiVersion",),
-                               f"apiVersion is {describe_value(api_version)}; expected a string such as v1, apps/v1 or ray.io/v1"))
+        findings.append(
+            _error(
+                document,
+                "missing-api-version",
+                ("apiVersion",),
+                f"apiVersion is {describe_value(api_version)}; expected a string such as v1, apps/v1 or ray.io/v1",
+            )
+        )
     if not isinstance(kind, str) or not kind:
-        findings.append(_error(document, "missing-kind", ("kind",),
-                               f"kind is {describe_value(kind)}; expected a string such as Service or RayCluster"))
-    if findings:
+        findings.append(
+            _error(
+                document,
+                "missing-kind",
+                ("kind",),
+                f"kind is {describe_value(kind)}; expected a string such as Service or RayCluster",
+            )
+        )
+    if findings or not isinstance(api_version, str) or not isinstance(kind, str):
         return findings
 
     group, slash, version = api_version.rpartition("/")
     if (slash and not group) or not version or "/" in group or " " in api_version:
-        return [_error(document, "unknown-api-version", ("apiVersion",),
-                       f"apiVersion '{api_version}' is not of the form <group>/<version> or <version> (for the core group)")]
+        return [
+            _error(
+                document,
+                "unknown-api-version",
+                ("apiVersion",),
+                f"apiVersion '{api_version}' is not of the form <group>/<version> or <version> (for the core group)",
+            )
+        ]
 
     if not store.holds_group(group):
         return [_unknown_group(document, store, group, api_version, kind, unknown_group_is_error)]
 
     kinds = store.kinds_in_group(group)
     if kind not in kinds:
-        return [_error(document, "unknown-kind", ("kind",), _unknown_kind_message(store, group, api_version, kind, kinds))]
+        return [
+            _error(document, "unknown-kind", ("kind",), _unknown_kind_message(store, group, api_version, kind, kinds))
+        ]
 
     versions = store.versions_of(group, kind)
     if version not in versions:
         served = ", ".join(f"{_join(group, v)}" for v in sorted(versions))
-        return [_error(document, "unknown-api-version", ("apiVersion",),
-                       f"apiVersion '{api_version}' does not serve kind {kind}; {kind} is served as: {served}")]
+        return [
+            _error(
+                document,
+                "unknown-api-version",
+                ("apiVersion",),
+                f"apiVersion '{api_version}' does not serve kind {kind}; {kind} is served as: {served}",
+            )
+        ]
     return []
 
 
@@ -183,8 +372,14 @@ def check_metadata(document: Document, store: KindCatalogue) -> list[Finding]:
     """Findings about metadata: name, namespace, labels, annotations."""
     metadata = document.body.get("metadata")
     if not isinstance(metadata, dict):
-        return [_error(document, "metadata-missing", ("metadata",),
-                       f"metadata is {describe_value(metadata)}; expected a mapping with at least a name")]
+        return [
+            _error(
+                document,
+                "metadata-missing",
+                ("metadata",),
+                f"metadata is {describe_value(metadata)}; expected a mapping with at least a name",
+            )
+        ]
     return list(_metadata_findings(document, metadata, store))
 
 
@@ -195,18 +390,28 @@ def _metadata_findings(document: Document, metadata: dict[str, Any], store: Kind
     namespace = metadata.get("namespace")
     if namespace is not None:
         if not isinstance(namespace, str):
-            yield _error(document, "metadata-namespace", ("metadata", "namespace"),
-                         f"metadata.namespace is {describe_value(namespace)}; expected a string")
+            yield _error(
+                document,
+                "metadata-namespace",
+                ("metadata", "namespace"),
+                f"metadata.namespace is {describe_value(namespace)}; expected a string",
+            )
         elif namespace:
             problem = fmt.dns1123_label_problem(namespace)
             if problem:
-                yield _error(document, "metadata-namespace", ("metadata", "namespace"),
-                             f"metadata.namespace '{namespace}' {problem}")
+                yield _error(
+                    document,
+                    "metadata-namespace",
+                    ("metadata", "namespace"),
+                    f"metadata.namespace '{namespace}' {problem}",
+                )
             elif kind and document.api_version and _cluster_scoped(store, document.api_version, kind):
                 # The API server clears it silently, so the manifest applies, but
                 # the author expected a namespaced object: worth a warning.
                 yield document.finding(
-                    "metadata-namespace", Severity.WARNING, ("metadata", "namespace"),
+                    "metadata-namespace",
+                    Severity.WARNING,
+                    ("metadata", "namespace"),
                     f"metadata.namespace '{namespace}' is set on {kind}, which is cluster-scoped; "
                     "the API server ignores it",
                 )
@@ -220,35 +425,55 @@ def _name_findings(document: Document, metadata: dict[str, Any], group: str, kin
     generate_name = metadata.get("generateName")
     if name is None or name == "":
         if generate_name is None or generate_name == "":
-            yield _error(document, "metadata-name", ("metadata", "name"),
-                         "metadata.name is missing; every resource needs a name (or generateName)")
+            yield _error(
+                document,
+                "metadata-name",
+                ("metadata", "name"),
+                "metadata.name is missing; every resource needs a name (or generateName)",
+            )
             return
         if not isinstance(generate_name, str):
-            yield _error(document, "metadata-name", ("metadata", "generateName"),
-                         f"metadata.generateName is {describe_value(generate_name)}; expected a string")
+            yield _error(
+                document,
+                "metadata-name",
+                ("metadata", "generateName"),
+                f"metadata.generateName is {describe_value(generate_name)}; expected a string",
+            )
             return
         # The server appends a random suffix, so a trailing '-' is fine here.
         masked = generate_name[:-1] + "a" if generate_name.endswith("-") else generate_name
         found = name_problem(group, kind, masked)
         if found:
             form, problem = found
-            yield _error(document, "metadata-name", ("metadata", "generateName"),
-                         f"metadata.generateName '{generate_name}' is not valid for {kind or 'this kind'}, which requires a {form}: it {problem}")
+            yield _error(
+                document,
+                "metadata-name",
+                ("metadata", "generateName"),
+                f"metadata.generateName '{generate_name}' is not valid for {kind or 'this kind'}, which requires a {form}: it {problem}",
+            )
         return
     if not isinstance(name, str):
-        yield _error(document, "metadata-name", ("metadata", "name"),
-                     f"metadata.name is {describe_value(name)}; expected a string")
+        yield _error(
+            document,
+            "metadata-name",
+            ("metadata", "name"),
+            f"metadata.name is {describe_value(name)}; expected a string",
+        )
         return
     found = name_problem(group, kind, name)
     if found:
         form, problem = found
-        yield _error(document, "metadata-name", ("metadata", "name"),
-                     f"metadata.name '{name}' is not valid for {kind or 'this kind'}, which requires a {form}: it {problem}")
+        yield _error(
+            document,
+            "metadata-name",
+            ("metadata", "name"),
+            f"metadata.name '{name}' is not valid for {kind or 'this kind'}, which requires a {form}: it {problem}",
+        )
 
 
 def labels_problems(labels: object, path: tuple[str | int, ...]) -> Iterator[tuple[tuple[str | int, ...], str]]:
     """(path, message) for each invalid key or value of a label map (also used for selectors)."""
-    field = dotted_path(path)
+    field = field_name(path)
     if labels is None:
         return
     if not isinstance(labels, dict):
@@ -262,8 +487,10 @@ def labels_problems(labels: object, path: tuple[str | int, ...]) -> Iterator[tup
         if key_problem:
             yield (*path, key), f"{field} key '{key}' is not a valid label key: {key_problem}"
         if not isinstance(value, str):
-            yield (*path, key), (f"{field}['{key}'] is {describe_value(value)}; label values must be strings "
-                                 f"(quote it: \"{value}\")")
+            yield (
+                (*path, key),
+                (f"{field}['{key}'] is {describe_value(value)}; label values must be strings (quote it: \"{value}\")"),
+            )
             continue
         value_problem = fmt.label_value_problem(value)
         if value_problem:
@@ -280,29 +507,49 @@ def _annotation_findings(document: Document, annotations: object) -> Iterator[Fi
     if annotations is None:
         return
     if not isinstance(annotations, dict):
-        yield _error(document, "metadata-annotation", path,
-                     f"metadata.annotations is {describe_value(annotations)}; expected a mapping of keys to string values")
+        yield _error(
+            document,
+            "metadata-annotation",
+            path,
+            f"metadata.annotations is {describe_value(annotations)}; expected a mapping of keys to string values",
+        )
         return
     total = 0
     for key, value in annotations.items():
         if not isinstance(key, str):
-            yield _error(document, "metadata-annotation", path,
-                         f"metadata.annotations key {key!r} is a {type(key).__name__}; expected a string")
+            yield _error(
+                document,
+                "metadata-annotation",
+                path,
+                f"metadata.annotations key {key!r} is a {type(key).__name__}; expected a string",
+            )
             continue
         # The API server lowercases annotation keys before checking them.
         problem = fmt.qualified_name_problem(key.lower())
         if problem:
-            yield _error(document, "metadata-annotation", (*path, key),
-                         f"metadata.annotations key '{key}' is not a valid annotation key: {problem}")
+            yield _error(
+                document,
+                "metadata-annotation",
+                (*path, key),
+                f"metadata.annotations key '{key}' is not a valid annotation key: {problem}",
+            )
         if not isinstance(value, str):
-            yield _error(document, "metadata-annotation", (*path, key),
-                         f"metadata.annotations['{key}'] is {describe_value(value)}; annotation values must be strings")
+            yield _error(
+                document,
+                "metadata-annotation",
+                (*path, key),
+                f"metadata.annotations['{key}'] is {describe_value(value)}; annotation values must be strings",
+            )
             continue
         total += len(key.encode()) + len(value.encode())
     if total > fmt.ANNOTATIONS_TOTAL_MAX:
-        yield _error(document, "metadata-annotation", path,
-                     f"metadata.annotations total {total} bytes; must be no more than {fmt.ANNOTATIONS_TOTAL_MAX} bytes "
-                     "(256 KiB; a client-side `kubectl apply` also stores the whole object in an annotation)")
+        yield _error(
+            document,
+            "metadata-annotation",
+            path,
+            f"metadata.annotations total {total} bytes; must be no more than {fmt.ANNOTATIONS_TOTAL_MAX} bytes "
+            "(256 KiB; a client-side `kubectl apply` also stores the whole object in an annotation)",
+        )
 
 
 def _cluster_scoped(store: KindCatalogue, api_version: str, kind: str) -> bool:
@@ -341,8 +588,3 @@ def describe_value(value: object) -> str:
 
 def _short(value: str, limit: int = 80) -> str:
     return value if len(value) <= limit else value[: limit - 3] + "..."
-
-
-def dotted_path(path: tuple[str | int, ...]) -> str:
-    """("spec", "ports", 0, "port") -> spec.ports[0].port, the way kubectl names fields."""
-    return field_name(path)

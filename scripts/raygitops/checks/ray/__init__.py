@@ -1,11 +1,13 @@
 """The Ray rule catalogue: what the KubeRay operator, the cluster's wiring and our
 safety policy would reject, checked on the defaulted documents of one bundle.
 
-A rule is a small generator function registered with `@rule`: it receives one
-document (of the kinds it names) and the whole bundle it came from, and yields
-`Problem`s. Its id, severity and the first line of its docstring are what
-`raygitops rules` and docs/rules.md show. Adding a rule touches one module of
-this package and its tests.
+A rule is a small generator function registered with `@rule`, which declares it
+in the registry of every check (../registry.py): it receives each subject it
+names (a document of its kinds, by default; or each pod template, Ray cluster
+spec or job in it; or the bundle) and the whole bundle, and yields `Problem`s.
+Its id, severity and three-part docstring are what `raygitops rules`,
+docs/rules.md and SARIF show. Adding a rule touches one module of this package
+and its two fixtures.
 """
 
 from __future__ import annotations
@@ -14,26 +16,47 @@ import importlib
 import pkgutil
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import TypeVar
+from typing import Any, TypeVar
 
-from ...inputs.documents import Document
 from ...findings import Finding, Severity
-
-# Categories, in the order `raygitops rules` lists them.
-OPERATOR = "operator"  # what KubeRay's reconcile loop or webhook rejects
-REFERENCE = "reference"  # names that must point at something in the bundle
-CONSISTENCY = "consistency"  # values that must agree with each other
-SAFETY = "safety"  # unsafe settings: warnings, errors under --profile prod
-CATEGORIES = (OPERATOR, REFERENCE, CONSISTENCY, SAFETY)
-
-PROFILES = ("default", "prod")
+from ...inputs.documents import Document
+from ...options import PROFILES
+from ..registry import (
+    CATEGORIES,
+    CONSISTENCY,
+    OPERATOR,
+    RAY_CATEGORIES,
+    REFERENCE,
+    REGISTRY,
+    RULES,
+    SAFETY,
+    Check,
+    Subject,
+    declare,
+    parse_doc,
+    register,
+)
 
 T = TypeVar("T")
+F = TypeVar("F", bound=Callable[..., Any])
 
 ANY_KIND = "*"  # in `kinds`: the rule looks at every document
-RULE_CRASHED = "rule-crashed"  # reported instead of a traceback when a rule has a bug
-# Findings run_rules reports about itself, for `raygitops rules` (id -> one-line doc).
-ENGINE_RULES = {RULE_CRASHED: "A Ray rule failed on a resource (a raygitops bug to report); the other rules still ran."}
+RULE_CRASHED = declare(
+    "rule-crashed",
+    """A Ray rule failed on a resource (a raygitops bug to report); the other rules still ran.
+
+    Why: a bug in raygitops made a rule fail on this resource; the other rules still ran, and the run is not clean
+    until it is fixed.
+
+    Fails:
+        # any resource that makes a rule raise
+
+    Instead:
+        # nothing in the manifest: report the finding with the resource
+    """,
+    category=RULES,
+    subject=Subject.DOCUMENT,
+)
 
 
 @dataclass(frozen=True)
@@ -77,88 +100,108 @@ class Bundle:
         return None
 
 
-CheckFunction = Callable[[Document, Bundle], Iterable[Problem]]
-
-
-@dataclass(frozen=True)
-class Rule:
-    id: str
-    severity: Severity
-    category: str
-    kinds: tuple[str, ...]
-    doc: str
-    check: CheckFunction
-
-    def severity_for(self, profile: str) -> Severity:
-        if self.category == SAFETY and profile == "prod":
-            return Severity.ERROR
-        return self.severity
-
-
-REGISTRY: dict[str, Rule] = {}
+CheckFunction = Callable[..., Iterable[Problem]]  # (subject, bundle) -> problems; (bundle) for Subject.BUNDLE
+Rule = Check  # a Ray rule is a check of the registry with `kinds` and `run` set
 
 
 def rule(
     id: str,
     *,
-    kinds: Iterable[str],
+    kinds: Iterable[str] = (ANY_KIND,),
     category: str = OPERATOR,
     severity: Severity = Severity.ERROR,
-) -> Callable[[CheckFunction], CheckFunction]:
-    """Register a check; its docstring's first line becomes the rule's one-line doc."""
+    subject: Subject = Subject.DOCUMENT,
+) -> Callable[[F], F]:
+    """Register a Ray rule in the registry; its docstring is the rule's doc (summary, Why:, Fails:, Instead:).
 
-    def register(check: CheckFunction) -> CheckFunction:
-        if id in REGISTRY:
-            raise ValueError(f"rule id {id!r} registered twice")
-        if category not in CATEGORIES:
+    The rule runner calls it with each subject of that type in a document of `kinds`
+    (a `Document`, a `PodTemplate`, a `ClusterSpec`, a `JobSpec`) and the bundle;
+    with `Subject.BUNDLE`, once per bundle with the bundle only.
+    """
+
+    def register_rule(run: F) -> F:
+        if category not in RAY_CATEGORIES:
             raise ValueError(f"rule {id!r}: unknown category {category!r}")
-        doc = (check.__doc__ or "").strip().splitlines()
-        if not doc:
+        if not (run.__doc__ or "").strip():
             raise ValueError(f"rule {id!r} needs a docstring")
-        REGISTRY[id] = Rule(id, severity, category, tuple(kinds), doc[0].strip(), check)
-        return check
+        register(Check(id, severity, category, subject, parse_doc(run.__doc__ or ""), tuple(kinds), run))
+        return run
 
-    return register
+    return register_rule
 
 
-def all_rules() -> list[Rule]:
-    """Every registered rule, by category and then id."""
-    _load_rule_modules()
-    return sorted(REGISTRY.values(), key=lambda r: (CATEGORIES.index(r.category), r.id))
+def all_rules() -> list[Check]:
+    """Every registered Ray rule, by category and then id."""
+    load_rule_modules()
+    rules = [c for c in REGISTRY.values() if c.run is not None]
+    return sorted(rules, key=lambda r: (CATEGORIES.index(r.category), r.id))
 
 
 def run_rules(bundle: Bundle, profile: str = "default", only: Iterable[str] | None = None) -> list[Finding]:
     """Run every rule (or the ids in `only`) over the bundle; findings in document order."""
+    from ..subjects import subjects_of  # subjects reads the Ray specs of ._ray, a module of this package
+
     wanted = None if only is None else set(only)
     selected = [r for r in all_rules() if wanted is None or r.id in wanted]
     findings: list[Finding] = []
+    for current in (r for r in selected if r.subject is Subject.BUNDLE):
+        findings.extend(_run(current, bundle.documents[0] if bundle.documents else None, profile, (bundle,)))
     for document in bundle.documents:
         for current in selected:
+            if current.subject is Subject.BUNDLE:
+                continue
             if ANY_KIND not in current.kinds and document.kind not in current.kinds:
                 continue
-            severity = current.severity_for(profile)
-            try:
-                for problem in current.check(document, bundle):
-                    target = problem.document or document
-                    findings.append(target.finding(current.id, severity, problem.path, problem.message))
-            except Exception as exc:  # a bug in a rule must not hide the other findings
-                findings.append(
-                    document.finding(
-                        RULE_CRASHED, Severity.ERROR, "",
-                        f"rule {current.id} failed on this resource ({type(exc).__name__}: {exc}); "
-                        "this is a raygitops bug, please report it with this resource",
-                    )
-                )
+            for subject in subjects_of(document, current.subject):
+                findings.extend(_run(current, document, profile, (subject, bundle)))
     return findings
 
 
-def _load_rule_modules() -> None:
+def _run(current: Check, document: Document | None, profile: str, arguments: tuple[object, ...]) -> list[Finding]:
+    assert current.run is not None
+    severity = current.severity_for(profile)
+    findings: list[Finding] = []
+    try:
+        for problem in current.run(*arguments):
+            target = problem.document or document
+            if target is not None:
+                findings.append(target.finding(current.id, severity, problem.path, problem.message))
+    except Exception as exc:  # a bug in a rule must not hide the other findings
+        if document is not None:
+            findings.append(
+                document.finding(
+                    RULE_CRASHED,
+                    Severity.ERROR,
+                    "",
+                    f"rule {current.id} failed on this resource ({type(exc).__name__}: {exc}); "
+                    "this is a raygitops bug, please report it with this resource",
+                )
+            )
+    return findings
+
+
+def load_rule_modules() -> None:
     """Import every module of this package once, so their @rule decorators register."""
     for module in pkgutil.iter_modules(__path__):
         importlib.import_module(f"{__name__}.{module.name}")
 
 
 __all__ = [
-    "ANY_KIND", "Bundle", "ENGINE_RULES", "RULE_CRASHED", "CATEGORIES", "CONSISTENCY", "OPERATOR", "PROFILES", "Problem", "REFERENCE",
-    "REGISTRY", "Rule", "SAFETY", "all_rules", "rule", "run_rules",
+    "ANY_KIND",
+    "CATEGORIES",
+    "CONSISTENCY",
+    "OPERATOR",
+    "PROFILES",
+    "REFERENCE",
+    "REGISTRY",
+    "RULE_CRASHED",
+    "SAFETY",
+    "Bundle",
+    "Problem",
+    "Rule",
+    "Subject",
+    "all_rules",
+    "load_rule_modules",
+    "rule",
+    "run_rules",
 ]

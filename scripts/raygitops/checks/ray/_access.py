@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
+
 def mapping(value: Any) -> dict[str, Any]:
     return value if isinstance(value, dict) else {}
 

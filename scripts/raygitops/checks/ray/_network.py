@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from ...inputs.documents import Document
+from ..subjects import workload_pod_spec_path
 from ._access import (
     container_port_names,
     container_port_numbers,
@@ -23,14 +24,19 @@ from ._access import (
     sequence,
     text,
 )
-from ._ray import RAY_KINDS, WORKLOAD_KINDS, WORKLOAD_POD_SPEC_PATHS, Path, cluster_spec
+from ._ray import RAY_KINDS, WORKLOAD_KINDS, Path, cluster_spec
 
 if TYPE_CHECKING:
     from . import Bundle
 
 # Ports the Ray head always listens on, whether or not the template declares them.
 GCS_PORT, DASHBOARD_PORT, CLIENT_PORT, METRICS_PORT, SERVE_PORT = 6379, 8265, 10001, 8080, 8000
-HEAD_DEFAULT_PORTS = {"gcs-server": GCS_PORT, "dashboard": DASHBOARD_PORT, "client": CLIENT_PORT, "metrics": METRICS_PORT}
+HEAD_DEFAULT_PORTS = {
+    "gcs-server": GCS_PORT,
+    "dashboard": DASHBOARD_PORT,
+    "client": CLIENT_PORT,
+    "metrics": METRICS_PORT,
+}
 # The three ports that give control of the cluster (the Jobs API runs arbitrary code).
 CONTROL_PORTS = {GCS_PORT: "GCS", DASHBOARD_PORT: "dashboard", CLIENT_PORT: "Ray client"}
 
@@ -67,14 +73,16 @@ def pod_models(document: Document) -> list[PodModel]:
         name = ray_cluster_name(document)
         for group in cluster.groups:
             labels: dict[str, str | None] = {str(k): scalar_text(v) for k, v in group.pod_labels.items()}
-            labels.update({
-                "ray.io/cluster": name,
-                "ray.io/node-type": "head" if group.is_head else "worker",
-                "ray.io/group": "headgroup" if group.is_head else group.name,
-                "ray.io/is-ray-node": "yes",
-                "app.kubernetes.io/name": "kuberay",
-                "app.kubernetes.io/created-by": "kuberay-operator",
-            })
+            labels.update(
+                {
+                    "ray.io/cluster": name,
+                    "ray.io/node-type": "head" if group.is_head else "worker",
+                    "ray.io/group": "headgroup" if group.is_head else group.name,
+                    "ray.io/is-ray-node": "yes",
+                    "app.kubernetes.io/name": "kuberay",
+                    "app.kubernetes.io/created-by": "kuberay-operator",
+                }
+            )
             if document.kind == "RayService":
                 labels["ray.io/serve"] = None
             # KubeRay adds only the metrics port to the Ray container; other names must be declared.
@@ -88,7 +96,7 @@ def pod_models(document: Document) -> list[PodModel]:
                 names.update(container_port_names(container))
                 numbers.update(container_port_numbers(container))
             models.append(PodModel(document, labels, names, frozenset(numbers), group.is_head, cluster.token_auth))
-    workload_path = WORKLOAD_POD_SPEC_PATHS.get(document.kind)
+    workload_path = workload_pod_spec_path(document)
     if workload_path is not None:
         spec = mapping(dig(document.body, *workload_path))
         labels_at = ("metadata", "labels") if document.kind == "Pod" else (*workload_path[:-1], "metadata", "labels")
@@ -180,7 +188,7 @@ def kuberay_services(document: Document) -> list[ServiceModel]:
     head_ports.setdefault("metrics", METRICS_PORT)
     head_name = text(dig(cluster.head.spec, "headService", "metadata", "name")) or f"{document.name}-head-svc"
     cluster_label = ray_cluster_name(document)
-    labels = {
+    labels: dict[str, str | None] = {
         "ray.io/cluster": cluster_label,
         "ray.io/node-type": "head",
         "app.kubernetes.io/name": "kuberay",
@@ -188,8 +196,12 @@ def kuberay_services(document: Document) -> list[ServiceModel]:
     }
     services = [
         ServiceModel(
-            document, head_name, labels, {"ray.io/cluster": cluster_label, "ray.io/node-type": "head"},
-            [{"name": n, "port": p, "targetPort": p} for n, p in head_ports.items() if p is not None], True,
+            document,
+            head_name,
+            labels,
+            {"ray.io/cluster": cluster_label, "ray.io/node-type": "head"},
+            [{"name": n, "port": p, "targetPort": p} for n, p in head_ports.items() if p is not None],
+            True,
         )
     ]
     wants_serve = document.kind == "RayService" or document.annotations.get("ray.io/enable-serve-service") == "true"
@@ -198,8 +210,12 @@ def kuberay_services(document: Document) -> list[ServiceModel]:
         serve_port = head_ports.get("serve") or SERVE_PORT
         services.append(
             ServiceModel(
-                document, serve_name, {**labels, "ray.io/serve": None}, {"ray.io/serve": "true"},
-                [{"name": "serve", "port": serve_port, "targetPort": serve_port}], True,
+                document,
+                serve_name,
+                {**labels, "ray.io/serve": None},
+                {"ray.io/serve": "true"},
+                [{"name": "serve", "port": serve_port, "targetPort": serve_port}],
+                True,
             )
         )
     return services
@@ -273,7 +289,9 @@ def select(bundle: Bundle, what: str, selector: dict[str, Any]) -> list[Any]:
 
 def _select(bundle: Bundle, what: str, selector: dict[str, Any]) -> list[Any]:
     models = bundle_pods(bundle) if what == "pods" else bundle_services(bundle)
-    match_labels = selector.get("matchLabels") if ("matchLabels" in selector or "matchExpressions" in selector) else selector
+    match_labels = (
+        selector.get("matchLabels") if ("matchLabels" in selector or "matchExpressions" in selector) else selector
+    )
     candidates = models
     if isinstance(match_labels, dict) and match_labels:
         exact, wildcard = bundle.memo(("index", what), lambda: _label_index(models))

@@ -6,7 +6,6 @@ and the objects a resource declares as living outside the bundle.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -31,17 +30,8 @@ CLUSTER_SPEC_PATHS: dict[str, Path] = {
 # Where each kind keeps a RayJobSpec (a RayCronJob embeds one as its template).
 JOB_SPEC_PATHS: dict[str, Path] = {"RayJob": ("spec",), "RayCronJob": ("spec", "jobTemplate")}
 
-# Pod templates of built-in workload kinds, for the checks that apply to every pod.
-WORKLOAD_POD_SPEC_PATHS: dict[str, Path] = {
-    "Pod": ("spec",),
-    "Deployment": ("spec", "template", "spec"),
-    "StatefulSet": ("spec", "template", "spec"),
-    "DaemonSet": ("spec", "template", "spec"),
-    "ReplicaSet": ("spec", "template", "spec"),
-    "Job": ("spec", "template", "spec"),
-    "CronJob": ("spec", "jobTemplate", "spec", "template", "spec"),
-}
-WORKLOAD_KINDS = tuple(WORKLOAD_POD_SPEC_PATHS)
+# The built-in workload kinds the rules on every pod look at (where their pod templates are: ../subjects.py).
+WORKLOAD_KINDS = ("Pod", "Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "Job", "CronJob")
 
 EXTERNAL_ANNOTATION = "raygitops.io/external"
 
@@ -99,10 +89,6 @@ class ClusterSpec:
     document: Document
     spec: dict[str, Any]
     path: Path
-
-    @property
-    def owner_kind(self) -> str:
-        return self.document.kind
 
     @property
     def head(self) -> RayGroup:
@@ -185,44 +171,13 @@ def job_cluster(document: Document, job: dict[str, Any], bundle: Bundle) -> Clus
     return cluster_spec(target) if target is not None else None
 
 
-# --- pods, as the checks that look at every pod see them --------------------------------
-
-
-@dataclass(frozen=True)
-class PodTemplate:
-    """A pod spec somewhere in a document, with a phrase that names it for messages."""
-
-    spec: dict[str, Any]
-    path: Path
-    label: str
-
-
-def pod_templates(document: Document) -> Iterator[PodTemplate]:
-    """Every pod spec a document will create: Ray groups, the RayJob submitter, workload templates."""
-    cluster = cluster_spec(document)
-    if cluster is not None:
-        for group in cluster.groups:
-            if isinstance(dig(group.spec, "template", "spec"), dict):
-                yield PodTemplate(group.pod_spec, group.pod_path, group.label)
-    job = job_spec(document)
-    if job is not None:
-        submitter = dig(job[0], "submitterPodTemplate", "spec")
-        if isinstance(submitter, dict):
-            yield PodTemplate(submitter, (*job[1], "submitterPodTemplate", "spec"), "the submitter pod")
-    workload_path = WORKLOAD_POD_SPEC_PATHS.get(document.kind)
-    if workload_path is not None:
-        spec = dig(document.body, *workload_path)
-        if isinstance(spec, dict):
-            yield PodTemplate(spec, workload_path, "the pod template")
-
-
 # --- versions and images ---------------------------------------------------------------
 
 _VERSION = re.compile(r"v?(\d+)\.(\d+)(?:\.(\d+))?")
 
 
 def parse_version(value: str) -> tuple[int, int, int] | None:
-    """"2.60.0" -> (2, 60, 0); "2.52" -> (2, 52, 0); anything else (nightly, "") -> None."""
+    """ "2.60.0" -> (2, 60, 0); "2.52" -> (2, 52, 0); anything else (nightly, "") -> None."""
     match = _VERSION.match(value.strip()) if isinstance(value, str) else None
     if not match:
         return None
@@ -259,7 +214,7 @@ def parse_image(image: str) -> ImageRef:
     slash = rest.rfind("/")
     colon = rest.rfind(":")
     if colon > slash:
-        return ImageRef(rest[:colon], rest[colon + 1:], digest)
+        return ImageRef(rest[:colon], rest[colon + 1 :], digest)
     return ImageRef(rest, "", digest)
 
 

@@ -14,10 +14,11 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from ...inputs.documents import Document
 from ...findings import Severity
+from ...inputs.documents import Document
 from ...schema.formats import parse_quantity
-from . import CONSISTENCY, Bundle, Problem, rule
+from ..subjects import PodTemplate
+from . import CONSISTENCY, Bundle, Problem, Subject, rule
 from ._access import containers, dig, integer, mapping, scalar_text, sequence, text
 from ._ray import (
     RAY_KINDS,
@@ -30,7 +31,6 @@ from ._ray import (
     job_spec,
     parse_image,
     parse_version,
-    pod_templates,
 )
 
 GPU_RESOURCE = "nvidia.com/gpu"
@@ -47,12 +47,9 @@ def _ray_images(cluster: ClusterSpec) -> Iterator[tuple[tuple[str | int, ...], s
         yield (*cluster.path, "autoscalerOptions", "image"), image
 
 
-@rule("image-ray-version", kinds=RAY_KINDS, category=CONSISTENCY)
-def image_ray_version(document: Document, bundle: Bundle) -> Iterator[Problem]:
+@rule("image-ray-version", kinds=RAY_KINDS, category=CONSISTENCY, subject=Subject.RAY_CLUSTER)
+def image_ray_version(cluster: ClusterSpec, bundle: Bundle) -> Iterator[Problem]:
     """The Ray version in every Ray image tag equals rayVersion."""
-    cluster = cluster_spec(document)
-    if cluster is None:
-        return
     declared = parse_version(cluster.ray_version)
     if declared is None:
         return
@@ -66,18 +63,24 @@ def image_ray_version(document: Document, bundle: Bundle) -> Iterator[Problem]:
             )
 
 
-@rule("image-ray-version-unknown", kinds=RAY_KINDS, category=CONSISTENCY, severity=Severity.WARNING)
-def image_ray_version_unknown(document: Document, bundle: Bundle) -> Iterator[Problem]:
+@rule(
+    "image-ray-version-unknown",
+    kinds=RAY_KINDS,
+    category=CONSISTENCY,
+    severity=Severity.WARNING,
+    subject=Subject.RAY_CLUSTER,
+)
+def image_ray_version_unknown(cluster: ClusterSpec, bundle: Bundle) -> Iterator[Problem]:
     """A Ray image tag names a release (2.60.0-py311), not nightly or another moving tag."""
-    cluster = cluster_spec(document)
-    if cluster is None:
-        return
     for path, image in _ray_images(cluster):
         reference = parse_image(image)
         if not reference.tag or reference.tag == "latest":
             continue  # unpinned images are the image-unpinned rule's finding
         if reference.ray_version is None:
-            yield Problem(path, f"image {image} does not name a Ray release, so it cannot match rayVersion; use a tag such as {cluster.ray_version or '2.60.0'}-py311")
+            yield Problem(
+                path,
+                f"image {image} does not name a Ray release, so it cannot match rayVersion; use a tag such as {cluster.ray_version or '2.60.0'}-py311",
+            )
 
 
 @rule("ray-version-missing", kinds=RAY_KINDS, category=CONSISTENCY, severity=Severity.WARNING)
@@ -86,7 +89,9 @@ def ray_version_missing(document: Document, bundle: Bundle) -> Iterator[Problem]
     cluster = cluster_spec(document)
     if cluster is not None and parse_version(cluster.ray_version) is None:
         found = f"{cluster.ray_version!r} is not a release" if cluster.ray_version else "is not set"
-        yield Problem((*cluster.path, "rayVersion"), f"rayVersion {found}; set it to the Ray release of the images, e.g. '2.60.0'")
+        yield Problem(
+            (*cluster.path, "rayVersion"), f"rayVersion {found}; set it to the Ray release of the images, e.g. '2.60.0'"
+        )
 
 
 def _extended_resources(container: dict[str, Any]) -> set[str]:
@@ -95,22 +100,24 @@ def _extended_resources(container: dict[str, Any]) -> set[str]:
     return {str(n) for n in names if "/" in str(n) and not str(n).split("/")[0].endswith("kubernetes.io")}
 
 
-@rule("gpu-limits-equal-requests", kinds=RAY_KINDS, category=CONSISTENCY)
-def gpu_limits_equal_requests(document: Document, bundle: Bundle) -> Iterator[Problem]:
+@rule("gpu-limits-equal-requests", kinds=RAY_KINDS, category=CONSISTENCY, subject=Subject.POD_TEMPLATE)
+def gpu_limits_equal_requests(template: PodTemplate, bundle: Bundle) -> Iterator[Problem]:
     """In Ray pod templates, nvidia.com/gpu and other extended resources have limits equal to requests."""
-    for template in pod_templates(document):
-        for index, container in containers(template.spec):
-            resources = mapping(container.get("resources"))
-            requests, limits = mapping(resources.get("requests")), mapping(resources.get("limits"))
-            for name in sorted(_extended_resources(container)):
-                base = (*template.path, "containers", index, "resources")
-                if name in requests and name not in limits:
-                    yield Problem((*base, "limits"), f"{template.label} requests {name} without a limit; set limits.{name} equal to the request (the pod is rejected otherwise)")
-                elif name in requests and parse_quantity(requests[name]) != parse_quantity(limits[name]):
-                    yield Problem(
-                        (*base, "limits", name),
-                        f"{template.label} has {name} limit {scalar_text(limits[name])} but request {scalar_text(requests[name])}; make them equal",
-                    )
+    for index, container in containers(template.spec):
+        resources = mapping(container.get("resources"))
+        requests, limits = mapping(resources.get("requests")), mapping(resources.get("limits"))
+        for name in sorted(_extended_resources(container)):
+            base = (*template.path, "containers", index, "resources")
+            if name in requests and name not in limits:
+                yield Problem(
+                    (*base, "limits"),
+                    f"{template.label} requests {name} without a limit; set limits.{name} equal to the request (the pod is rejected otherwise)",
+                )
+            elif name in requests and parse_quantity(requests[name]) != parse_quantity(limits[name]):
+                yield Problem(
+                    (*base, "limits", name),
+                    f"{template.label} has {name} limit {scalar_text(limits[name])} but request {scalar_text(requests[name])}; make them equal",
+                )
 
 
 def _tolerates_gpu(pod_spec: dict[str, Any]) -> bool:
@@ -122,20 +129,26 @@ def _tolerates_gpu(pod_spec: dict[str, Any]) -> bool:
     return False
 
 
-@rule("gpu-toleration", kinds=(*RAY_KINDS, *WORKLOAD_KINDS), category=CONSISTENCY, severity=Severity.WARNING)
-def gpu_toleration(document: Document, bundle: Bundle) -> Iterator[Problem]:
+@rule(
+    "gpu-toleration",
+    kinds=(*RAY_KINDS, *WORKLOAD_KINDS),
+    category=CONSISTENCY,
+    severity=Severity.WARNING,
+    subject=Subject.POD_TEMPLATE,
+)
+def gpu_toleration(template: PodTemplate, bundle: Bundle) -> Iterator[Problem]:
     """Pods that ask for nvidia.com/gpu tolerate the nvidia.com/gpu taint GPU nodes usually carry."""
-    for template in pod_templates(document):
-        wants_gpu = any(
-            GPU_RESOURCE in mapping(dig(c, "resources", "limits")) or GPU_RESOURCE in mapping(dig(c, "resources", "requests"))
-            for _, c in containers(template.spec)
+    wants_gpu = any(
+        GPU_RESOURCE in mapping(dig(c, "resources", "limits"))
+        or GPU_RESOURCE in mapping(dig(c, "resources", "requests"))
+        for _, c in containers(template.spec)
+    )
+    if wants_gpu and not _tolerates_gpu(template.spec):
+        yield Problem(
+            (*template.path, "tolerations"),
+            f"{template.label} asks for {GPU_RESOURCE} but does not tolerate the {GPU_RESOURCE} taint; "
+            f"add a toleration {{key: {GPU_RESOURCE}, operator: Exists, effect: NoSchedule}}",
         )
-        if wants_gpu and not _tolerates_gpu(template.spec):
-            yield Problem(
-                (*template.path, "tolerations"),
-                f"{template.label} asks for {GPU_RESOURCE} but does not tolerate the {GPU_RESOURCE} taint; "
-                f"add a toleration {{key: {GPU_RESOURCE}, operator: Exists, effect: NoSchedule}}",
-            )
 
 
 # --- what an entrypoint asks for ----------------------------------------------------------
@@ -188,8 +201,14 @@ def _advertised(group: RayGroup, param: str, ray_name: str, resource_names: tupl
 
 
 def node_shapes(cluster: ClusterSpec) -> list[NodeShape]:
-    shapes = [NodeShape(cluster.head, _advertised(cluster.head, "num-cpus", "CPU", ("cpu",)),
-                        _advertised(cluster.head, "num-gpus", "GPU", (GPU_RESOURCE,)), 1)]
+    shapes = [
+        NodeShape(
+            cluster.head,
+            _advertised(cluster.head, "num-cpus", "CPU", ("cpu",)),
+            _advertised(cluster.head, "num-gpus", "GPU", (GPU_RESOURCE,)) or 0.0,
+            1,
+        )
+    ]
     for group in cluster.workers:
         low = integer(group.spec.get("minReplicas")) or 0
         high = integer(group.spec.get("maxReplicas"))
@@ -200,8 +219,14 @@ def node_shapes(cluster: ClusterSpec) -> list[NodeShape]:
             replicas = integer(group.spec.get("replicas")) or 0
             count = max(low, min(replicas, high))
         count *= integer(group.spec.get("numOfHosts")) or 1
-        shapes.append(NodeShape(group, _advertised(group, "num-cpus", "CPU", ("cpu",)),
-                                _advertised(group, "num-gpus", "GPU", (GPU_RESOURCE,)), max(count, 0)))
+        shapes.append(
+            NodeShape(
+                group,
+                _advertised(group, "num-cpus", "CPU", ("cpu",)),
+                _advertised(group, "num-gpus", "GPU", (GPU_RESOURCE,)) or 0.0,
+                max(count, 0),
+            )
+        )
     return shapes
 
 
@@ -245,14 +270,21 @@ def entrypoint_demand(entrypoint: str) -> Demand | None:
                 return value if math.isfinite(value) and value >= 0 else None
         return None
 
-    use_gpu = "use-gpu" in switches and "use-gpu" not in values or values.get("use-gpu", "").lower() == "true"
+    use_gpu = ("use-gpu" in switches and "use-gpu" not in values) or values.get("use-gpu", "").lower() == "true"
     workers = number("num-workers")
     if workers is not None:
         cpus = number("cpus-per-worker")
         gpus = number("gpus-per-worker") if use_gpu else None
-        shown = " ".join(f"--{n} {values[n]}" for n in ("num-workers", "cpus-per-worker", "gpus-per-worker") if n in values)
+        shown = " ".join(
+            f"--{n} {values[n]}" for n in ("num-workers", "cpus-per-worker", "gpus-per-worker") if n in values
+        )
         shown += " --use-gpu" if use_gpu else ""
-        return Demand(int(workers), 1.0 if cpus is None else cpus, (gpus if gpus is not None else 1.0) if use_gpu else 0.0, shown.strip())
+        return Demand(
+            int(workers),
+            1.0 if cpus is None else cpus,
+            (gpus if gpus is not None else 1.0) if use_gpu else 0.0,
+            shown.strip(),
+        )
     trial_cpus = number("cpus-per-trial")
     if trial_cpus is not None:
         trial_gpus = number("gpus-per-trial") or 0.0
@@ -262,13 +294,21 @@ def entrypoint_demand(entrypoint: str) -> Demand | None:
 
 def _driver_fits(job: dict[str, Any], path: tuple[str | int, ...], shapes: list[NodeShape]) -> Iterator[Problem]:
     """entrypointNumCpus/Gpus reserve resources for the driver on one node; some node must have them."""
-    for field, cpus, gpus in (("entrypointNumCpus", job.get("entrypointNumCpus"), 0), ("entrypointNumGpus", 0, job.get("entrypointNumGpus"))):
+    for field, cpus, gpus in (
+        ("entrypointNumCpus", job.get("entrypointNumCpus"), 0),
+        ("entrypointNumGpus", 0, job.get("entrypointNumGpus")),
+    ):
         cpus, gpus = _number(cpus) or 0.0, _number(gpus) or 0.0
         if (cpus <= 0 and gpus <= 0) or (cpus > 0 and any(s.cpus is None and s.count for s in shapes)):
             continue
         if not any(s.count and s.fits(cpus, gpus) for s in shapes):
-            largest = max((s.cpus or 0) if cpus else s.gpus for s in shapes if s.count) if any(s.count for s in shapes) else 0
-            yield Problem((*path, field), f"{field} {cpus or gpus:g} is more than any node of the cluster offers (at most {largest:g}); lower it or give a group more resources")
+            largest = (
+                max((s.cpus or 0) if cpus else s.gpus for s in shapes if s.count) if any(s.count for s in shapes) else 0
+            )
+            yield Problem(
+                (*path, field),
+                f"{field} {cpus or gpus:g} is more than any node of the cluster offers (at most {largest:g}); lower it or give a group more resources",
+            )
 
 
 @rule("rayjob-resources-exceed-cluster", kinds=("RayJob", "RayCronJob"), category=CONSISTENCY)
@@ -291,10 +331,15 @@ def resources_exceed_cluster(document: Document, bundle: Bundle) -> Iterator[Pro
     placeable = sum(shape.count * shape.fits(demand.cpus_per_worker, demand.gpus_per_worker) for shape in shapes)
     if placeable >= demand.workers:
         return
-    wanted = f"{demand.cpus_per_worker:g} CPU" + (f" + {demand.gpus_per_worker:g} GPU" if demand.gpus_per_worker else "")
-    offered = "; ".join(
-        f"{s.group.label}: up to {s.count} × ({s.cpus or 0:g} CPU, {s.gpus:g} GPU)" for s in shapes if s.count
-    ) or "no nodes"
+    wanted = f"{demand.cpus_per_worker:g} CPU" + (
+        f" + {demand.gpus_per_worker:g} GPU" if demand.gpus_per_worker else ""
+    )
+    offered = (
+        "; ".join(
+            f"{s.group.label}: up to {s.count} × ({s.cpus or 0:g} CPU, {s.gpus:g} GPU)" for s in shapes if s.count
+        )
+        or "no nodes"
+    )
     yield Problem(
         (*path, "entrypoint"),
         f"entrypoint ({demand.flags}) needs {demand.workers} × ({wanted}) but the cluster can place at most {placeable} "
@@ -302,12 +347,15 @@ def resources_exceed_cluster(document: Document, bundle: Bundle) -> Iterator[Pro
     )
 
 
-@rule("ray-start-params-exceed-container", kinds=RAY_KINDS, category=CONSISTENCY, severity=Severity.WARNING)
-def start_params_exceed_container(document: Document, bundle: Bundle) -> Iterator[Problem]:
+@rule(
+    "ray-start-params-exceed-container",
+    kinds=RAY_KINDS,
+    category=CONSISTENCY,
+    severity=Severity.WARNING,
+    subject=Subject.RAY_CLUSTER,
+)
+def start_params_exceed_container(cluster: ClusterSpec, bundle: Bundle) -> Iterator[Problem]:
     """rayStartParams num-cpus and num-gpus do not advertise more than the Ray container's limits."""
-    cluster = cluster_spec(document)
-    if cluster is None:
-        return
     for group in cluster.groups:
         limits = mapping(dig(group.ray_container, "resources", "limits"))
         for param, resource in (("num-cpus", "cpu"), ("num-gpus", GPU_RESOURCE)):
@@ -321,12 +369,15 @@ def start_params_exceed_container(document: Document, bundle: Bundle) -> Iterato
                 )
 
 
-@rule("cluster-without-task-capacity", kinds=RAY_KINDS, category=CONSISTENCY, severity=Severity.WARNING)
-def cluster_without_task_capacity(document: Document, bundle: Bundle) -> Iterator[Problem]:
+@rule(
+    "cluster-without-task-capacity",
+    kinds=RAY_KINDS,
+    category=CONSISTENCY,
+    severity=Severity.WARNING,
+    subject=Subject.RAY_CLUSTER,
+)
+def cluster_without_task_capacity(cluster: ClusterSpec, bundle: Bundle) -> Iterator[Problem]:
     """A cluster whose head takes no tasks (num-cpus 0) has a worker group that can start pods."""
-    cluster = cluster_spec(document)
-    if cluster is None:
-        return
     shapes = node_shapes(cluster)
     head, workers = shapes[0], shapes[1:]
     if head.cpus != 0 or head.gpus:

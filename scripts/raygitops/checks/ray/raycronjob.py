@@ -15,12 +15,21 @@ from . import Bundle, Problem, rule
 from ._access import text
 
 # The standard five-field cron format KubeRay parses (robfig/cron ParseStandard).
-_FIELDS = (
+_FIELDS: tuple[tuple[str, int, int, dict[str, int]], ...] = (
     ("minute", 0, 59, {}),
     ("hour", 0, 23, {}),
     ("day of month", 1, 31, {}),
-    ("month", 1, 12, {m: i for i, m in enumerate(
-        ("JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG", "SEP", "OCT", "NOV", "DEC"), start=1)}),
+    (
+        "month",
+        1,
+        12,
+        {
+            m: i
+            for i, m in enumerate(
+                ("JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG", "SEP", "OCT", "NOV", "DEC"), start=1
+            )
+        },
+    ),
     ("day of week", 0, 6, {d: i for i, d in enumerate(("SUN", "MON", "TUE", "WED", "THU", "FRI", "SAT"))}),
 )
 _DESCRIPTORS = ("@yearly", "@annually", "@monthly", "@weekly", "@daily", "@midnight", "@hourly")
@@ -64,7 +73,7 @@ def cron_problem(schedule: str) -> str | None:
     fields = stripped.split()
     if len(fields) != 5:
         return f"has {len(fields)} fields, expected 5 (minute hour day-of-month month day-of-week)"
-    for value, (name, low, high, names) in zip(fields, _FIELDS):
+    for value, (name, low, high, names) in zip(fields, _FIELDS, strict=True):
         problem = _field_problem(value, name, low, high, names)
         if problem:
             return problem
@@ -78,7 +87,10 @@ def schedule(document: Document, bundle: Bundle) -> Iterator[Problem]:
     if not isinstance(value, str):
         return
     if "TZ" in value:
-        yield Problem(("spec", "schedule"), f"schedule {value!r} carries a time zone, which KubeRay rejects; remove TZ=/CRON_TZ= and set spec.timeZone")
+        yield Problem(
+            ("spec", "schedule"),
+            f"schedule {value!r} carries a time zone, which KubeRay rejects; remove TZ=/CRON_TZ= and set spec.timeZone",
+        )
         return
     problem = cron_problem(value)
     if problem:
@@ -95,11 +107,15 @@ def time_zone(document: Document, bundle: Bundle) -> Iterator[Problem]:
         return
     name = text(value)
     if not name:
-        yield Problem(("spec", "timeZone"), "timeZone is empty; remove it (operator's zone) or name a zone such as 'Etc/UTC'")
+        yield Problem(
+            ("spec", "timeZone"), "timeZone is empty; remove it (operator's zone) or name a zone such as 'Etc/UTC'"
+        )
         return
     if name in ("UTC", "Local"):
         return
     try:
         zoneinfo.ZoneInfo(name)
     except (zoneinfo.ZoneInfoNotFoundError, ValueError):
-        yield Problem(("spec", "timeZone"), f"timeZone {name!r} is not an IANA time zone; use a name such as 'Europe/Berlin'")
+        yield Problem(
+            ("spec", "timeZone"), f"timeZone {name!r} is not an IANA time zone; use a name such as 'Europe/Berlin'"
+        )

@@ -15,14 +15,16 @@ from typing import Any
 
 import yaml
 
-from ...inputs.documents import Document
+from ...inputs.documents import SAFE_LOADER, Document
 from ...schema.formats import parse_duration
-from . import Bundle, Problem, rule
+from . import Bundle, Problem, Subject, rule
 from ._access import dig, integer, mapping, sequence, text
-from ._ray import cluster_spec
+from ._ray import ClusterSpec
 
 UPGRADE_TYPES = ("NewCluster", "NewClusterWithIncrementalUpgrade", "None")
-_IMPORT_PATH = re.compile(r"[A-Za-z_][\w]*(\.[A-Za-z_]\w*)*:[A-Za-z_]\w*(\.[A-Za-z_]\w*)*|[A-Za-z_]\w*(\.[A-Za-z_]\w*)+")
+_IMPORT_PATH = re.compile(
+    r"[A-Za-z_][\w]*(\.[A-Za-z_]\w*)*:[A-Za-z_]\w*(\.[A-Za-z_]\w*)*|[A-Za-z_]\w*(\.[A-Za-z_]\w*)+"
+)
 
 
 @dataclass(frozen=True)
@@ -45,14 +47,11 @@ class ServeApp:
         return path.partition(":")[0] if ":" in path else path.rpartition(".")[0]
 
 
-_Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-
-
 @functools.lru_cache(maxsize=512)
 def _parse(source: str) -> tuple[Any, str | None]:
     """The YAML value of a config block, or why it does not parse. Several rules read the same block."""
     try:
-        return yaml.load(source, Loader=_Loader), None
+        return yaml.load(source, Loader=SAFE_LOADER), None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" at line {mark.line + 1} of the block" if mark is not None else ""
@@ -90,7 +89,10 @@ def initializing_timeout(document: Document, bundle: Bundle) -> Iterator[Problem
     if seconds is None and re.fullmatch(r"[+-]?\d+", raw):
         seconds = float(raw)
     if seconds is None:
-        yield Problem(path, f"ray.io/initializing-timeout {raw!r} is neither a duration nor a number of seconds; use e.g. '10m' or '600'")
+        yield Problem(
+            path,
+            f"ray.io/initializing-timeout {raw!r} is neither a duration nor a number of seconds; use e.g. '10m' or '600'",
+        )
     elif seconds <= 0:
         yield Problem(path, f"ray.io/initializing-timeout {raw!r} is not positive; use e.g. '10m'")
 
@@ -108,7 +110,9 @@ def config_parse(document: Document, bundle: Bundle) -> Iterator[Problem]:
     if not isinstance(parsed, dict):
         yield Problem(CONFIG_PATH, "serveConfigV2 is not a mapping; write it as 'applications: [...]'")
     elif not isinstance(parsed.get("applications"), list) or not parsed["applications"]:
-        yield Problem(CONFIG_PATH, "serveConfigV2 has no applications list; add 'applications:' with at least one application")
+        yield Problem(
+            CONFIG_PATH, "serveConfigV2 has no applications list; add 'applications:' with at least one application"
+        )
 
 
 @rule("serve-config-schema", kinds=("RayService",))
@@ -120,20 +124,28 @@ def config_schema(document: Document, bundle: Bundle) -> Iterator[Problem]:
     for index, app in enumerate(sequence(config.get("applications"))):
         where = f"applications[{index}]"
         if not isinstance(app, dict):
-            yield Problem(CONFIG_PATH, f"serveConfigV2 {where} is not a mapping; give it name, route_prefix and import_path")
+            yield Problem(
+                CONFIG_PATH, f"serveConfigV2 {where} is not a mapping; give it name, route_prefix and import_path"
+            )
             continue
         if not text(app.get("import_path")):
             yield Problem(CONFIG_PATH, f"serveConfigV2 {where} has no import_path; set it to 'module:attribute'")
         for field, kind, expected in (
-            ("name", str, "a string"), ("route_prefix", str, "a string"), ("runtime_env", dict, "a mapping"),
-            ("deployments", list, "a list"), ("args", dict, "a mapping"),
+            ("name", str, "a string"),
+            ("route_prefix", str, "a string"),
+            ("runtime_env", dict, "a mapping"),
+            ("deployments", list, "a list"),
+            ("args", dict, "a mapping"),
         ):
             value = app.get(field)
             if value is not None and not isinstance(value, kind):
                 yield Problem(CONFIG_PATH, f"serveConfigV2 {where}.{field} must be {expected}; fix it")
         for position, deployment in enumerate(sequence(app.get("deployments"))):
             if not isinstance(deployment, dict) or not text(deployment.get("name")):
-                yield Problem(CONFIG_PATH, f"serveConfigV2 {where}.deployments[{position}] needs a name matching a deployment in the code")
+                yield Problem(
+                    CONFIG_PATH,
+                    f"serveConfigV2 {where}.deployments[{position}] needs a name matching a deployment in the code",
+                )
 
 
 @rule("serve-app-names-unique", kinds=("RayService",))
@@ -142,7 +154,10 @@ def app_names_unique(document: Document, bundle: Bundle) -> Iterator[Problem]:
     seen: set[str] = set()
     for app in serve_apps(document):
         if app.name in seen:
-            yield Problem(CONFIG_PATH, f"serveConfigV2 has two applications named {app.name!r}; give each application its own name")
+            yield Problem(
+                CONFIG_PATH,
+                f"serveConfigV2 has two applications named {app.name!r}; give each application its own name",
+            )
         seen.add(app.name)
 
 
@@ -155,9 +170,15 @@ def route_prefix(document: Document, bundle: Bundle) -> Iterator[Problem]:
         if not isinstance(prefix, str):
             continue
         if not prefix.startswith("/") or (prefix != "/" and prefix.endswith("/")) or "{" in prefix or "}" in prefix:
-            yield Problem(CONFIG_PATH, f"application {app.name!r} has route_prefix {prefix!r}; it must start with '/' and not end with '/', e.g. '/{app.name}'")
+            yield Problem(
+                CONFIG_PATH,
+                f"application {app.name!r} has route_prefix {prefix!r}; it must start with '/' and not end with '/', e.g. '/{app.name}'",
+            )
         elif prefix in seen:
-            yield Problem(CONFIG_PATH, f"applications {seen[prefix]!r} and {app.name!r} share route_prefix {prefix!r}; give each its own prefix")
+            yield Problem(
+                CONFIG_PATH,
+                f"applications {seen[prefix]!r} and {app.name!r} share route_prefix {prefix!r}; give each its own prefix",
+            )
         else:
             seen[prefix] = app.name
 
@@ -168,15 +189,15 @@ def import_path(document: Document, bundle: Bundle) -> Iterator[Problem]:
     for app in serve_apps(document):
         path = app.import_path
         if path and not _IMPORT_PATH.fullmatch(path):
-            yield Problem(CONFIG_PATH, f"application {app.name!r} has import_path {path!r}; write it as 'package.module:attribute'")
+            yield Problem(
+                CONFIG_PATH,
+                f"application {app.name!r} has import_path {path!r}; write it as 'package.module:attribute'",
+            )
 
 
-@rule("serve-port-name", kinds=("RayService",))
-def serve_port_name(document: Document, bundle: Bundle) -> Iterator[Problem]:
+@rule("serve-port-name", kinds=("RayService",), subject=Subject.RAY_CLUSTER)
+def serve_port_name(cluster: ClusterSpec, bundle: Bundle) -> Iterator[Problem]:
     """If the head container declares ports, one is named 'serve' (or 'serve-*') so KubeRay can build the serve Service."""
-    cluster = cluster_spec(document)
-    if cluster is None:
-        return
     head = cluster.head.ray_container
     if head is None or not sequence(head.get("ports")):
         return
@@ -188,12 +209,9 @@ def serve_port_name(document: Document, bundle: Bundle) -> Iterator[Problem]:
         )
 
 
-@rule("rayservice-head-service-name", kinds=("RayService",))
-def head_service_name(document: Document, bundle: Bundle) -> Iterator[Problem]:
+@rule("rayservice-head-service-name", kinds=("RayService",), subject=Subject.RAY_CLUSTER)
+def head_service_name(cluster: ClusterSpec, bundle: Bundle) -> Iterator[Problem]:
     """A RayService's headService has no metadata.name (KubeRay names it per cluster)."""
-    cluster = cluster_spec(document)
-    if cluster is None:
-        return
     if text(dig(cluster.head.spec, "headService", "metadata", "name")):
         yield Problem(
             (*cluster.head.path, "headService", "metadata", "name"),
@@ -210,15 +228,23 @@ def upgrade_strategy(document: Document, bundle: Bundle) -> Iterator[Problem]:
     if kind is None:
         return
     if kind not in UPGRADE_TYPES:
-        yield Problem((*base, "type"), f"upgradeStrategy.type {kind!r} is invalid; use one of {', '.join(UPGRADE_TYPES)}")
+        yield Problem(
+            (*base, "type"), f"upgradeStrategy.type {kind!r} is invalid; use one of {', '.join(UPGRADE_TYPES)}"
+        )
         return
     if kind != "NewClusterWithIncrementalUpgrade":
         return
     if dig(document.spec, "rayClusterConfig", "enableInTreeAutoscaling") is not True:
-        yield Problem((*base, "type"), "NewClusterWithIncrementalUpgrade needs the Ray autoscaler; set rayClusterConfig.enableInTreeAutoscaling: true")
+        yield Problem(
+            (*base, "type"),
+            "NewClusterWithIncrementalUpgrade needs the Ray autoscaler; set rayClusterConfig.enableInTreeAutoscaling: true",
+        )
     options = strategy.get("clusterUpgradeOptions")
     if not isinstance(options, dict):
-        yield Problem(base, "NewClusterWithIncrementalUpgrade needs clusterUpgradeOptions (stepSizePercent, intervalSeconds, gatewayClassName)")
+        yield Problem(
+            base,
+            "NewClusterWithIncrementalUpgrade needs clusterUpgradeOptions (stepSizePercent, intervalSeconds, gatewayClassName)",
+        )
         return
     where = (*base, "clusterUpgradeOptions")
     surge = integer(options.get("maxSurgePercent"))
@@ -234,7 +260,10 @@ def upgrade_strategy(document: Document, bundle: Bundle) -> Iterator[Problem]:
     if interval is None or interval <= 0:
         yield Problem((*where, "intervalSeconds"), "intervalSeconds must be set above 0")
     if not text(options.get("gatewayClassName")):
-        yield Problem((*where, "gatewayClassName"), "gatewayClassName is required for incremental upgrades; name your Gateway API class")
+        yield Problem(
+            (*where, "gatewayClassName"),
+            "gatewayClassName is required for incremental upgrades; name your Gateway API class",
+        )
 
 
 @rule("rayservice-deletion-delay", kinds=("RayService",))
@@ -242,5 +271,7 @@ def deletion_delay(document: Document, bundle: Bundle) -> Iterator[Problem]:
     """rayClusterDeletionDelaySeconds is not negative."""
     value = integer(document.spec.get("rayClusterDeletionDelaySeconds"))
     if value is not None and value < 0:
-        yield Problem(("spec", "rayClusterDeletionDelaySeconds"), f"rayClusterDeletionDelaySeconds is {value}; set it to 0 or more")
-
+        yield Problem(
+            ("spec", "rayClusterDeletionDelaySeconds"),
+            f"rayClusterDeletionDelaySeconds is {value}; set it to 0 or more",
+        )

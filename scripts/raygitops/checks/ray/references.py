@@ -15,25 +15,26 @@ from __future__ import annotations
 import posixpath
 import re
 import shlex
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
 from ...inputs.documents import Document
-from . import ANY_KIND, REFERENCE, Bundle, Problem, rule
+from ..subjects import pod_templates
+from . import ANY_KIND, REFERENCE, Bundle, CheckFunction, Problem, Subject, rule
 from ._access import containers, dig, env_entries, integer, mapping, sequence, text
 from ._network import ingress_backends, same_namespace, select, services_by_name
 from ._ray import (
     EXTERNAL_ANNOTATION,
     RAY_KINDS,
     WORKLOAD_KINDS,
+    ClusterSpec,
     Path,
     cluster_spec,
     is_external,
     job_cluster,
     job_spec,
     parse_image,
-    pod_templates,
 )
 from .rayservice import serve_apps
 
@@ -41,8 +42,10 @@ POD_KINDS = (*RAY_KINDS, *WORKLOAD_KINDS)
 CERT_MANAGER_ANNOTATIONS = ("cert-manager.io/cluster-issuer", "cert-manager.io/issuer")
 
 
-def _reference_rule(id: str, kinds: tuple[str, ...]):  # noqa: ANN202 - a decorator factory
-    return rule(id, kinds=kinds, category=REFERENCE)
+def _reference_rule(
+    id: str, kinds: tuple[str, ...], subject: Subject = Subject.DOCUMENT
+) -> Callable[[CheckFunction], CheckFunction]:
+    return rule(id, kinds=kinds, category=REFERENCE, subject=subject)
 
 
 # --- Services and their pods ---------------------------------------------------------------
@@ -78,13 +81,19 @@ def service_target_port(document: Document, bundle: Bundle) -> Iterator[Problem]
         if isinstance(target, str) and not target.isdigit():
             if not any(target in pod.port_names for pod in pods):
                 known = sorted({n for pod in pods for n in pod.port_names})
-                yield Problem(("spec", "ports", index, "targetPort"), f"targetPort {target!r} is not a port name of the selected pods ({', '.join(known) or 'none'}); use one of them")
+                yield Problem(
+                    ("spec", "ports", index, "targetPort"),
+                    f"targetPort {target!r} is not a port name of the selected pods ({', '.join(known) or 'none'}); use one of them",
+                )
         else:
             number = integer(target) if not isinstance(target, str) else int(target)
             declared = [pod for pod in pods if pod.port_numbers]
             if number is not None and declared and not any(number in pod.port_numbers for pod in declared):
                 known = sorted({n for pod in declared for n in pod.port_numbers})
-                yield Problem(("spec", "ports", index, "targetPort"), f"targetPort {number} is not a port of the selected pods ({', '.join(map(str, known))}); use one of them")
+                yield Problem(
+                    ("spec", "ports", index, "targetPort"),
+                    f"targetPort {number} is not a port of the selected pods ({', '.join(map(str, known))}); use one of them",
+                )
 
 
 @_reference_rule("ingress-backend", kinds=("Ingress",))
@@ -97,14 +106,23 @@ def ingress_backend(document: Document, bundle: Bundle) -> Iterator[Problem]:
         matches = [s for s in services_by_name(bundle).get(name, []) if same_namespace(s.document, document)]
         if not matches:
             known = ", ".join(sorted(services_by_name(bundle))[:12]) or "none"
-            yield Problem((*path, "name"), f"backend Service {name!r} is not in this bundle (Services: {known}); fix the name or declare it in {EXTERNAL_ANNOTATION}")
+            yield Problem(
+                (*path, "name"),
+                f"backend Service {name!r} is not in this bundle (Services: {known}); fix the name or declare it in {EXTERNAL_ANNOTATION}",
+            )
             continue
         wanted_name, wanted_number = dig(backend, "port", "name"), dig(backend, "port", "number")
         ports = matches[0].ports
         if wanted_name is not None and not any(p.get("name") == wanted_name for p in ports):
-            yield Problem((*path, "port", "name"), f"Service {name!r} has no port named {wanted_name!r} ({', '.join(text(p.get('name')) for p in ports)}); use one of them")
+            yield Problem(
+                (*path, "port", "name"),
+                f"Service {name!r} has no port named {wanted_name!r} ({', '.join(text(p.get('name')) for p in ports)}); use one of them",
+            )
         if wanted_number is not None and not any(integer(p.get("port")) == integer(wanted_number) for p in ports):
-            yield Problem((*path, "port", "number"), f"Service {name!r} has no port {wanted_number} ({', '.join(str(p.get('port')) for p in ports)}); use one of them")
+            yield Problem(
+                (*path, "port", "number"),
+                f"Service {name!r} has no port {wanted_number} ({', '.join(str(p.get('port')) for p in ports)}); use one of them",
+            )
 
 
 def _namespaces_watched(document: Document) -> set[str] | None:
@@ -127,13 +145,19 @@ def servicemonitor_target(document: Document, bundle: Bundle) -> Iterator[Proble
     watched = _namespaces_watched(document)
     services = [s for s in select(bundle, "services", selector) if _in_watched(s.document, watched)]
     if not services:
-        yield Problem(("spec", "selector"), "the selector matches no Service in the watched namespaces of this bundle; match labels such as ray.io/node-type: head")
+        yield Problem(
+            ("spec", "selector"),
+            "the selector matches no Service in the watched namespaces of this bundle; match labels such as ray.io/node-type: head",
+        )
         return
     names = {text(p.get("name")) for s in services for p in s.ports}
     for index, endpoint in enumerate(sequence(document.spec.get("endpoints"))):
         port = mapping(endpoint).get("port")
         if isinstance(port, str) and port not in names:
-            yield Problem(("spec", "endpoints", index, "port"), f"no selected Service has a port named {port!r} ({', '.join(sorted(names))}); use one of them")
+            yield Problem(
+                ("spec", "endpoints", index, "port"),
+                f"no selected Service has a port named {port!r} ({', '.join(sorted(names))}); use one of them",
+            )
 
 
 @_reference_rule("podmonitor-target", kinds=("PodMonitor",))
@@ -143,13 +167,19 @@ def podmonitor_target(document: Document, bundle: Bundle) -> Iterator[Problem]:
     watched = _namespaces_watched(document)
     pods = [p for p in select(bundle, "pods", selector) if _in_watched(p.document, watched)]
     if not pods:
-        yield Problem(("spec", "selector"), "the selector matches no pod in the watched namespaces of this bundle; match labels such as ray.io/node-type: worker")
+        yield Problem(
+            ("spec", "selector"),
+            "the selector matches no pod in the watched namespaces of this bundle; match labels such as ray.io/node-type: worker",
+        )
         return
     names = {n for p in pods for n in p.port_names}
     for index, endpoint in enumerate(sequence(document.spec.get("podMetricsEndpoints"))):
         port = mapping(endpoint).get("port")
         if isinstance(port, str) and port not in names:
-            yield Problem(("spec", "podMetricsEndpoints", index, "port"), f"no selected pod has a port named {port!r} ({', '.join(sorted(names))}); declare it on the container or use one of these")
+            yield Problem(
+                ("spec", "podMetricsEndpoints", index, "port"),
+                f"no selected pod has a port named {port!r} ({', '.join(sorted(names))}); declare it on the container or use one of these",
+            )
 
 
 # --- ConfigMaps and Secrets ------------------------------------------------------------------
@@ -170,12 +200,20 @@ def _env_references(container: dict[str, Any], base: Path) -> Iterator[ObjectRef
         for field, kind in (("configMapKeyRef", "ConfigMap"), ("secretKeyRef", "Secret")):
             ref = source.get(field)
             if isinstance(ref, dict) and text(ref.get("name")):
-                yield ObjectReference(kind, ref["name"], text(ref.get("key")) or None, (*base, "env", index, "valueFrom", field, "name"), ref.get("optional") is True)
+                yield ObjectReference(
+                    kind,
+                    ref["name"],
+                    text(ref.get("key")) or None,
+                    (*base, "env", index, "valueFrom", field, "name"),
+                    ref.get("optional") is True,
+                )
     for index, entry in env_entries(container, "envFrom"):
         for field, kind in (("configMapRef", "ConfigMap"), ("secretRef", "Secret")):
             ref = entry.get(field)
             if isinstance(ref, dict) and text(ref.get("name")):
-                yield ObjectReference(kind, ref["name"], None, (*base, "envFrom", index, field, "name"), ref.get("optional") is True)
+                yield ObjectReference(
+                    kind, ref["name"], None, (*base, "envFrom", index, field, "name"), ref.get("optional") is True
+                )
 
 
 def _pod_references(spec: dict[str, Any], base: Path) -> Iterator[ObjectReference]:
@@ -184,16 +222,34 @@ def _pod_references(spec: dict[str, Any], base: Path) -> Iterator[ObjectReferenc
         here = (*base, "volumes", index)
         config_map, secret = mapping(volume.get("configMap")), mapping(volume.get("secret"))
         if text(config_map.get("name")):
-            for key in [text(mapping(i).get("key")) for i in sequence(config_map.get("items"))] or [None]:
-                yield ObjectReference("ConfigMap", config_map["name"], key or None, (*here, "configMap", "name"), config_map.get("optional") is True)
+            for key in [text(mapping(i).get("key")) for i in sequence(config_map.get("items"))] or [""]:
+                yield ObjectReference(
+                    "ConfigMap",
+                    config_map["name"],
+                    key or None,
+                    (*here, "configMap", "name"),
+                    config_map.get("optional") is True,
+                )
         if text(secret.get("secretName")):
-            for key in [text(mapping(i).get("key")) for i in sequence(secret.get("items"))] or [None]:
-                yield ObjectReference("Secret", secret["secretName"], key or None, (*here, "secret", "secretName"), secret.get("optional") is True)
+            for key in [text(mapping(i).get("key")) for i in sequence(secret.get("items"))] or [""]:
+                yield ObjectReference(
+                    "Secret",
+                    secret["secretName"],
+                    key or None,
+                    (*here, "secret", "secretName"),
+                    secret.get("optional") is True,
+                )
         for s, source in enumerate(sequence(dig(volume, "projected", "sources"))):
             for field, kind in (("configMap", "ConfigMap"), ("secret", "Secret")):
                 ref = mapping(mapping(source).get(field))
                 if text(ref.get("name")):
-                    yield ObjectReference(kind, ref["name"], None, (*here, "projected", "sources", s, field, "name"), ref.get("optional") is True)
+                    yield ObjectReference(
+                        kind,
+                        ref["name"],
+                        None,
+                        (*here, "projected", "sources", s, field, "name"),
+                        ref.get("optional") is True,
+                    )
     for field in ("initContainers", "containers"):
         for index, container in containers(spec, field):
             yield from _env_references(container, (*base, field, index))
@@ -216,8 +272,13 @@ def object_references(document: Document) -> Iterator[ObjectReference]:
             for ref_field, kind in (("secretKeyRef", "Secret"), ("configMapKeyRef", "ConfigMap")):
                 ref = mapping(source.get(ref_field))
                 if text(ref.get("name")):
-                    yield ObjectReference(kind, ref["name"], text(ref.get("key")) or None,
-                                          (*cluster.path, "gcsFaultToleranceOptions", field, "valueFrom", ref_field, "name"), ref.get("optional") is True)
+                    yield ObjectReference(
+                        kind,
+                        ref["name"],
+                        text(ref.get("key")) or None,
+                        (*cluster.path, "gcsFaultToleranceOptions", field, "valueFrom", ref_field, "name"),
+                        ref.get("optional") is True,
+                    )
         yield from _env_references(cluster.autoscaler_options, (*cluster.path, "autoscalerOptions"))
     if document.kind == "Ingress" and not any(a in document.annotations for a in CERT_MANAGER_ANNOTATIONS):
         for index, tls in enumerate(sequence(document.spec.get("tls"))):
@@ -267,14 +328,23 @@ def _check_references(document: Document, bundle: Bundle, kind: str) -> Iterator
                 continue
             twin = _hashed_twin(kind, reference.name, document, bundle)
             if twin:
-                yield Problem(reference.path, f"{kind} {reference.name!r} is in the bundle only as {twin!r}: kustomize does not rewrite names in {document.kind}; set generatorOptions.disableNameSuffixHash: true or add a nameReference configuration")
+                yield Problem(
+                    reference.path,
+                    f"{kind} {reference.name!r} is in the bundle only as {twin!r}: kustomize does not rewrite names in {document.kind}; set generatorOptions.disableNameSuffixHash: true or add a nameReference configuration",
+                )
             else:
-                yield Problem(reference.path, f"{kind} {reference.name!r} is not in this bundle; add it, or declare it with annotation {EXTERNAL_ANNOTATION}: \"{kind}/{reference.name}\"")
+                yield Problem(
+                    reference.path,
+                    f'{kind} {reference.name!r} is not in this bundle; add it, or declare it with annotation {EXTERNAL_ANNOTATION}: "{kind}/{reference.name}"',
+                )
             continue
         if reference.key is not None and not reference.optional:
             keys = _object_keys(target)
             if keys is not None and reference.key not in keys:
-                yield Problem(reference.path, f"{kind} {reference.name!r} has no key {reference.key!r} ({', '.join(sorted(keys)) or 'no keys'}); fix the key")
+                yield Problem(
+                    reference.path,
+                    f"{kind} {reference.name!r} has no key {reference.key!r} ({', '.join(sorted(keys)) or 'no keys'}); fix the key",
+                )
 
 
 @_reference_rule("configmap-reference", kinds=(*POD_KINDS,))
@@ -301,7 +371,10 @@ def external_annotation(document: Document, bundle: Bundle) -> Iterator[Problem]
             continue
         kind, slash, name = entry.partition("/")
         if not slash or not kind.strip() or not name.strip() or not kind.strip()[0].isupper():
-            yield Problem(("metadata", "annotations", EXTERNAL_ANNOTATION), f"entry {entry!r} is not Kind/name; write e.g. \"Secret/ray-token, ConfigMap/settings\"")
+            yield Problem(
+                ("metadata", "annotations", EXTERNAL_ANNOTATION),
+                f'entry {entry!r} is not Kind/name; write e.g. "Secret/ray-token, ConfigMap/settings"',
+            )
 
 
 # --- code the cluster runs -----------------------------------------------------------------------
@@ -324,8 +397,17 @@ def _mounts(container: dict[str, Any], pod_spec: dict[str, Any]) -> list[Mount]:
         config_map = mapping(volume.get("configMap"))
         items = None
         if sequence(config_map.get("items")):
-            items = {text(mapping(i).get("path")): text(mapping(i).get("key")) for i in sequence(config_map.get("items"))}
-        mounts.append(Mount(posixpath.normpath(text(entry.get("mountPath")) or "/"), text(config_map.get("name")) or None, items, text(entry.get("subPath"))))
+            items = {
+                text(mapping(i).get("path")): text(mapping(i).get("key")) for i in sequence(config_map.get("items"))
+            }
+        mounts.append(
+            Mount(
+                posixpath.normpath(text(entry.get("mountPath")) or "/"),
+                text(config_map.get("name")) or None,
+                items,
+                text(entry.get("subPath")),
+            )
+        )
     return mounts
 
 
@@ -338,7 +420,7 @@ def _mount_for(path: str, mounts: list[Mount]) -> tuple[Mount, str] | None:
         if posixpath.dirname(path) == mount.mount_path and not mount.sub_path:
             best = (mount, posixpath.basename(path))
         elif path.startswith(mount.mount_path.rstrip("/") + "/") and best is None and not mount.sub_path:
-            best = (mount, path[len(mount.mount_path.rstrip("/")) + 1:])
+            best = (mount, path[len(mount.mount_path.rstrip("/")) + 1 :])
     return best
 
 
@@ -396,14 +478,19 @@ def rayjob_entrypoint_script(document: Document, bundle: Bundle) -> Iterator[Pro
     if located is None:
         image = parse_image(text(head.get("image")))
         if image.is_ray_image:
-            yield Problem((*path, "entrypoint"), f"script {script} is not mounted on the head and {image.repository} does not contain it; mount a ConfigMap at {posixpath.dirname(script)} with key {posixpath.basename(script)}")
+            yield Problem(
+                (*path, "entrypoint"),
+                f"script {script} is not mounted on the head and {image.repository} does not contain it; mount a ConfigMap at {posixpath.dirname(script)} with key {posixpath.basename(script)}",
+            )
         return
     mount, file = located
     if mount.config_map is None:
         return
     problem = _config_map_has(mount, file, cluster.document, bundle)
     if problem:
-        yield Problem((*path, "entrypoint"), f"script {script}: {problem}; add the script to the ConfigMap or fix the path")
+        yield Problem(
+            (*path, "entrypoint"), f"script {script}: {problem}; add the script to the ConfigMap or fix the path"
+        )
 
 
 def _code_dirs(container: dict[str, Any]) -> list[str]:
@@ -413,13 +500,10 @@ def _code_dirs(container: dict[str, Any]) -> list[str]:
     return []
 
 
-@_reference_rule("serve-import-module", kinds=("RayService",))
-def serve_import_module(document: Document, bundle: Bundle) -> Iterator[Problem]:
+@_reference_rule("serve-import-module", kinds=("RayService",), subject=Subject.RAY_CLUSTER)
+def serve_import_module(cluster: ClusterSpec, bundle: Bundle) -> Iterator[Problem]:
     """A Serve import_path module loaded from a mounted ConfigMap (via PYTHONPATH or working_dir) is a key of it, on every group."""
-    cluster = cluster_spec(document)
-    if cluster is None:
-        return
-    for app in serve_apps(document):
+    for app in serve_apps(cluster.document):
         module = app.module
         if not module:
             continue
@@ -435,11 +519,18 @@ def serve_import_module(document: Document, bundle: Bundle) -> Iterator[Problem]
                 dirs.append(posixpath.normpath(working_dir))
             config_dirs = [m for m in mounts if m.config_map and m.mount_path in dirs]
             if not config_dirs:
-                head_dirs = [m.mount_path for m in _mounts(cluster.head.ray_container or {}, cluster.head.pod_spec) if m.config_map]
+                head_dirs = [
+                    m.mount_path
+                    for m in _mounts(cluster.head.ray_container or {}, cluster.head.pod_spec)
+                    if m.config_map
+                ]
                 if not group.is_head and any(d in head_dirs for d in dirs):
-                    yield Problem((*group.pod_path, "volumes"), f"application {app.name!r} loads its code from a ConfigMap mounted on the head only; mount it on {group.label} too (replicas run there)")
+                    yield Problem(
+                        (*group.pod_path, "volumes"),
+                        f"application {app.name!r} loads its code from a ConfigMap mounted on the head only; mount it on {group.label} too (replicas run there)",
+                    )
                 continue
-            reasons = [_config_map_has(m, file, document, bundle) for m in config_dirs]
+            reasons = [_config_map_has(m, file, cluster.document, bundle) for m in config_dirs]
             if all(reasons):
                 yield Problem(
                     (*group.ray_container_path, "volumeMounts"),
@@ -459,7 +550,9 @@ def _ignores_replicas(spec: dict[str, Any]) -> bool:
             continue
         expressions = [text(e) for e in sequence(entry.get("jqPathExpressions"))]
         pointers = [text(p) for p in sequence(entry.get("jsonPointers"))]
-        if any("workerGroupSpecs" in e and "replicas" in e for e in expressions) or any(p.startswith("/spec/workerGroupSpecs") for p in pointers):
+        if any("workerGroupSpecs" in e and "replicas" in e for e in expressions) or any(
+            p.startswith("/spec/workerGroupSpecs") for p in pointers
+        ):
             return True
     return False
 
@@ -474,12 +567,19 @@ def argocd_replicas_ignored(document: Document, bundle: Bundle) -> Iterator[Prob
     spec = mapping(dig(document.spec, "template", "spec")) if document.kind == "ApplicationSet" else document.spec
     base = ("spec", "template", "spec") if document.kind == "ApplicationSet" else ("spec",)
     sources = [mapping(spec.get("source"))] + [mapping(s) for s in sequence(spec.get("sources"))]
-    deploys_overlay = any(text(s.get("path")).startswith(("overlays", "{{")) or "overlays/" in text(s.get("path")) for s in sources)
+    deploys_overlay = any(
+        text(s.get("path")).startswith(("overlays", "{{")) or "overlays/" in text(s.get("path")) for s in sources
+    )
     autoscaled = any(dig(c.body, "spec", "enableInTreeAutoscaling") is True for c in bundle.of_kind("RayCluster"))
     if not deploys_overlay and not autoscaled:
         return
     if not _ignores_replicas(spec):
-        yield Problem((*base, "ignoreDifferences"), f"without ignoreDifferences on RayCluster {REPLICAS_PATH}, Argo CD reverts the autoscaler; add {{group: ray.io, kind: RayCluster, jqPathExpressions: ['{REPLICAS_PATH}']}}")
+        yield Problem(
+            (*base, "ignoreDifferences"),
+            f"without ignoreDifferences on RayCluster {REPLICAS_PATH}, Argo CD reverts the autoscaler; add {{group: ray.io, kind: RayCluster, jqPathExpressions: ['{REPLICAS_PATH}']}}",
+        )
     elif not _respects(spec):
-        yield Problem((*base, "syncPolicy", "syncOptions"), "ignoreDifferences alone does not stop sync from resetting replicas; add RespectIgnoreDifferences=true to syncOptions")
-
+        yield Problem(
+            (*base, "syncPolicy", "syncOptions"),
+            "ignoreDifferences alone does not stop sync from resetting replicas; add RespectIgnoreDifferences=true to syncOptions",
+        )

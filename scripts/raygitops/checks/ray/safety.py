@@ -10,12 +10,13 @@ errors under `--profile prod`.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
-from ...inputs.documents import Document
 from ...findings import Severity
-from . import SAFETY, Bundle, Problem, rule
+from ...inputs.documents import Document
+from ..subjects import PodTemplate
+from . import SAFETY, Bundle, CheckFunction, Problem, Subject, rule
 from ._access import containers, dig, env_entries, integer, mapping, sequence, text
 from ._network import (
     CONTROL_PORTS,
@@ -28,7 +29,7 @@ from ._network import (
     select,
     services_by_name,
 )
-from ._ray import RAY_KINDS, WORKLOAD_KINDS, cluster_spec, parse_image, pod_templates
+from ._ray import RAY_KINDS, WORKLOAD_KINDS, cluster_spec, parse_image
 
 POD_KINDS = (*RAY_KINDS, *WORKLOAD_KINDS)
 EXPOSED_SERVICE_TYPES = ("LoadBalancer", "NodePort")
@@ -49,9 +50,11 @@ def _traefik_auth_middlewares(bundle: Bundle) -> set[str]:
     """`<namespace>-<name>`, as router.middlewares names them, of each Traefik Middleware that authenticates."""
     names = set()
     for document in bundle.documents:
-        if document.kind == "Middleware" and document.api_version.startswith(("traefik.io/", "traefik.containo.us/")):
-            if any(field in document.spec for field in TRAEFIK_AUTH_FIELDS):
-                names.add(f"{document.namespace or 'default'}-{document.name}")
+        is_traefik_middleware = document.kind == "Middleware" and document.api_version.startswith(
+            ("traefik.io/", "traefik.containo.us/")
+        )
+        if is_traefik_middleware and any(field in document.spec for field in TRAEFIK_AUTH_FIELDS):
+            names.add(f"{document.namespace or 'default'}-{document.name}")
     return names
 
 
@@ -60,7 +63,10 @@ def _ingress_authenticates(document: Document, bundle: Bundle) -> bool:
     annotations = document.annotations
     if text(annotations.get(NGINX + "auth-url")).strip():
         return True
-    if text(annotations.get(NGINX + "auth-type")) in NGINX_AUTH_TYPES and text(annotations.get(NGINX + "auth-secret")).strip():
+    if (
+        text(annotations.get(NGINX + "auth-type")) in NGINX_AUTH_TYPES
+        and text(annotations.get(NGINX + "auth-secret")).strip()
+    ):
         return True
     if text(annotations.get(ALB_AUTH_TYPE)) in ALB_AUTH_TYPES:
         return True
@@ -70,8 +76,10 @@ def _ingress_authenticates(document: Document, bundle: Bundle) -> bool:
     return bool(text(annotations.get(DECLARED_AUTH)).strip())
 
 
-def _warning_rule(id: str, kinds: tuple[str, ...]):  # noqa: ANN202 - a decorator factory
-    return rule(id, kinds=kinds, category=SAFETY, severity=Severity.WARNING)
+def _warning_rule(
+    id: str, kinds: tuple[str, ...], subject: Subject = Subject.DOCUMENT
+) -> Callable[[CheckFunction], CheckFunction]:
+    return rule(id, kinds=kinds, category=SAFETY, severity=Severity.WARNING, subject=subject)
 
 
 # --- exposure of the control ports ----------------------------------------------------------
@@ -90,7 +98,11 @@ def _control_port(service: ServiceModel, port: dict[str, Any], pods: list[PodMod
 def _selected_heads(service: ServiceModel, bundle: Bundle) -> list[PodModel]:
     if service.created_by_kuberay:  # KubeRay's own Services lead to their own cluster's head
         return [p for p in bundle_pods(bundle) if p.is_ray_head and p.document is service.document]
-    return [p for p in select(bundle, "pods", service.selector) if p.is_ray_head and same_namespace(p.document, service.document)]
+    return [
+        p
+        for p in select(bundle, "pods", service.selector)
+        if p.is_ray_head and same_namespace(p.document, service.document)
+    ]
 
 
 @_warning_rule("ray-port-exposed", kinds=("Service", "Ingress", *RAY_KINDS))
@@ -133,12 +145,21 @@ def _exposed_by_ray_resource(document: Document) -> Iterator[Problem]:
     head = cluster.head
     service_type = head.spec.get("serviceType")
     if service_type in EXPOSED_SERVICE_TYPES:
-        yield Problem((*head.path, "serviceType"), f"the head Service is a {service_type} without token authentication, exposing the dashboard and Jobs API; set authOptions.mode: token or use ClusterIP")
+        yield Problem(
+            (*head.path, "serviceType"),
+            f"the head Service is a {service_type} without token authentication, exposing the dashboard and Jobs API; set authOptions.mode: token or use ClusterIP",
+        )
     override_type = dig(head.spec, "headService", "spec", "type")
     if override_type in EXPOSED_SERVICE_TYPES:
-        yield Problem((*head.path, "headService", "spec", "type"), f"headService makes the head Service a {override_type} without token authentication; set authOptions.mode: token or use ClusterIP")
+        yield Problem(
+            (*head.path, "headService", "spec", "type"),
+            f"headService makes the head Service a {override_type} without token authentication; set authOptions.mode: token or use ClusterIP",
+        )
     if head.spec.get("enableIngress") is True:
-        yield Problem((*head.path, "enableIngress"), "enableIngress publishes the dashboard without token authentication; set authOptions.mode: token or remove enableIngress")
+        yield Problem(
+            (*head.path, "enableIngress"),
+            "enableIngress publishes the dashboard without token authentication; set authOptions.mode: token or remove enableIngress",
+        )
 
 
 def _exposed_by_service(document: Document, bundle: Bundle) -> Iterator[Problem]:
@@ -219,79 +240,95 @@ def _effective(container: dict[str, Any], pod_spec: dict[str, Any], field: str) 
     return value if value is not None else dig(pod_spec, "securityContext", field)
 
 
-@_warning_rule("privileged-container", kinds=POD_KINDS)
-def privileged(document: Document, bundle: Bundle) -> Iterator[Problem]:
+@_warning_rule("privileged-container", kinds=POD_KINDS, subject=Subject.POD_TEMPLATE)
+def privileged(template: PodTemplate, bundle: Bundle) -> Iterator[Problem]:
     """No container runs privileged."""
-    for template in pod_templates(document):
-        for where, container in _all_containers(template.spec):
-            if dig(container, "securityContext", "privileged") is True:
-                yield Problem((*template.path, *where, "securityContext", "privileged"), f"container {text(container.get('name'))!r} in {template.label} is privileged; remove privileged: true")
+    for where, container in _all_containers(template.spec):
+        if dig(container, "securityContext", "privileged") is True:
+            yield Problem(
+                (*template.path, *where, "securityContext", "privileged"),
+                f"container {text(container.get('name'))!r} in {template.label} is privileged; remove privileged: true",
+            )
 
 
-@_warning_rule("host-namespace", kinds=POD_KINDS)
-def host_namespace(document: Document, bundle: Bundle) -> Iterator[Problem]:
+@_warning_rule("host-namespace", kinds=POD_KINDS, subject=Subject.POD_TEMPLATE)
+def host_namespace(template: PodTemplate, bundle: Bundle) -> Iterator[Problem]:
     """Pods do not share the node's network, PID or IPC namespace."""
-    for template in pod_templates(document):
-        for field in ("hostNetwork", "hostPID", "hostIPC"):
-            if template.spec.get(field) is True:
-                yield Problem((*template.path, field), f"{template.label} sets {field}: true, sharing the node's namespace; remove it")
+    for field in ("hostNetwork", "hostPID", "hostIPC"):
+        if template.spec.get(field) is True:
+            yield Problem(
+                (*template.path, field), f"{template.label} sets {field}: true, sharing the node's namespace; remove it"
+            )
 
 
-@_warning_rule("host-path-volume", kinds=POD_KINDS)
-def host_path(document: Document, bundle: Bundle) -> Iterator[Problem]:
+@_warning_rule("host-path-volume", kinds=POD_KINDS, subject=Subject.POD_TEMPLATE)
+def host_path(template: PodTemplate, bundle: Bundle) -> Iterator[Problem]:
     """Pods do not mount hostPath volumes."""
-    for template in pod_templates(document):
-        for index, volume in enumerate(sequence(template.spec.get("volumes"))):
-            if isinstance(volume, dict) and "hostPath" in volume:
-                yield Problem((*template.path, "volumes", index, "hostPath"), f"volume {text(volume.get('name'))!r} in {template.label} mounts a host path; use an emptyDir or a PersistentVolumeClaim")
+    for index, volume in enumerate(sequence(template.spec.get("volumes"))):
+        if isinstance(volume, dict) and "hostPath" in volume:
+            yield Problem(
+                (*template.path, "volumes", index, "hostPath"),
+                f"volume {text(volume.get('name'))!r} in {template.label} mounts a host path; use an emptyDir or a PersistentVolumeClaim",
+            )
 
 
-@_warning_rule("privilege-escalation", kinds=POD_KINDS)
-def privilege_escalation(document: Document, bundle: Bundle) -> Iterator[Problem]:
+@_warning_rule("privilege-escalation", kinds=POD_KINDS, subject=Subject.POD_TEMPLATE)
+def privilege_escalation(template: PodTemplate, bundle: Bundle) -> Iterator[Problem]:
     """Every container sets securityContext.allowPrivilegeEscalation: false."""
-    for template in pod_templates(document):
-        for where, container in _all_containers(template.spec):
-            if dig(container, "securityContext", "allowPrivilegeEscalation") is not False:
-                yield Problem((*template.path, *where, "securityContext", "allowPrivilegeEscalation"), f"container {text(container.get('name'))!r} in {template.label} may escalate privileges; set securityContext.allowPrivilegeEscalation: false")
+    for where, container in _all_containers(template.spec):
+        if dig(container, "securityContext", "allowPrivilegeEscalation") is not False:
+            yield Problem(
+                (*template.path, *where, "securityContext", "allowPrivilegeEscalation"),
+                f"container {text(container.get('name'))!r} in {template.label} may escalate privileges; set securityContext.allowPrivilegeEscalation: false",
+            )
 
 
-@_warning_rule("run-as-root", kinds=POD_KINDS)
-def run_as_root(document: Document, bundle: Bundle) -> Iterator[Problem]:
+@_warning_rule("run-as-root", kinds=POD_KINDS, subject=Subject.POD_TEMPLATE)
+def run_as_root(template: PodTemplate, bundle: Bundle) -> Iterator[Problem]:
     """Containers run as non-root: runAsNonRoot: true (pod or container) and no runAsUser: 0."""
-    for template in pod_templates(document):
-        for where, container in _all_containers(template.spec):
-            name = text(container.get("name"))
-            user = _effective(container, template.spec, "runAsUser")
-            if integer(user) == 0:
-                yield Problem((*template.path, *where, "securityContext", "runAsUser"), f"container {name!r} in {template.label} runs as uid 0; use a non-root uid (Ray images use 1000)")
-            elif _effective(container, template.spec, "runAsNonRoot") is not True and not integer(user):
-                yield Problem((*template.path, "securityContext", "runAsNonRoot"), f"container {name!r} in {template.label} may run as root; set securityContext.runAsNonRoot: true")
+    for where, container in _all_containers(template.spec):
+        name = text(container.get("name"))
+        user = _effective(container, template.spec, "runAsUser")
+        if integer(user) == 0:
+            yield Problem(
+                (*template.path, *where, "securityContext", "runAsUser"),
+                f"container {name!r} in {template.label} runs as uid 0; use a non-root uid (Ray images use 1000)",
+            )
+        elif _effective(container, template.spec, "runAsNonRoot") is not True and not integer(user):
+            yield Problem(
+                (*template.path, "securityContext", "runAsNonRoot"),
+                f"container {name!r} in {template.label} may run as root; set securityContext.runAsNonRoot: true",
+            )
 
 
-@_warning_rule("missing-limits", kinds=POD_KINDS)
-def missing_limits(document: Document, bundle: Bundle) -> Iterator[Problem]:
+@_warning_rule("missing-limits", kinds=POD_KINDS, subject=Subject.POD_TEMPLATE)
+def missing_limits(template: PodTemplate, bundle: Bundle) -> Iterator[Problem]:
     """Every container sets cpu and memory limits (Ray sizes itself from them)."""
-    for template in pod_templates(document):
-        for where, container in _all_containers(template.spec):
-            limits = mapping(dig(container, "resources", "limits"))
-            missing = [r for r in ("cpu", "memory") if r not in limits]
-            if missing:
-                yield Problem((*template.path, *where, "resources", "limits"), f"container {text(container.get('name'))!r} in {template.label} has no {' or '.join(missing)} limit; set resources.limits.{missing[0]}")
+    for where, container in _all_containers(template.spec):
+        limits = mapping(dig(container, "resources", "limits"))
+        missing = [r for r in ("cpu", "memory") if r not in limits]
+        if missing:
+            yield Problem(
+                (*template.path, *where, "resources", "limits"),
+                f"container {text(container.get('name'))!r} in {template.label} has no {' or '.join(missing)} limit; set resources.limits.{missing[0]}",
+            )
 
 
-@_warning_rule("image-unpinned", kinds=POD_KINDS)
-def image_unpinned(document: Document, bundle: Bundle) -> Iterator[Problem]:
+@_warning_rule("image-unpinned", kinds=POD_KINDS, subject=Subject.POD_TEMPLATE)
+def image_unpinned(template: PodTemplate, bundle: Bundle) -> Iterator[Problem]:
     """Images are pinned to a tag or digest, never `latest` or untagged."""
-    for template in pod_templates(document):
-        for where, container in _all_containers(template.spec):
-            image = container.get("image")
-            if not isinstance(image, str) or not image:
-                continue
-            reference = parse_image(image)
-            if reference.digest:
-                continue
-            if not reference.tag or reference.tag == "latest":
-                yield Problem((*template.path, *where, "image"), f"image {image!r} in {template.label} is not pinned; use a release tag ({reference.repository}:<version>) or a digest")
+    for where, container in _all_containers(template.spec):
+        image = container.get("image")
+        if not isinstance(image, str) or not image:
+            continue
+        reference = parse_image(image)
+        if reference.digest:
+            continue
+        if not reference.tag or reference.tag == "latest":
+            yield Problem(
+                (*template.path, *where, "image"),
+                f"image {image!r} in {template.label} is not pinned; use a release tag ({reference.repository}:<version>) or a digest",
+            )
 
 
 _SECRET_WORDS = {"PASSWORD", "PASSWD", "SECRET", "TOKEN", "CREDENTIAL", "CREDENTIALS", "APIKEY"}
@@ -309,18 +346,17 @@ def looks_secret(name: str, value: str) -> bool:
     return bool(_SECRET_WORDS & set(words)) or name.upper().endswith(_SECRET_SUFFIXES)
 
 
-@_warning_rule("literal-secret-env", kinds=POD_KINDS)
-def literal_secret_env(document: Document, bundle: Bundle) -> Iterator[Problem]:
+@_warning_rule("literal-secret-env", kinds=POD_KINDS, subject=Subject.POD_TEMPLATE)
+def literal_secret_env(template: PodTemplate, bundle: Bundle) -> Iterator[Problem]:
     """Passwords, tokens and keys come from a secretKeyRef, not a literal env value."""
-    for template in pod_templates(document):
-        for where, container in _all_containers(template.spec):
-            for index, entry in env_entries(container):
-                name, value = text(entry.get("name")), entry.get("value")
-                if isinstance(value, str) and looks_secret(name, value):
-                    yield Problem(
-                        (*template.path, *where, "env", index, "value"),
-                        f"env {name} in {template.label} holds a literal secret; move it to a Secret and use valueFrom.secretKeyRef",
-                    )
+    for where, container in _all_containers(template.spec):
+        for index, entry in env_entries(container):
+            name, value = text(entry.get("name")), entry.get("value")
+            if isinstance(value, str) and looks_secret(name, value):
+                yield Problem(
+                    (*template.path, *where, "env", index, "value"),
+                    f"env {name} in {template.label} holds a literal secret; move it to a Secret and use valueFrom.secretKeyRef",
+                )
 
 
 @_warning_rule("namespace-without-networkpolicy", kinds=RAY_KINDS)
