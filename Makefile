@@ -28,6 +28,11 @@ setup: ## Create .venv, install everything pinned (jobs and tests too), fill the
 tools: ## Build the pinned Go tools (tools/*/go.mod) once into $(TOOLS_CACHE), link them into .venv/bin
 	tools/build.sh $(TOOLS_CACHE) $(BIN)
 
+# tests/manifests runs it: Argo CD's own JSON patch libraries (its go.mod's versions) check the sync replay.
+.PHONY: argocd-sync
+argocd-sync: ## Build tools/argocd-sync (Argo CD's JSON patch libraries, for the sync replay's test) into .venv/bin
+	cd tools/argocd-sync && go build -mod=readonly -buildvcs=false -o $(abspath $(BIN))/argocd-sync .
+
 .PHONY: lock
 lock: ## Re-pin requirements.lock from the current .venv (after editing pyproject.toml)
 	{ sed -n '1,2p' requirements.lock; $(BIN)/python -m pip freeze --exclude-editable | sed 's/+cpu$$//'; } > requirements.lock.new
@@ -78,8 +83,8 @@ test-manifests: ## Render every overlay and argocd/ and check what they deploy (
 	$(BIN)/python -m pytest tests/manifests -q
 
 # --- jobs (train, tune, serve on a local Ray; same entrypoints as the RayJobs/RayService in jobs/) ---
-# Results go to .ray-results/ (git-ignored). PYTHONPATH mirrors the cluster, where the three files sit
-# flat in one ConfigMap mounted at /home/ray/jobs.
+# Results go to .ray-results/ (git-ignored). PYTHONPATH mirrors the cluster, where each workload's files
+# sit flat in its own ConfigMap mounted at /home/ray/jobs.
 JOBS_PYTHONPATH := $(CURDIR)/jobs/train:$(CURDIR)/jobs/tune:$(CURDIR)/jobs/serve
 JOBS_STORAGE := $(CURDIR)/.ray-results
 SERVE_PORT ?= 8000

@@ -1,6 +1,9 @@
 -- Argo CD health of a KubeRay RayJob (ray.io/v1). Argo CD sets the global `obj`.
 -- status.jobDeploymentStatus is KubeRay's view (cluster, submitter, deadlines);
 -- status.jobStatus is Ray's own view of the job (PENDING, RUNNING, SUCCEEDED, FAILED, STOPPED).
+-- KubeRay 1.7 deployment states: "" (new), Initializing, Running, Waiting, Retrying, Suspending,
+-- Suspended, Complete, Failed, ValidationFailed. Retrying, Suspending and the starting states are
+-- Progressing.
 local hs = {}
 
 local function withMessage(text)
@@ -43,6 +46,12 @@ end
 if deployment == "Suspended" then
   hs.status = "Suspended"
   hs.message = "RayJob is suspended"
+  return hs
+end
+if deployment == "Waiting" then
+  -- InteractiveMode: the cluster is up and KubeRay waits for someone to set spec.jobId.
+  hs.status = "Suspended"
+  hs.message = "RayJob is waiting for a job to be submitted (InteractiveMode)"
   return hs
 end
 

@@ -1,6 +1,8 @@
 -- Argo CD health of a KubeRay RayService (ray.io/v1). Argo CD sets the global `obj`.
--- KubeRay 1.7 reports the conditions Ready (serve endpoints exist) and UpgradeInProgress
--- (a new cluster is being prepared next to the active one), and per-application Serve status.
+-- KubeRay 1.7 reports the conditions Ready (serve endpoints exist), UpgradeInProgress (a new
+-- cluster is being prepared next to the active one), RollbackInProgress (an upgrade is being
+-- undone), Suspending and Suspended (spec.suspend), and per-application Serve status for the
+-- active and the pending cluster.
 local hs = {}
 
 local function condition(conditionType)
@@ -15,6 +17,10 @@ local function condition(conditionType)
   return nil
 end
 
+local function isTrue(c)
+  return c ~= nil and c.status == "True"
+end
+
 local function failedApplication(serviceStatus)
   if serviceStatus == nil or serviceStatus.applicationStatuses == nil then
     return nil, nil
@@ -25,6 +31,14 @@ local function failedApplication(serviceStatus)
     end
   end
   return nil, nil
+end
+
+local function describeApplication(prefix, name, app)
+  local text = prefix .. "Serve application " .. name .. " is " .. app.status
+  if app.message ~= nil and app.message ~= "" then
+    text = text .. ": " .. app.message
+  end
+  return text
 end
 
 if obj.status == nil then
@@ -41,21 +55,45 @@ if generation ~= nil and observed ~= nil and observed < generation then
   return hs
 end
 
+-- Suspension first: while suspending or suspended, Ready is False on purpose.
+if isTrue(condition("Suspended")) then
+  hs.status = "Suspended"
+  hs.message = "RayService is suspended"
+  return hs
+end
+if isTrue(condition("Suspending")) then
+  hs.status = "Progressing"
+  hs.message = "RayService is suspending"
+  return hs
+end
+
 local name, app = failedApplication(obj.status.activeServiceStatus)
 if name ~= nil then
   hs.status = "Degraded"
-  hs.message = "Serve application " .. name .. " is " .. app.status
-  if app.message ~= nil and app.message ~= "" then
-    hs.message = hs.message .. ": " .. app.message
-  end
+  hs.message = describeApplication("", name, app)
   return hs
 end
 
 local ready = condition("Ready")
-local upgrading = condition("UpgradeInProgress")
 
-if ready ~= nil and ready.status == "True" then
-  if upgrading ~= nil and upgrading.status == "True" then
+if isTrue(condition("RollbackInProgress")) then
+  hs.status = "Progressing"
+  hs.message = "Rolling back an upgrade"
+  if isTrue(ready) then
+    hs.message = hs.message .. "; the active cluster keeps serving"
+  end
+  return hs
+end
+
+if isTrue(ready) then
+  if isTrue(condition("UpgradeInProgress")) then
+    local pendingName, pendingApp = failedApplication(obj.status.pendingServiceStatus)
+    if pendingName ~= nil then
+      -- The new cluster cannot serve: the upgrade will not finish, the old cluster keeps serving.
+      hs.status = "Degraded"
+      hs.message = describeApplication("Upgrade stuck: ", pendingName, pendingApp)
+      return hs
+    end
     hs.status = "Progressing"
     hs.message = "Upgrade in progress; the active cluster keeps serving"
     return hs
@@ -70,7 +108,7 @@ if ready ~= nil then
     hs.status = "Progressing"
     hs.message = "Waiting for the Serve applications to become ready"
   else
-    -- InitializingTimeout, ZeroServeEndpoints, ...: it should serve and does not.
+    -- InitializingTimeout, ZeroServeEndpoints, ValidationFailed: it should serve and does not.
     hs.status = "Degraded"
     hs.message = ready.reason
     if ready.message ~= nil and ready.message ~= "" then

@@ -103,14 +103,43 @@ def worker_capacity(doc: dict[str, Any]) -> list[tuple[int, float, float]]:
 # --- the code the pods run is the code the tests run -------------------------------------------------------
 
 
-def test_generated_config_map_holds_the_repository_programs(bundle):
-    maps = [d for d in of_kind(bundle, "ConfigMap") if d["metadata"]["name"].startswith("ray-job-code-")]
-    assert len(maps) == 1, "expected one generated (hash-suffixed) ray-job-code ConfigMap"
-    assert maps[0]["data"] == {
-        "train.py": (JOBS / "train" / "train.py").read_text(),
-        "tune.py": (JOBS / "tune" / "tune.py").read_text(),
-        "serve_app.py": (JOBS / "serve" / "serve_app.py").read_text(),
-    }
+# What each workload runs, and so the only files whose change may change its spec (tune and serve import train).
+PROGRAMS = {
+    ("RayJob", "diabetes-train"): {"train.py": "train/train.py"},
+    ("RayJob", "diabetes-tune"): {"tune.py": "tune/tune.py", "train.py": "train/train.py"},
+    ("RayService", "diabetes-serve"): {"serve_app.py": "serve/serve_app.py", "train.py": "train/train.py"},
+}
+
+
+def test_each_workload_mounts_exactly_the_repository_programs_it_runs(bundle):
+    workloads = {(d["kind"], d["metadata"]["name"]): d for d in of_kind(bundle, "RayJob", "RayService")}
+    assert set(workloads) == set(PROGRAMS)
+    for key, files in PROGRAMS.items():
+        expected = {name: (JOBS / path).read_text() for name, path in files.items()}
+        for group, pod in pod_specs(workloads[key]):
+            if group != "submitter":
+                assert mounted_code(bundle, pod) == expected, f"{key} {group}"
+
+
+def test_no_two_workloads_share_a_code_config_map(bundle):
+    """Otherwise editing tune.py would rename the serving cluster's ConfigMap and upgrade the RayService."""
+    owners: dict[str, set[str]] = {}
+    for doc in of_kind(bundle, "RayJob", "RayService"):
+        for _, pod in pod_specs(doc):
+            for volume in pod.get("volumes", []):
+                if "configMap" in volume:
+                    owners.setdefault(volume["configMap"]["name"], set()).add(doc["metadata"]["name"])
+    shared = {name: users for name, users in owners.items() if len(users) > 1}
+    assert not shared, shared
+
+
+def test_generated_code_config_maps_are_kept_until_nothing_mounts_them(bundle):
+    generated = [d for d in of_kind(bundle, "ConfigMap") if re.search(r"-code-[a-z0-9]{10}$", d["metadata"]["name"])]
+    assert len(generated) == len(PROGRAMS)
+    for config in generated:
+        annotations = config["metadata"].get("annotations", {})
+        assert "Prune=false" in annotations.get("argocd.argoproj.io/sync-options", ""), config["metadata"]["name"]
+        assert annotations.get("argocd.argoproj.io/compare-options") == "IgnoreExtraneous"
 
 
 def test_every_ray_pod_mounts_the_code_and_has_it_on_pythonpath(bundle):
@@ -119,7 +148,7 @@ def test_every_ray_pod_mounts_the_code_and_has_it_on_pythonpath(bundle):
             if group == "submitter":
                 continue
             where = f"{doc['kind']}/{doc['metadata']['name']} {group}"
-            assert set(mounted_code(bundle, pod)) == {"train.py", "tune.py", "serve_app.py"}, where
+            assert mounted_code(bundle, pod), where
             env = {e["name"]: e.get("value") for e in pod["containers"][0].get("env", [])}
             assert env.get("PYTHONPATH") == CODE_MOUNT, where
 

@@ -13,6 +13,15 @@ from pathlib import Path
 import pytest
 
 from .bundle import Bundle
+from .conftest import rendered
+
+# The overlays that include components/monitoring (dev leaves it out: no Prometheus Operator on kind).
+MONITORED = ("gpu", "prod")
+
+
+@pytest.fixture(scope="module", params=MONITORED)
+def overlay(request: pytest.FixtureRequest) -> Bundle:
+    return rendered(f"overlays/{request.param}")
 
 METRIC = re.compile(r"\b(ray_[a-z0-9_]+)")
 HISTOGRAM_SERIES = re.compile(r"_(bucket|count|sum)$")

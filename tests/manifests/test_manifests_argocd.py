@@ -14,9 +14,12 @@ def wave(doc: dict) -> int:
     return int(doc["metadata"].get("annotations", {}).get("argocd.argoproj.io/sync-wave", "0"))
 
 
-def render_template(value: str, overlay: str) -> str:
-    """The two ApplicationSet git-generator parameters the template uses, filled in for one overlay."""
-    return value.replace("{{ .path.basename }}", overlay).replace("{{ .path.path }}", f"overlays/{overlay}")
+def render_template(value: str, overlay: str, cluster: str = "in-cluster") -> str:
+    """The ApplicationSet parameters the template uses, filled in for one overlay on one cluster."""
+    suffix = '{{ if ne .name "in-cluster" }}-{{ .nameNormalized }}{{ end }}'
+    value = value.replace(suffix, "" if cluster == "in-cluster" else f"-{cluster}")
+    return (value.replace("{{ .path.basename }}", overlay).replace("{{ .path.path }}", f"overlays/{overlay}")
+            .replace("{{ .server }}", "https://kubernetes.default.svc"))
 
 
 @pytest.fixture(scope="module")
@@ -33,22 +36,34 @@ def test_application_set_ignores_worker_replicas_of_ray_clusters(application_set
     ]
     assert ignored, "Argo CD would reset the replicas the autoscaler sets"
     assert "name" not in ignored[0], "the rule must hold for every RayCluster of every overlay"
-    assert "RespectIgnoreDifferences=true" in spec["syncPolicy"]["syncOptions"]
+    # Respecting the ignore would apply the live worker groups instead of Git's (argo-cd issue 17694);
+    # test_manifests_argocd_sync.py replays what each setting does.
+    assert "RespectIgnoreDifferences=true" not in spec["syncPolicy"]["syncOptions"]
+    assert "ApplyOutOfSyncOnly=true" in spec["syncPolicy"]["syncOptions"]
 
 
-def test_application_set_generates_one_application_per_overlay(application_set, overlays, repo_root):
-    (generator,) = application_set["spec"]["generators"]
-    (pattern,) = generator["git"]["directories"]
+def test_application_set_generates_one_application_per_overlay_and_labelled_cluster(application_set, argocd, overlays, repo_root):
+    (matrix,) = application_set["spec"]["generators"]
+    git, clusters = matrix["matrix"]["generators"]
+    (pattern,) = git["git"]["directories"]
     folders = sorted(p.name for p in repo_root.glob(pattern["path"]) if p.is_dir())
     assert folders == sorted(OVERLAYS)
+    # The cluster Argo CD runs in is registered with a label per overlay it runs: all three by default.
+    (local,) = [s for s in argocd.of_kind("Secret") if s["metadata"]["labels"].get("argocd.argoproj.io/secret-type") == "cluster"]
+    assert local["stringData"]["server"] == "https://kubernetes.default.svc" and local["stringData"]["name"] == "in-cluster"
+    (selector_key, selector_value), = clusters["clusters"]["selector"]["matchLabels"].items()
+    for name in OVERLAYS:
+        assert local["metadata"]["labels"].get(render_template(selector_key, name)) == selector_value, f"{name} runs nowhere"
     template = application_set["spec"]["template"]
     names = {render_template(template["metadata"]["name"], o) for o in OVERLAYS}
-    assert len(names) == len(OVERLAYS)
+    assert names == {f"ray-{o}" for o in OVERLAYS}, "renaming the Applications would make two own the same resources"
+    assert render_template(template["metadata"]["name"], "prod", cluster="eu-1") == "ray-prod-eu-1"
     for name in OVERLAYS:
         destination = render_template(template["spec"]["destination"]["namespace"], name)
         namespaces = {doc["metadata"].get("namespace") for doc in overlays[name].documents}
         assert namespaces == {destination}, f"overlays/{name} renders into another namespace"
         assert render_template(template["spec"]["source"]["path"], name) == f"overlays/{name}"
+    assert render_template(template["spec"]["destination"]["server"], "dev") == local["stringData"]["server"]
 
 
 def test_operator_is_installed_before_the_ray_resources(argocd: Bundle, application_set):

@@ -22,6 +22,7 @@ from .conftest import REPO_ROOT
 # The components that add features, in the order an overlay lists them; pod-hardening and
 # ray-version always come last, so they reach the groups the others add.
 OPTIONAL = (
+    "components/monitoring",
     "components/gpu-workers",
     "components/gcs-fault-tolerance",
     "components/dashboard-ingress",
@@ -81,6 +82,29 @@ def main_pods(bundle: Bundle) -> list[tuple[str, dict, dict[str, str]]]:
             for group, pod, node_type in pods]
 
 
+def serve_pods(bundle: Bundle) -> list[tuple[str, dict[str, str]]]:
+    """(group, the labels KubeRay gives its pods) for the head and every worker group of the RayService's
+    cluster, whose name KubeRay generates."""
+    spec = bundle.one("RayService", "diabetes-serve")["spec"]["rayClusterConfig"]
+    groups = [("headgroup", spec["headGroupSpec"], "head")] + [(g["groupName"], g, "worker") for g in spec["workerGroupSpecs"]]
+    return [(f"diabetes-serve {name}", {**group["template"].get("metadata", {}).get("labels", {}),
+                                        "ray.io/group": name, "ray.io/node-type": node_type, "ray.io/is-ray-node": "yes"})
+            for name, group, node_type in groups]
+
+
+def monitoring(bundle: Bundle) -> list[str]:
+    monitors = bundle.of_kind("PodMonitor")
+    problems = [f"ServiceMonitor/{m['metadata']['name']}: heads are scraped as pods" for m in bundle.of_kind("ServiceMonitor")]
+    for template in bundle.pod_templates():
+        if not template.is_ray_node:
+            continue
+        labels = {"ray.io/node-type": template.node_type, "ray.io/is-ray-node": "yes"}
+        scraping = [m for m in monitors if labels_match(m["spec"]["selector"]["matchLabels"], labels)]
+        if len(scraping) != 1:
+            problems.append(f"{template.where}: scraped by {len(scraping)} PodMonitors")
+    return problems
+
+
 def gpu_limits(container: dict) -> tuple[str | None, str | None]:
     resources = container.get("resources", {})
     return resources.get("requests", {}).get("nvidia.com/gpu"), resources.get("limits", {}).get("nvidia.com/gpu")
@@ -99,8 +123,10 @@ def gpu_workers(bundle: Bundle) -> list[str]:
 
 
 def gcs_fault_tolerance(bundle: Bundle) -> list[str]:
-    options = main_cluster(bundle).get("gcsFaultToleranceOptions", {})
-    return [] if options.get("redisAddress") else ["no gcsFaultToleranceOptions.redisAddress"]
+    serve = bundle.one("RayService", "diabetes-serve")["spec"]["rayClusterConfig"]
+    return [f"{name}: no gcsFaultToleranceOptions.redisAddress"
+            for name, spec in ((MAIN, main_cluster(bundle)), ("diabetes-serve", serve))
+            if not spec.get("gcsFaultToleranceOptions", {}).get("redisAddress")]
 
 
 def dashboard_ingress(bundle: Bundle) -> list[str]:
@@ -120,7 +146,7 @@ def dashboard_ingress(bundle: Bundle) -> list[str]:
 def disruption_budgets(bundle: Bundle) -> list[str]:
     budgets = bundle.of_kind("PodDisruptionBudget")
     problems = []
-    for group, _, labels in main_pods(bundle):
+    for group, labels in [(group, labels) for group, _, labels in main_pods(bundle)] + serve_pods(bundle):
         covering = [b for b in budgets if labels_match(b["spec"]["selector"]["matchLabels"], labels)]
         if len(covering) != 1:
             problems.append(f"{group}: covered by {len(covering)} PodDisruptionBudgets")
@@ -175,6 +201,7 @@ class Promise:
 
 
 PROMISES = (
+    Promise("components/monitoring", monitoring),
     Promise("components/gpu-workers", gpu_workers),
     Promise("components/gcs-fault-tolerance", gcs_fault_tolerance),
     Promise("components/dashboard-ingress", dashboard_ingress),

@@ -33,3 +33,23 @@ def test_token_secret_key_is_the_one_kuberay_reads(repo_root):
     # KubeRay reads the token from key `auth_token` of authOptions.secretName.
     guide = (repo_root / "docs" / "deploy.md").read_text()
     assert "create secret generic ray-auth-token \\\n  --from-literal=auth_token=" in guide
+
+
+def test_readme_and_deploy_guide_give_the_same_bootstrap_command(repo_root):
+    """One bootstrap command everywhere: server-side, so argocd-cm's other keys survive the merge."""
+    pattern = re.compile(r"kubectl apply[^`\n]*-k argocd\b")
+    found = {
+        path: set(pattern.findall((repo_root / path).read_text()))
+        for path in ("README.md", "docs/deploy.md", "argocd/kustomization.yaml")
+    }
+    assert all(found.values()), f"a file does not say how to bootstrap: {found}"
+    assert set.union(*found.values()) == {"kubectl apply --server-side -k argocd"}, found
+
+
+def test_deploy_guide_shows_how_to_choose_the_cluster_of_each_overlay(repo_root, argocd: Bundle):
+    guide = (repo_root / "docs" / "deploy.md").read_text()
+    (application_set,) = argocd.of_kind("ApplicationSet")
+    (_, clusters) = application_set["spec"]["generators"][0]["matrix"]["generators"]
+    (label,) = clusters["clusters"]["selector"]["matchLabels"]
+    assert label.replace("{{ .path.basename }}", "<name>") in guide
+    assert "--label " + label.replace("{{ .path.basename }}", "prod") + "=true" in guide

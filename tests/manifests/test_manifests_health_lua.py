@@ -90,6 +90,9 @@ RAYCLUSTER_CASES = {
         ray_cluster({"state": "suspended", "conditions": [condition("RayClusterSuspended", "True")]}), "Suspended", "suspended",
     ),
     "suspending": (ray_cluster({"conditions": [condition("RayClusterSuspending", "True")]}), "Progressing", "suspending"),
+    "failed (state of KubeRay before conditions)": (
+        ray_cluster({"state": "failed", "reason": "RayClusterSpec is invalid"}), "Degraded", "RayClusterSpec is invalid",
+    ),
 }
 
 
@@ -128,7 +131,12 @@ RAYJOB_CASES = {
         ray_job({"jobDeploymentStatus": "ValidationFailed", "reason": "ValidationFailed", "message": "The RayJob spec is invalid"}),
         "Degraded", "spec is invalid",
     ),
+    "suspending": (ray_job({"jobDeploymentStatus": "Suspending"}), "Progressing", "Suspending"),
     "suspended": (ray_job({"jobDeploymentStatus": "Suspended"}), "Suspended", "suspended"),
+    "interactive mode waiting for a job id": (ray_job({"jobDeploymentStatus": "Waiting"}), "Suspended", "InteractiveMode"),
+    "submission failed": (
+        ray_job({"jobDeploymentStatus": "Failed", "reason": "SubmissionFailed", "message": "submitter exited"}), "Degraded", "SubmissionFailed",
+    ),
 }
 
 
@@ -189,6 +197,47 @@ RAYSERVICE_CASES = {
     "spec change not yet observed": (
         ray_service({"observedGeneration": 1, "conditions": [condition("Ready", "True")]}, generation=2), "Progressing", "generation 2",
     ),
+    "suspending": (
+        ray_service({
+            "observedGeneration": 2,
+            "conditions": [condition("Ready", "False", "SuspendRequested"), condition("Suspending", "True", "SuspendInProgress")],
+        }, generation=2),
+        "Progressing", "suspending",
+    ),
+    "suspended": (
+        ray_service({
+            "observedGeneration": 2,
+            "conditions": [condition("Ready", "False", "SuspendComplete"), condition("Suspending", "False"), condition("Suspended", "True", "SuspendComplete")],
+        }, generation=2),
+        "Suspended", "suspended",
+    ),
+    "resumed after a suspension": (
+        ray_service({
+            "observedGeneration": 3, "numServeEndpoints": 1, "activeServiceStatus": serving({"predictor": "RUNNING"}),
+            "conditions": [condition("Ready", "True", "NonZeroServeEndpoints"), condition("Suspended", "False", "RayServiceResumed")],
+        }, generation=3),
+        "Healthy", "1 endpoint",
+    ),
+    "rolling back an upgrade while serving": (
+        ray_service({
+            "observedGeneration": 4, "activeServiceStatus": serving({"predictor": "RUNNING"}),
+            "conditions": [condition("Ready", "True", "NonZeroServeEndpoints"), condition("UpgradeInProgress", "True", "BothActivePendingClustersExist"),
+                           condition("RollbackInProgress", "True")],
+        }, generation=4),
+        "Progressing", "Rolling back",
+    ),
+    "upgrade stuck: the new cluster's application failed": (
+        ray_service({
+            "observedGeneration": 1, "activeServiceStatus": serving({"predictor": "RUNNING"}),
+            "pendingServiceStatus": serving({"predictor": "DEPLOY_FAILED"}),
+            "conditions": [condition("Ready", "True", "NonZeroServeEndpoints"), condition("UpgradeInProgress", "True", "BothActivePendingClustersExist")],
+        }),
+        "Degraded", "Upgrade stuck",
+    ),
+    "no active cluster after a failed start": (
+        ray_service({"observedGeneration": 1, "conditions": [condition("Ready", "False", "ValidationFailed", "spec is invalid")]}),
+        "Degraded", "ValidationFailed",
+    ),
 }
 
 
@@ -200,15 +249,57 @@ def test_rayservice_health(scripts, case):
     assert expected_message in message
 
 
-@pytest.mark.parametrize(
-    ("status", "expected"),
-    [(None, "Progressing"), ({"health": {"status": "Healthy"}}, "Healthy"), ({"health": {"status": "Degraded", "message": "x"}}, "Degraded")],
-)
-def test_application_health_follows_the_child_application(scripts, status, expected):
-    obj = {"apiVersion": "argoproj.io/v1alpha1", "kind": "Application", "metadata": {"name": "kuberay-operator"}}
-    if status is not None:
+def child_application(*, target: str = "v1.7.0", compared: str | None = "v1.7.0", sync: str = "Synced",
+                      health: str | None = "Healthy", operation: str | None = None) -> dict:
+    """An Application as the root Application sees it: asked for `target`, last compared against `compared`."""
+    source = {"repoURL": "https://github.com/ray-project/kuberay.git", "path": "helm-chart/kuberay-operator/crds"}
+    obj = {"apiVersion": "argoproj.io/v1alpha1", "kind": "Application", "metadata": {"name": "kuberay-crds"},
+           "spec": {"source": {**source, "targetRevision": target}}}
+    status: dict = {}
+    if health is not None:
+        status["health"] = {"status": health, "message": f"child is {health}"}
+    if compared is not None:
+        status["sync"] = {"status": sync, "revision": "0123abc", "comparedTo": {"source": {**source, "targetRevision": compared}}}
+    if operation is not None:
+        status["operationState"] = {"phase": operation}
+    if status:
         obj["status"] = status
-    assert run_health_check(scripts["Application"], obj)[0] == expected
+    return obj
+
+
+APPLICATION_CASES = {
+    "not assessed yet": (child_application(health=None, compared=None), "Progressing", "assessed"),
+    "synced and healthy at the requested revision": (child_application(), "Healthy", "child is Healthy"),
+    "synced but degraded": (child_application(health="Degraded"), "Degraded", "child is Degraded"),
+    # The root just moved the child to a new revision: its health is still that of the old one.
+    "healthy, but compared against the previous revision": (
+        child_application(target="v1.8.0", compared="v1.7.0"), "Progressing", "requested revision",
+    ),
+    "compared against the new revision, not synced yet": (
+        child_application(target="v1.8.0", compared="v1.8.0", sync="OutOfSync"), "Progressing", "synced",
+    ),
+    "sync running": (child_application(operation="Running"), "Progressing", "Sync in progress"),
+    "last sync done": (child_application(operation="Succeeded"), "Healthy", "Healthy"),
+}
+
+
+@pytest.mark.parametrize("case", APPLICATION_CASES)
+def test_application_health_waits_for_the_child_at_the_requested_revision(scripts, case):
+    obj, expected_status, expected_message = APPLICATION_CASES[case]
+    status, message = run_health_check(scripts["Application"], obj)
+    assert status == expected_status
+    assert expected_message in message
+
+
+def test_application_health_compares_every_source_of_a_multi_source_child(scripts):
+    values = {"repoURL": "https://example.com/values.git", "targetRevision": "main", "ref": "values"}
+    obj = child_application()
+    chart = obj["spec"].pop("source")
+    obj["spec"]["sources"] = [chart, values]
+    obj["status"]["sync"]["comparedTo"] = {"sources": [dict(chart), {**values, "targetRevision": "old"}]}
+    assert run_health_check(scripts["Application"], obj)[0] == "Progressing"
+    obj["status"]["sync"]["comparedTo"] = {"sources": [dict(chart), dict(values)]}
+    assert run_health_check(scripts["Application"], obj)[0] == "Healthy"
 
 
 def test_shipped_scripts_are_the_files_in_argocd_health(scripts, repo_root):

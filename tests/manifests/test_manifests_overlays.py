@@ -377,21 +377,43 @@ def test_services_select_the_main_cluster_and_existing_ports(overlay: Bundle):
 
 
 def test_monitors_scrape_ports_the_ray_containers_declare(overlay: Bundle):
+    if not overlay.of_kind("PodMonitor"):
+        pytest.skip(f"{overlay.path} leaves out components/monitoring")
     pods = main_cluster_pods(overlay)
     spec = overlay.one("RayCluster", "raycluster-kuberay")["spec"]
     ports_by_type = {
         "head": {p["name"] for p in spec["headGroupSpec"]["template"]["spec"]["containers"][0]["ports"]},
         "worker": set.intersection(*({p["name"] for p in g["template"]["spec"]["containers"][0]["ports"]} for g in spec["workerGroupSpecs"])),
     }
-    monitor = overlay.one("ServiceMonitor", "ray-head-monitor")
+    head_monitor = overlay.one("PodMonitor", "ray-head-monitor")
     pod_monitor = overlay.one("PodMonitor", "ray-workers-monitor")
-    assert labels_match(monitor["spec"]["selector"]["matchLabels"], pods[0])
+    assert labels_match(head_monitor["spec"]["selector"]["matchLabels"], pods[0])
     assert all(labels_match(pod_monitor["spec"]["selector"]["matchLabels"], pod) for pod in pods[1:])
-    assert {e["port"] for e in monitor["spec"]["endpoints"]} == {"metrics", "as-metrics", "dash-metrics"} <= ports_by_type["head"]
+    assert {e["port"] for e in head_monitor["spec"]["podMetricsEndpoints"]} == {"metrics", "as-metrics", "dash-metrics"} <= ports_by_type["head"]
     assert {e["port"] for e in pod_monitor["spec"]["podMetricsEndpoints"]} <= ports_by_type["worker"]
-    for endpoint in [*monitor["spec"]["endpoints"], *pod_monitor["spec"]["podMetricsEndpoints"]]:
+    for endpoint in [*head_monitor["spec"]["podMetricsEndpoints"], *pod_monitor["spec"]["podMetricsEndpoints"]]:
         targets = {r["targetLabel"] for r in endpoint.get("relabelings", [])}
         assert "ray_io_cluster" in targets, f"{endpoint['port']}: alerts could not name the cluster"
+
+
+def test_every_ray_pod_is_scraped_once(overlay: Bundle):
+    """Scraped as pods, never through Services: KubeRay labels every head Service (and a RayService has
+    two for its head) with ray.io/node-type, so a ServiceMonitor on that label counted heads twice."""
+    if not overlay.of_kind("PodMonitor"):
+        pytest.skip(f"{overlay.path} leaves out components/monitoring")
+    assert not overlay.of_kind("ServiceMonitor")
+    monitors = overlay.of_kind("PodMonitor")
+    for template in overlay.pod_templates():
+        if not template.is_ray_node:
+            continue
+        labels = {"ray.io/node-type": template.node_type, "ray.io/is-ray-node": "yes"}
+        matching = [m["metadata"]["name"] for m in monitors if labels_match(m["spec"]["selector"]["matchLabels"], labels)]
+        assert len(matching) == 1, f"{template.where}: scraped by {matching}"
+
+
+def test_dev_runs_without_the_prometheus_operator(overlays):
+    groups = {doc["apiVersion"].split("/")[0] for doc in overlays["dev"].documents}
+    assert "monitoring.coreos.com" not in groups, "kind and minikube have no Prometheus Operator CRDs"
 
 
 @pytest.mark.parametrize("name", OVERLAYS)

@@ -435,9 +435,52 @@ CASES: dict[str, Case] = {
     "argocd-ray-replicas-ignored": Case(
         passing=k8s("Application", "argoproj.io/v1alpha1",
                     "spec: {source: {path: overlays/dev}, ignoreDifferences: [{group: ray.io, kind: RayCluster, "
-                    "jqPathExpressions: ['.spec.workerGroupSpecs[].replicas']}], syncPolicy: {syncOptions: [RespectIgnoreDifferences=true]}}"),
+                    "jqPathExpressions: ['.spec.workerGroupSpecs[].replicas']}], syncPolicy: {syncOptions: [ApplyOutOfSyncOnly=true]}}"),
         failing=k8s("Application", "argoproj.io/v1alpha1", "spec: {source: {path: overlays/dev}}"),
         path="/spec/ignoreDifferences", message="Argo CD reverts the autoscaler",
+    ),
+    # --- Argo CD over time (checks/ray/argocd.py) -----------------------------------------------------
+    "argocd-respect-ignore-in-array": Case(
+        passing=k8s("Application", "argoproj.io/v1alpha1",
+                    "spec: {ignoreDifferences: [{group: ray.io, kind: RayCluster, jqPathExpressions: ['.spec.workerGroupSpecs[].replicas']}, "
+                    "{group: apps, kind: Deployment, jqPathExpressions: ['.spec.template.spec.containers[].image']}], "
+                    "syncPolicy: {syncOptions: [ApplyOutOfSyncOnly=true]}}"),
+        failing=k8s("ApplicationSet", "argoproj.io/v1alpha1",
+                    "spec: {template: {spec: {ignoreDifferences: [{group: ray.io, kind: RayCluster, "
+                    "jqPathExpressions: ['.spec.workerGroupSpecs[].replicas']}], syncPolicy: {syncOptions: [RespectIgnoreDifferences=true]}}}}"),
+        path="/spec/template/spec/ignoreDifferences/0/jqPathExpressions/0", message="never applied",
+    ),
+    "argocd-deletes-data-with-app": Case(
+        passing=stream(k8s("Application", "argoproj.io/v1alpha1", "spec: {source: {path: overlays/dev}}").replace(
+                           "metadata: {name: x}", "metadata: {name: x, finalizers: [resources-finalizer.argocd.argoproj.io]}"),
+                       k8s("PersistentVolumeClaim", "v1", "spec: {accessModes: [ReadWriteOnce], resources: {requests: {storage: 1Gi}}}",
+                           name="models").replace("metadata: {name: models}",
+                                                  "metadata: {name: models, annotations: {argocd.argoproj.io/sync-options: 'Prune=false,Delete=false'}}")),
+        failing=stream(k8s("Application", "argoproj.io/v1alpha1", "spec: {source: {path: overlays/dev}}").replace(
+                           "metadata: {name: x}", "metadata: {name: x, finalizers: [resources-finalizer.argocd.argoproj.io]}"),
+                       k8s("PersistentVolumeClaim", "v1", "spec: {accessModes: [ReadWriteOnce], resources: {requests: {storage: 1Gi}}}",
+                           name="models")),
+        path="/metadata/finalizers/0", message="PersistentVolumeClaim/models",
+    ),
+    "rayservice-shared-code-configmap": Case(
+        passing=stream(service(SERVE_OK, cluster_config=spec(head_group=CODE_ON_HEAD)),
+                       job("entrypoint: python /home/ray/code/train.py", cluster_spec=spec(head_group=SCRIPT_ON_HEAD.replace(
+                           "configMap: {name: code}", "configMap: {name: train-code}")))),
+        failing=stream(service(SERVE_OK, cluster_config=spec(head_group=CODE_ON_HEAD)),
+                       job("entrypoint: python /home/ray/code/train.py", cluster_spec=spec(head_group=SCRIPT_ON_HEAD))),
+        path="/spec/rayClusterConfig/headGroupSpec/template/spec/volumes/0/configMap/name", message="also mounted by RayJob/job",
+    ),
+    "rayjob-deleteself-under-autosync": Case(
+        passing=stream(job("entrypoint: python x.py, deletionStrategy: {onSuccess: {policy: DeleteCluster}, onFailure: {policy: DeleteCluster}}"),
+                       k8s("Application", "argoproj.io/v1alpha1", "spec: {syncPolicy: {automated: {selfHeal: true}}}")),
+        failing=stream(job("entrypoint: python x.py, deletionStrategy: {onSuccess: {policy: DeleteSelf}, onFailure: {policy: DeleteCluster}}"),
+                       k8s("Application", "argoproj.io/v1alpha1", "spec: {syncPolicy: {automated: {selfHeal: true}}}")),
+        path="/spec/deletionStrategy/onSuccess/policy", message="runs again",
+    ),
+    "rayservice-gcs-fault-tolerance": Case(
+        passing=service(SERVE_OK, cluster_config=spec("gcsFaultToleranceOptions: {redisAddress: 'redis:6379'}")),
+        failing=service(SERVE_OK),
+        path="/spec/rayClusterConfig", message="no gcsFaultToleranceOptions",
     ),
     # --- consistency ---------------------------------------------------------------------------------
     "image-ray-version": Case(

@@ -557,13 +557,27 @@ def _ignores_replicas(spec: dict[str, Any]) -> bool:
     return False
 
 
-def _respects(spec: dict[str, Any]) -> bool:
-    return "RespectIgnoreDifferences=true" in [text(o) for o in sequence(dig(spec, "syncPolicy", "syncOptions"))]
-
-
 @_reference_rule("argocd-ray-replicas-ignored", kinds=("Application", "ApplicationSet"))
 def argocd_replicas_ignored(document: Document, bundle: Bundle) -> Iterator[Problem]:
-    """Argo CD apps that deploy autoscaled RayClusters ignore .spec.workerGroupSpecs[].replicas and respect that on sync."""
+    """Argo CD apps that deploy autoscaled RayClusters ignore .spec.workerGroupSpecs[].replicas in the diff.
+
+    Why: the Ray autoscaler writes each worker group's replicas; without the ignore the Application
+    is OutOfSync after every scale-up and self-heal reverts it. Ignore it in the diff only:
+    RespectIgnoreDifferences=true would stop every Git change inside the worker groups from being
+    applied (reported by argocd-respect-ignore-in-array).
+
+    Fails:
+        spec:
+          source: {path: overlays/prod}
+          syncPolicy: {automated: {selfHeal: true}}
+
+    Instead:
+        spec:
+          source: {path: overlays/prod}
+          ignoreDifferences:
+            - {group: ray.io, kind: RayCluster, jqPathExpressions: [".spec.workerGroupSpecs[].replicas"]}
+          syncPolicy: {automated: {selfHeal: true}, syncOptions: [ApplyOutOfSyncOnly=true]}
+    """
     spec = mapping(dig(document.spec, "template", "spec")) if document.kind == "ApplicationSet" else document.spec
     base = ("spec", "template", "spec") if document.kind == "ApplicationSet" else ("spec",)
     sources = [mapping(spec.get("source"))] + [mapping(s) for s in sequence(spec.get("sources"))]
@@ -577,9 +591,4 @@ def argocd_replicas_ignored(document: Document, bundle: Bundle) -> Iterator[Prob
         yield Problem(
             (*base, "ignoreDifferences"),
             f"without ignoreDifferences on RayCluster {REPLICAS_PATH}, Argo CD reverts the autoscaler; add {{group: ray.io, kind: RayCluster, jqPathExpressions: ['{REPLICAS_PATH}']}}",
-        )
-    elif not _respects(spec):
-        yield Problem(
-            (*base, "syncPolicy", "syncOptions"),
-            "ignoreDifferences alone does not stop sync from resetting replicas; add RespectIgnoreDifferences=true to syncOptions",
         )
