@@ -89,7 +89,7 @@ def test_replicas_change_is_hidden_by_argocd_ignore_differences(repo: Repo, monk
     assert set(effects) == {"field-ignored-by-argocd"}
     assert "spec.workerGroupSpecs[0].replicas" in effects["field-ignored-by-argocd"]["message"]
     assert "raygitops-overlays" in effects["field-ignored-by-argocd"]["message"]
-    assert "never reaches the cluster (RespectIgnoreDifferences)" in effects["field-ignored-by-argocd"]["message"]
+    assert "applied only when another change to this resource is synced (ApplyOutOfSyncOnly)" in effects["field-ignored-by-argocd"]["message"]
 
 
 def test_new_worker_group_with_recreate_restarts_the_cluster(repo: Repo, monkeypatch, capsys) -> None:
@@ -202,16 +202,16 @@ def test_rayjob_change_is_not_rerun_and_a_new_rayjob_runs(repo: Repo, monkeypatc
     assert f"{eval_job['cpu']} CPUs" in new_run["message"]
 
 
-def test_code_change_renames_the_configmap_and_reaches_every_ray_resource(repo: Repo, monkeypatch, capsys) -> None:
+def test_code_change_renames_the_configmap_and_rebuilds_only_its_consumer(repo: Repo, monkeypatch, capsys) -> None:
     path = repo.root / "jobs/serve/serve_app.py"
     path.write_text(path.read_text() + "\n# a reviewed change\n")
     repo.commit("touch the serve app")
     report = repo.diff_json(monkeypatch, capsys, GPU)
     changes = {(c["kind"], c["name"].rsplit("-", 1)[0] if c["kind"] == "ConfigMap" else c["name"]): c for c in target(report, GPU)["changes"]}
-    assert changes[("ConfigMap", "ray-job-code")]["change"] == "renamed"
-    # The generated name is in every Ray pod template: the service rebuilds, the jobs do not re-run.
+    assert changes[("ConfigMap", "ray-serve-code")]["change"] == "renamed"
+    # The generated name is in the service's pod templates: a new cluster. The jobs mount their own code.
     assert "rayservice-new-cluster" in {e["id"] for e in changes[("RayService", "diabetes-serve")]["effects"]}
-    assert "rayjob-not-rerun" in {e["id"] for e in changes[("RayJob", "diabetes-train")]["effects"]}
+    assert set(changes) == {("ConfigMap", "ray-serve-code"), ("RayService", "diabetes-serve")}
 
 
 def test_removed_resources_are_pruned(repo: Repo, monkeypatch, capsys) -> None:

@@ -127,7 +127,11 @@ apiVersion: argoproj.io/v1alpha1
 kind: ApplicationSet
 metadata: {name: apps}
 spec:
-  generators: [{git: {directories: [{path: overlays/*}, {path: overlays/skip, exclude: true}]}}]
+  generators:
+    - matrix:
+        generators:
+          - git: {directories: [{path: overlays/*}, {path: overlays/skip, exclude: true}]}
+          - clusters: {}
   template:
     spec:
       ignoreDifferences:

@@ -50,6 +50,7 @@ class SyncPolicy:
     ignore: tuple[IgnoreRule, ...] = ()
     prune: bool = False
     respect_ignore: bool = False  # syncOption RespectIgnoreDifferences=true: ignored fields are not applied either
+    out_of_sync_only: bool = False  # syncOption ApplyOutOfSyncOnly=true: only resources that differ are applied
     application: str = ""  # the name of the Application or ApplicationSet that syncs the target
 
     def ignored(self, group: str, kind: str, namespace: str, name: str, path: tuple[str | int, ...]) -> bool:
@@ -75,8 +76,7 @@ def read_argocd(documents: list[Document]) -> ArgoCD:
         if document.kind == "ApplicationSet":
             template = _dict(document.spec.get("template"))
             policy = _policy(_dict(template.get("spec")), document.name)
-            for generator in _list(document.spec.get("generators")):
-                git = _dict(_dict(generator).get("git"))
+            for git in _git_generators(_list(document.spec.get("generators"))):
                 for directory in _list(git.get("directories")):
                     directory = _dict(directory)
                     if isinstance(directory.get("path"), str) and directory.get("exclude") is not True:
@@ -86,6 +86,18 @@ def read_argocd(documents: list[Document]) -> ArgoCD:
             if isinstance(source.get("path"), str):
                 argocd.policies.append((source["path"], _policy(document.spec, document.name)))
     return argocd
+
+
+def _git_generators(generators: list[Any]) -> list[dict[str, Any]]:
+    """Every git generator, also those nested in a matrix or merge generator."""
+    found: list[dict[str, Any]] = []
+    for generator in generators:
+        generator = _dict(generator)
+        if "git" in generator:
+            found.append(_dict(generator["git"]))
+        for combining in ("matrix", "merge"):
+            found.extend(_git_generators(_list(_dict(generator.get(combining)).get("generators"))))
+    return found
 
 
 def _policy(app_spec: dict[str, Any], application: str) -> SyncPolicy:
@@ -108,8 +120,14 @@ def _policy(app_spec: dict[str, Any], application: str) -> SyncPolicy:
             )
     sync = _dict(app_spec.get("syncPolicy"))
     automated = _dict(sync.get("automated"))
-    respect = "RespectIgnoreDifferences=true" in _list(sync.get("syncOptions"))
-    return SyncPolicy(tuple(rules), automated.get("prune") is True, respect, application)
+    options = _list(sync.get("syncOptions"))
+    return SyncPolicy(
+        tuple(rules),
+        automated.get("prune") is True,
+        "RespectIgnoreDifferences=true" in options,
+        "ApplyOutOfSyncOnly=true" in options,
+        application,
+    )
 
 
 def parse_jq_path(expression: str) -> tuple[Step, ...] | None:

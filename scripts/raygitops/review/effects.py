@@ -163,11 +163,12 @@ def _modified(change: Change, policy: SyncPolicy | None) -> None:
     if hidden:
         assert policy is not None
         where = f" of {policy.application}" if policy.application else ""
-        fate = (
-            "this part of the change never reaches the cluster (RespectIgnoreDifferences)"
-            if policy.respect_ignore
-            else "it shows no drift, and reaches the cluster only with a sync that another change triggers"
-        )
+        if policy.respect_ignore:
+            fate = "this part of the change never reaches the cluster (RespectIgnoreDifferences)"
+        elif policy.out_of_sync_only:
+            fate = "it shows no drift and is applied only when another change to this resource is synced (ApplyOutOfSyncOnly)"
+        else:
+            fate = "it shows no drift, and reaches the cluster only with a sync that another change triggers"
         change.effects.append(
             Effect(
                 "field-ignored-by-argocd",
