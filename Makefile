@@ -48,10 +48,10 @@ lint: ## ruff (lint and format check) and mypy --strict on the validator (settin
 	$(BIN)/ruff format --check scripts/raygitops
 	$(BIN)/mypy
 
-# What `make validate` gates on: each overlay with the profile it deploys under (.raygitops.yaml puts
-# overlays/prod under prod), and the Argo CD bootstrap.
-VALIDATE_TARGETS := overlays/dev overlays/gpu cluster-setup argocd
-PROD_TARGETS := overlays/prod
+# What `make validate` gates on: each overlay with the profile it deploys under, and the Argo CD bootstrap.
+# One list, in the package (raygitops/targets.py), shared with `raygitops diff`.
+VALIDATE_TARGETS = $(shell $(BIN)/raygitops targets)
+PROD_TARGETS = $(shell $(BIN)/raygitops targets --profile prod)
 
 .PHONY: validate
 validate: ## Render and validate every overlay and argocd/ (overlays/prod under --profile prod, from .raygitops.yaml)
@@ -70,7 +70,7 @@ fuzz: ## Fuzz campaign: 5,000 mutated manifests, every stage and output (crashes
 	$(BIN)/python benchmarks/fuzz_validate.py --documents $(or $(FUZZ_DOCUMENTS),5000)
 
 # rendered/ holds the output of each of these, committed so a reviewer sees the exact change per environment.
-RENDER_TARGETS := $(VALIDATE_TARGETS) $(PROD_TARGETS)
+RENDER_TARGETS = $(VALIDATE_TARGETS) $(PROD_TARGETS)
 
 .PHONY: render
 render: ## Write rendered/<overlay>.yaml and rendered/argocd.yaml (kustomize build, else kubectl kustomize)

@@ -15,10 +15,12 @@ import sys
 import pytest
 import yaml
 
+from raygitops.targets import all_targets
+
 from .controlplane import ControlPlane
 
 # cluster-setup first: it creates the namespaces and the PriorityClass the overlays use.
-TARGETS = ("cluster-setup", "overlays/dev", "overlays/gpu", "overlays/prod", "argocd")
+TARGETS = ("cluster-setup", *(t for t in all_targets() if t != "cluster-setup"))
 APPLY = ("apply", "--server-side", "--field-manager=raygitops-test", "--validate=strict")
 # Server warnings the manifests cannot avoid, each with the reason it is accepted.
 ACCEPTED_WARNINGS = {

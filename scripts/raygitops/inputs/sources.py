@@ -25,8 +25,9 @@ from ..checks.registry import DECODE, RENDER, Subject, declare
 from ..findings import Finding, Severity
 from ..values import quote
 from .documents import Document, load_stream
+from .origins import Origin, render_with_origins, take_origins
 from .remote import remote_resources
-from .render import Renderer, RendererMissing, RenderError, find_renderer, is_kustomization, render
+from .render import Renderer, RendererMissing, RenderError, find_renderer, is_kustomization
 
 YAML_SUFFIXES = (".yaml", ".yml")
 # Kustomize's own configuration files are not resources; they never reach the cluster.
@@ -123,6 +124,8 @@ class Source:
     label: str
     documents: list[Document] = field(default_factory=list)
     findings: list[Finding] = field(default_factory=list)
+    rendered: bool = False  # a kustomization: its documents' lines are kustomize's output, not a file's
+    origins: dict[int, Origin] = field(default_factory=dict)  # document index -> the file it came from
     # A kustomization's render is the whole of what gets applied, so it holds every object its
     # resources reference; files given one by one may reference objects applied from elsewhere.
     is_kustomization: bool = False
@@ -327,11 +330,13 @@ def _render(folder: Path, renderer: Renderer, allow_remote: bool = False) -> Sou
             ],
         )
     try:
-        stream = render(folder, renderer)
+        stream, origin_root = render_with_origins(folder, renderer)
     except RenderError as exc:
         failure = Finding(severity=Severity.ERROR, rule="kustomize-build", message=str(exc), source=label)
-        return Source(label, [], [failure], is_kustomization=True)
+        return Source(label, [], [failure], is_kustomization=True, rendered=True)
     source = _decode(label, stream)
+    source.rendered = True
+    source.origins = take_origins(source.documents, origin_root)
     # A Component is a part of overlays, not a whole deployment: what it references is in the overlay.
     source.is_kustomization = not _is_component(folder)
     source.is_component = not source.is_kustomization

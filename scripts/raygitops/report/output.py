@@ -51,8 +51,9 @@ def escape_controls(text: str) -> str:
 def text_line(finding: Finding) -> str:
     subject = " ".join(part for part in (finding.resource, finding.path) if part)
     subject = f"{subject}: " if subject else ""
+    rendered_in = f" (rendered in {finding.target})" if finding.target else ""
     first, *detail = finding.message.strip("\n").split("\n")
-    line = escape_controls(f"{finding.location}: {finding.severity}: {subject}{first} [{finding.rule}]")
+    line = escape_controls(f"{finding.location}: {finding.severity}: {subject}{first} [{finding.rule}]{rendered_in}")
     return "\n".join([line, *(f"    {escape_controls(d)}" for d in detail if d.strip())])
 
 
@@ -152,7 +153,7 @@ def _sarif_result(finding: Finding, rule_index: int) -> dict[str, object]:
         "ruleId": finding.rule,
         "ruleIndex": rule_index,
         "level": "error" if finding.severity is Severity.ERROR else "warning",
-        "message": {"text": finding.message},
+        "message": {"text": finding.message + (f" (rendered in {finding.target})" if finding.target else "")},
         "locations": [location],
     }
     if finding.suppressed_because:  # SARIF's own way: the viewer shows it as suppressed, with the justification
