@@ -48,10 +48,10 @@ lint: ## ruff (lint and format check) and mypy --strict on the validator (settin
 	$(BIN)/ruff format --check scripts/raygitops
 	$(BIN)/mypy
 
-# What `make validate` gates on: each overlay with the profile it deploys under (.raygitops.yaml puts
-# overlays/prod under prod), and the Argo CD bootstrap.
-VALIDATE_TARGETS := overlays/dev overlays/gpu cluster-setup argocd
-PROD_TARGETS := overlays/prod
+# What `make validate` gates on: each overlay with the profile it deploys under, and the Argo CD bootstrap.
+# One list, in the package (raygitops/targets.py), shared with `raygitops diff`.
+VALIDATE_TARGETS = $(shell $(BIN)/raygitops targets)
+PROD_TARGETS = $(shell $(BIN)/raygitops targets --profile prod)
 
 .PHONY: validate
 validate: ## Render and validate every overlay and argocd/ (overlays/prod under --profile prod, from .raygitops.yaml)
@@ -65,8 +65,12 @@ schemas: ## Re-fill the schema store (pinned CRDs, checked by sha256)
 bench-validate: ## Benchmark the validator: overlays and a 2,000-resource bundle, vs the real kubeconform (make tools)
 	$(BIN)/python benchmarks/bench_validate.py
 
+.PHONY: fuzz
+fuzz: ## Fuzz campaign: 5,000 mutated manifests, every stage and output (crashes, rule-crashed, runs > 5 s, memory)
+	$(BIN)/python benchmarks/fuzz_validate.py --documents $(or $(FUZZ_DOCUMENTS),5000)
+
 # rendered/ holds the output of each of these, committed so a reviewer sees the exact change per environment.
-RENDER_TARGETS := $(VALIDATE_TARGETS) $(PROD_TARGETS)
+RENDER_TARGETS = $(VALIDATE_TARGETS) $(PROD_TARGETS)
 
 .PHONY: render
 render: ## Write rendered/<overlay>.yaml and rendered/argocd.yaml (kustomize build, else kubectl kustomize)
@@ -76,6 +80,14 @@ render: ## Write rendered/<overlay>.yaml and rendered/argocd.yaml (kustomize bui
 	  mv rendered/$$(basename $$target).yaml.tmp rendered/$$(basename $$target).yaml; \
 	  echo "rendered/$$(basename $$target).yaml"; \
 	done
+
+.PHONY: cluster-test
+cluster-test: ## Apply every overlay and argocd/ to a local etcd + kube-apiserver (pinned, make tools); also in make test
+	$(BIN)/python -m pytest tests/cluster -q
+
+.PHONY: fidelity
+fidelity: ## The validator vs the real API server (dry run, strict) on every fixture and 2,000 mutants
+	$(BIN)/python -m tests.cluster.fidelity
 
 .PHONY: test-manifests
 test-manifests: ## Render every overlay and argocd/ and check what they deploy (incl. the Lua health checks)

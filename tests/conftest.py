@@ -37,3 +37,8 @@ def schema_cache_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="session")
 def schema_store(schema_cache_dir: Path) -> SchemaStore:
     return SchemaStore.open(schema_cache_dir)
+
+
+@pytest.fixture(scope="session")
+def mirror_dir() -> Path:
+    return crd_mirror()

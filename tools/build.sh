@@ -14,7 +14,22 @@ set -euo pipefail
 TOOLS=(
   "kustomize    kustomize    sigs.k8s.io/kustomize/kustomize/v5"
   "kubeconform  kubeconform  github.com/yannh/kubeconform/cmd/kubeconform"
+  "etcd          etcd         go.etcd.io/etcd/server/v3"
+  "kube-apiserver kube        k8s.io/kubernetes/cmd/kube-apiserver"
+  "kubectl       kube         k8s.io/kubernetes/cmd/kubectl"
 )
+
+# Kubernetes' own build stamps its version with -X (hack/lib/version.sh); without it the API server reports
+# v0.0.0-master and kubectl warns about version skew.
+version_ldflags() {
+  local version=$1 minor
+  minor=$(cut -d. -f2 <<<"$version")
+  local flags=""
+  for pkg in k8s.io/component-base/version k8s.io/client-go/pkg/version; do
+    flags+=" -X $pkg.gitVersion=$version -X $pkg.gitMajor=1 -X $pkg.gitMinor=$minor -X $pkg.gitTreeState=clean"
+  done
+  echo "$flags"
+}
 
 if [[ $# -lt 2 ]]; then
   echo "usage: $0 CACHE_DIR LINK_DIR [TOOL...]" >&2
@@ -48,7 +63,12 @@ for entry in "${TOOLS[@]}"; do
     partial=$(mktemp -d "$cache_dir/.$tool-$version.XXXXXX")
     # Removed on failure, so an interrupted build is never mistaken for a finished one.
     trap 'rm -rf "$partial"' EXIT
-    (cd "$tools_dir/$module" && CGO_ENABLED=0 go build -mod=readonly -trimpath -buildvcs=false -o "$partial/$tool" "$package")
+    ldflags=""
+    if [[ $package == k8s.io/kubernetes/* ]]; then
+      ldflags=$(version_ldflags "$version")
+    fi
+    (cd "$tools_dir/$module" && CGO_ENABLED=0 go build -mod=readonly -trimpath -buildvcs=false \
+      -ldflags "$ldflags" -o "$partial/$tool" "$package")
     mkdir -p "$(dirname "$target")"
     mv "$partial/$tool" "$target"
     rm -rf "$partial"

@@ -4,6 +4,9 @@ raygitops validate [PATH...]      render and validate (exit 0 clean, 1 errors, 2
 raygitops render DIR              print what `kubectl apply -k DIR` would send
 raygitops schemas fetch           fill the pinned schema store (upstream or a mirror folder)
 raygitops rules                   list every check with its id, severity and doc
+raygitops diff [--base REF] [--head REF] [PATH...]
+                                  what a change does to the running clusters (exit 1: --fail-on matched)
+raygitops targets [--profile P]   the deploy targets `make validate` covers
 """
 
 from __future__ import annotations
@@ -86,7 +89,19 @@ def build_parser() -> argparse.ArgumentParser:
         "or the featureGates of the kuberay-operator Helm values in an Argo CD Application)",
     )
     validate.add_argument(
-        "--cache-dir", type=Path, help="schema store (default: $RAYGITOPS_CACHE_DIR or .cache/raygitops)"
+        "--cache-dir",
+        type=Path,
+        help="schema store (default: $RAYGITOPS_CACHE_DIR, else $XDG_CACHE_HOME/raygitops or ~/.cache/raygitops)",
+    )
+    validate.add_argument(
+        "--allow-remote",
+        action="store_true",
+        help="let kustomize fetch remote resources (URLs, git); refused by default",
+    )
+    validate.add_argument(
+        "--allow-empty",
+        action="store_true",
+        help="exit 0 when the paths hold no resource (default: exit 2, a mistyped path)",
     )
 
     render = commands.add_parser("render", help="print the rendered output of a kustomization")
@@ -103,12 +118,27 @@ def build_parser() -> argparse.ArgumentParser:
 
     rules = commands.add_parser("rules", help="list every check: id, severity, category and doc")
     rules.add_argument("-o", "--output", choices=("text", "json"), default="text")
+
+    from .review.command import add_arguments as add_diff_arguments
+
+    add_diff_arguments(
+        commands.add_parser("diff", help="what a change does to the running clusters (renders both revisions)")
+    )
+    targets = commands.add_parser("targets", help="print the deploy targets, one per line (the Makefile reads them)")
+    targets.add_argument("--profile", choices=("default", "prod"), default="default")
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    handlers = {"validate": _validate, "render": _render, "schemas": _schemas, "rules": _rules}
+    handlers = {
+        "validate": _validate,
+        "render": _render,
+        "schemas": _schemas,
+        "rules": _rules,
+        "diff": _diff,
+        "targets": _targets,
+    }
     try:
         return handlers[args.command](args)
     except UsageError as exc:
@@ -132,6 +162,7 @@ def _validate(args: argparse.Namespace) -> int:
     from .engines.kubeconform import KubeconformError
     from .inputs.sources import SourceError, default_targets, find_repo_root, load_paths
     from .operator import FeatureGateError, parse_feature_gates
+    from .report.locate import locate_findings
     from .report.output import format_report
     from .schema.store import SchemaStore, SchemaStoreError
 
@@ -155,10 +186,14 @@ def _validate(args: argparse.Namespace) -> int:
         # its reach, or each full collection during the checks walks every object of the bundle again.
         gc.disable()
         try:
-            sources = load_paths(paths, exclude=lambda found: _left_out(found, config))
+            sources = load_paths(paths, exclude=lambda found: _left_out(found, config), allow_remote=args.allow_remote)
         finally:
             gc.freeze()
             gc.enable()
+        if not args.allow_empty and not any(s.documents or s.findings for s in sources):
+            raise UsageError(
+                f"no resource found in {', '.join(paths)}: nothing to check (pass --allow-empty if that is expected)"
+            )
         options = Options(
             engine=args.engine,
             profile=args.profile or "default",
@@ -172,6 +207,7 @@ def _validate(args: argparse.Namespace) -> int:
         report = validate(sources, store, options)
     except (SchemaStoreError, SourceError, KubeconformError, FeatureGateError, ConfigError) as exc:
         raise UsageError(str(exc)) from exc
+    report.findings = locate_findings(report.findings, sources)
     sys.stdout.write(format_report(report, args.output, quiet=args.quiet))
     return EXIT_FINDINGS if report.errors else EXIT_CLEAN
 
@@ -187,6 +223,22 @@ def _left_out(found: list[Path], config: Config) -> set[Path]:
         ignored = git_ignored(rest, root)
         left.update(p for p in rest if p.resolve() in ignored)
     return left
+
+
+def _diff(args: argparse.Namespace) -> int:
+    from .review.command import DiffUsageError, run
+
+    try:
+        return run(args)
+    except DiffUsageError as exc:
+        raise UsageError(str(exc)) from exc
+
+
+def _targets(args: argparse.Namespace) -> int:
+    from .targets import PROD_TARGETS, VALIDATE_TARGETS
+
+    print("\n".join(PROD_TARGETS if args.profile == "prod" else VALIDATE_TARGETS))
+    return EXIT_CLEAN
 
 
 def _render(args: argparse.Namespace) -> int:

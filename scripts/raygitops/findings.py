@@ -29,10 +29,11 @@ class Finding:
     namespace: str = ""
     name: str = ""
     path: str = ""  # RFC 6901 JSON pointer to the field, "" for the whole document
-    line: int | None = None  # 1-based line, where known (YAML errors, document starts)
+    line: int | None = None  # 1-based line of the field, where known
     # Why a user accepted this finding (a raygitops.io/ignore entry, or the config's ignore list);
     # "" when it is not suppressed. Suppressed findings appear in JSON and SARIF only, marked so.
     suppressed_because: str = ""
+    target: str = ""  # the kustomization the resource was rendered in, when `source` is the file it came from
 
     def with_severity(self, severity: Severity) -> Finding:
         return replace(self, severity=severity)

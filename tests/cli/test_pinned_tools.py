@@ -29,21 +29,22 @@ def built_tool(name: str) -> Path:
     return tool
 
 
-@pytest.mark.parametrize(("tool", "module_dir", "module", "version_args"), [
-    ("kustomize", "kustomize", "sigs.k8s.io/kustomize/kustomize/v5", ["version"]),
-    ("kubeconform", "kubeconform", "github.com/yannh/kubeconform", ["-v"]),
+@pytest.mark.parametrize(("tool", "module_dir", "module", "version_args", "reported"), [
+    ("kustomize", "kustomize", "sigs.k8s.io/kustomize/kustomize/v5", ["version"], "{v}"),
+    # Built from source, kubeconform reports "development": only the cache folder names its version.
+    ("kubeconform", "kubeconform", "github.com/yannh/kubeconform", ["-v"], None),
+    ("etcd", "etcd", "go.etcd.io/etcd/server/v3", ["--version"], "etcd Version: {bare}"),
+    ("kube-apiserver", "kube", "k8s.io/kubernetes", ["--version"], "Kubernetes {v}"),
+    ("kubectl", "kube", "k8s.io/kubernetes", ["version", "--client"], "Client Version: {v}"),
 ])
-def test_make_tools_links_the_version_go_mod_pins(tool, module_dir, module, version_args):
+def test_make_tools_links_the_version_go_mod_pins(tool, module_dir, module, version_args, reported):
     linked = built_tool(tool)
     version = pinned_version(module_dir, module)
-    # The cache folder names the version; kustomize also reports it itself (kubeconform built from
-    # source reports "development").
     assert linked.resolve().parent.name == f"{tool}-{version}"
     assert not linked.resolve().is_relative_to(REPO_ROOT), "the build cache must be outside the work tree"
-    subprocess.run([linked, *version_args], check=True, capture_output=True, timeout=60)
-    if tool == "kustomize":
-        reported = subprocess.run([linked, "version"], check=True, capture_output=True, text=True, timeout=60)
-        assert reported.stdout.strip() == version
+    output = subprocess.run([linked, *version_args], check=True, capture_output=True, text=True, timeout=60).stdout
+    if reported:
+        assert output.splitlines()[0].strip() == reported.format(v=version, bare=version.removeprefix("v"))
 
 
 def test_render_without_kubectl_or_kustomize_on_path_uses_the_pinned_kustomize(tmp_path):

@@ -130,7 +130,7 @@ def test_kustomization_is_rendered_and_a_kustomize_error_names_the_overlay(cli_e
 
 def test_missing_store_exits_2_and_says_how_to_fill_it(cli_env, tmp_path):
     manifest = write(tmp_path, "cluster.yaml", VALID_RAYCLUSTER)
-    env = cli_env | {"RAYGITOPS_CACHE_DIR": str(tmp_path / "empty-cache")}
+    env = cli_env | {"RAYGITOPS_CACHE_DIR": str(tmp_path / "empty-cache"), "RAYGITOPS_CRD_MIRROR": ""}  # nothing to rebuild from
     result = run(["validate", str(manifest)], env)
     assert result.returncode == 2
     assert "raygitops schemas fetch" in result.stderr and "Traceback" not in result.stderr

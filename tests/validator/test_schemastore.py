@@ -1,12 +1,13 @@
-"""The pinned schema store: fetch refuses tampered files, a missing or stale store asks
-for `raygitops schemas fetch`, and lookups answer what the API server would serve."""
+"""The pinned schema store: fetch refuses tampered files, a store that does not verify is
+rebuilt (or, with nothing to rebuild from, asks for `raygitops schemas fetch`), the cache is
+JSON outside the work tree, and lookups answer what the API server would serve."""
 
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import shutil
-import subprocess
 from pathlib import Path
 
 import pytest
@@ -122,7 +123,8 @@ def test_kubernetes_version_is_selectable(schema_store):
 # ---------------------------------------------------------------- fetch refuses what is not pinned
 
 
-def test_fetch_refuses_a_file_with_one_byte_changed(tmp_path, mirror):
+def test_fetch_refuses_a_file_with_one_byte_changed(tmp_path, mirror, monkeypatch):
+    monkeypatch.delenv("RAYGITOPS_CRD_MIRROR", raising=False)  # else open() rebuilds from it
     tampered = tmp_path / "mirror"
     shutil.copytree(mirror, tampered)
     target = tampered / "kuberay-v1.7.0" / "ray.io_rayjobs.yaml"
@@ -139,7 +141,7 @@ def test_fetch_refuses_a_file_with_one_byte_changed(tmp_path, mirror):
     assert "kuberay-v1.7.0/ray.io_rayjobs.yaml: sha256 mismatch" in message
     assert "expected 01a5cf3b17c1769fda44af7e82debcd98722f0c27b9ab84d084681c6649121f5" in message
     assert f"got {hashlib.sha256(bytes(data)).hexdigest()}" in message
-    with pytest.raises(SchemaStoreError, match="no schema store"):
+    with pytest.raises(SchemaStoreError, match="no usable schema store"):
         SchemaStore.open(cache)  # nothing was written
 
 
@@ -151,7 +153,8 @@ def test_failed_fetch_leaves_the_previous_store_intact(tmp_path, mirror):
     bad_lock = small_lock(tmp_path / "bad", sha256="0" * 64)
     with pytest.raises(SchemaFetchError, match="sha256 mismatch"):
         fetch(cache, mirror, lock_path=bad_lock)
-    manifest = (cache / "crd" / "manifest.json").read_text()
+    [manifest_path] = cache.glob("crd-*/manifest.json")
+    manifest = manifest_path.read_text()
     assert hashlib.sha256(lock.read_bytes()).hexdigest() in manifest
 
 
@@ -177,35 +180,43 @@ def test_download_goes_through_the_url_and_checks_it_too(tmp_path, mirror, monke
 # ---------------------------------------------------------------- missing or stale store
 
 
-def test_missing_store_asks_for_a_fetch(tmp_path):
+def test_missing_store_asks_for_a_fetch(tmp_path, monkeypatch):
+    monkeypatch.delenv("RAYGITOPS_CRD_MIRROR", raising=False)
     with pytest.raises(SchemaStoreError) as caught:
         SchemaStore.open(tmp_path / "never-fetched")
     assert str(caught.value).endswith(FETCH_HINT)
     assert FETCH_HINT == "run `raygitops schemas fetch`"
 
 
-def test_store_built_from_another_lock_is_stale(tmp_path, mirror):
+def test_store_built_from_another_lock_is_never_read(tmp_path, mirror, monkeypatch):
     cache = tmp_path / "cache"
     fetch(cache, mirror, lock_path=small_lock(tmp_path))  # not the lock this raygitops ships
-    with pytest.raises(SchemaStoreError, match="is stale") as caught:
-        SchemaStore.open(cache)
+    monkeypatch.delenv("RAYGITOPS_CRD_MIRROR", raising=False)
+    with pytest.raises(SchemaStoreError, match="no usable schema store") as caught:
+        SchemaStore.open(cache)  # nothing to rebuild the shipped lock from
     assert str(caught.value).endswith(FETCH_HINT)
+    monkeypatch.setenv("RAYGITOPS_CRD_MIRROR", str(mirror))
+    store = SchemaStore.open(cache)  # rebuilt from the mirror for the shipped lock
+    assert store.schema_for("ray.io/v1", "RayCluster") is not None
 
 
 # ---------------------------------------------------------------- where the cache lives
 
 
-def test_cache_dir_defaults(tmp_path, monkeypatch, repo_root):
+def test_cache_dir_is_the_users_cache_folder_never_the_work_tree(tmp_path, monkeypatch, repo_root):
+    monkeypatch.chdir(repo_root / "overlays")
     monkeypatch.setenv("RAYGITOPS_CACHE_DIR", str(tmp_path / "explicit"))
     assert default_cache_dir() == tmp_path / "explicit"
     monkeypatch.delenv("RAYGITOPS_CACHE_DIR")
-    assert default_cache_dir(repo_root / "overlays") == repo_root.resolve() / ".cache" / "raygitops"
-    monkeypatch.setenv("HOME", str(tmp_path))
-    assert default_cache_dir(tmp_path) == tmp_path / ".cache" / "raygitops"
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
+    assert default_cache_dir() == tmp_path / "xdg" / "raygitops"
+    monkeypatch.delenv("XDG_CACHE_HOME")
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    assert default_cache_dir() == tmp_path / "home" / ".cache" / "raygitops"
 
 
-def test_default_cache_is_ignored_by_git(repo_root):
-    result = subprocess.run(
-        ["git", "check-ignore", "-q", ".cache/raygitops/crd/manifest.json"], cwd=repo_root, check=False
-    )
-    assert result.returncode == 0
+def test_cache_holds_json_not_pickle(schema_store):
+    files = [p for p in schema_store.cache_dir.rglob("*") if p.is_file() and "downloads" not in p.parts]
+    assert files and all(p.suffix == ".json" for p in files)
+    for path in files:
+        json.loads(path.read_bytes())  # plain data: nothing in it can run on load

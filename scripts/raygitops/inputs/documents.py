@@ -4,6 +4,12 @@ kubectl decodes strictly: a YAML syntax error, a duplicate mapping key, or a
 document that is not a mapping stops it. Empty documents (`---` with nothing
 after it) are skipped. Everything wrong here becomes a finding; this module
 never raises on bad input.
+
+Before a document is built, its node graph is measured, so no later stage
+walks something unbounded: excessive aliasing (an alias bomb) is refused as
+kubectl's YAML library refuses it, nesting is bounded, and a document larger
+than the API server's request limit is refused. Each is a finding on that
+document; the documents around it are still checked.
 """
 
 from __future__ import annotations
@@ -16,6 +22,7 @@ import yaml
 
 from ..checks.registry import DECODE, Subject, declare
 from ..findings import Finding, Severity, json_pointer
+from ..values import MESSAGE_LIMIT, short_text
 
 # Rule ids this stage reports, with their one-line docs (listed by `raygitops rules`).
 declare(
@@ -113,6 +120,82 @@ NOT_A_MANIFEST = declare(
     severity=Severity.WARNING,
 )
 
+# The API server's limit on a request body (apiserver's MaxRequestBodyBytes, 3 MiB).
+MAX_REQUEST_BYTES = 3 * 1024 * 1024
+# Nesting bound: no Kubernetes schema comes near it, and every later stage stays within
+# Python's recursion limit. (The API server's JSON decoder stops at 10,000 levels.)
+MAX_DEPTH = 100
+
+# go-yaml's alias budget (yaml.v2/v3 decode.go, allowedAliasRatio): beyond 100 nodes reached through
+# aliases and 1,000 nodes in all, at most 99% may come from aliases up to 400,000 nodes, falling to 10% at 4,000,000.
+_ALIAS_MIN, _DECODE_MIN = 100, 1000
+_RATIO_LOW, _RATIO_HIGH = 400_000, 4_000_000
+
+declare(
+    "yaml-excessive-aliasing",
+    """A document must not expand aliases excessively (an alias bomb); kubectl refuses it.
+
+    Why: a few hundred bytes of anchors and aliases can expand to billions of nodes; kubectl's YAML library
+    (go-yaml) refuses a document whose aliases expand past its budget, and so does raygitops, before building it.
+    The other documents of the stream are still checked.
+
+    Fails:
+        kind: ConfigMap
+        data:
+          a: &a [x, x, x, x, x, x, x, x, x, x]
+          b: &b [*a, *a, *a, *a, *a, *a, *a, *a, *a, *a]
+          c: &c [*b, *b, *b, *b, *b, *b, *b, *b, *b, *b]
+          d: [*c, *c, *c, *c, *c, *c, *c, *c, *c, *c]
+
+    Instead:
+        kind: ConfigMap
+        data:
+          a: x  # write each value once; anchors for a few shared blocks are fine
+    """,
+    category=DECODE,
+    subject=Subject.STREAM,
+)
+declare(
+    "document-too-deep",
+    f"""A document must not nest more than {MAX_DEPTH} levels; deeper ones are not checked.
+
+    Why: no Kubernetes object nests anywhere near {MAX_DEPTH} levels, and a document that does is built to exhaust
+    the tools that read it; raygitops reports it and checks the other documents of the stream.
+
+    Fails:
+        kind: ConfigMap
+        data:
+          config: [[[[[[ ... ]]]]]]  # {MAX_DEPTH + 1} lists, each inside the last
+
+    Instead:
+        kind: ConfigMap
+        data:
+          config: '[[[[[[ ... ]]]]]]'  # a deep structure kept as text (JSON), parsed by the program that needs it
+    """,
+    category=DECODE,
+    subject=Subject.STREAM,
+)
+declare(
+    "request-too-large",
+    """A document must fit the API server's request limit (3 MiB).
+
+    Why: the API server refuses a request body over 3 MiB (MaxRequestBodyBytes), so such an object can never be
+    applied; raygitops reports it without building it and checks the other documents of the stream.
+
+    Fails:
+        kind: ConfigMap
+        data:
+          model.bin: <4 MiB of text>
+
+    Instead:
+        kind: ConfigMap
+        data:
+          model-uri: s3://models/model.bin  # large files live in a volume, an image or object storage
+    """,
+    category=DECODE,
+    subject=Subject.STREAM,
+)
+
 # The C loader is ~10x faster on rendered overlays of thousands of lines; PyYAML built without
 # libyaml has only the Python one. Every YAML reader of the package uses this one.
 SAFE_LOADER: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
@@ -156,6 +239,17 @@ class _StrictLoader(_BaseLoader):  # type: ignore[misc, valid-type]
 
 
 _StrictLoader.add_constructor("tag:yaml.org,2002:timestamp", yaml.SafeLoader.construct_yaml_str)
+
+
+def _construct_int(loader: yaml.SafeLoader, node: yaml.ScalarNode) -> Any:
+    """An integer; past Python's 4,300-digit conversion limit a string, as go-yaml keeps numbers it cannot parse."""
+    try:
+        return yaml.SafeLoader.construct_yaml_int(loader, node)
+    except ValueError:
+        return node.value
+
+
+_StrictLoader.add_constructor("tag:yaml.org,2002:int", _construct_int)
 _StrictLoader.add_constructor("tag:yaml.org,2002:map", _StrictLoader.construct_yaml_map)
 
 
@@ -234,7 +328,7 @@ class Document:
         return Finding(
             severity=severity,
             rule=rule,
-            message=message,
+            message=short_text(message, MESSAGE_LIMIT),
             source=self.source,
             index=self.index,
             api_version=self.api_version,
@@ -247,7 +341,14 @@ class Document:
 
 
 def _decode_error(source: str, index: int | None, rule: str, message: str, line: int | None) -> Finding:
-    return Finding(severity=Severity.ERROR, rule=rule, message=message, source=source, index=index, line=line)
+    return Finding(
+        severity=Severity.ERROR,
+        rule=rule,
+        message=short_text(message, MESSAGE_LIMIT),
+        source=source,
+        index=index,
+        line=line,
+    )
 
 
 def load_stream(data: str | bytes, source: str) -> tuple[list[Document], list[Finding]]:
@@ -278,6 +379,11 @@ def load_stream(data: str | bytes, source: str) -> tuple[list[Document], list[Fi
         while loader.check_node():
             node = loader.get_node()
             line = node.start_mark.line + 1 if node is not None else None
+            refusal = _refusal(node) if node is not None else None
+            if refusal is not None:
+                findings.append(_decode_error(source, index, *refusal, line))
+                index += 1
+                continue
             body = loader.construct_document(node) if node is not None else None
             if body is None:  # an empty document: kubectl skips it
                 index += 1
@@ -331,6 +437,102 @@ def load_stream(data: str | bytes, source: str) -> tuple[list[Document], list[Fi
     finally:
         loader.dispose()
     return documents, findings
+
+
+class EmbeddedYAMLError(ValueError):
+    """A YAML block inside a field (runtimeEnvYAML, serveConfigV2) does not decode, or is refused."""
+
+    def __init__(self, problem: str, line: int | None = None) -> None:
+        super().__init__(problem)
+        self.problem = problem
+        self.line = line  # 1-based, within the block
+
+
+def load_embedded(text: str) -> Any:
+    """The value of a YAML block held in a string field, under the same limits as a document.
+
+    Raises EmbeddedYAMLError with the problem (and its line) when it does not
+    decode, holds several documents, nests too deeply or is an alias bomb.
+    """
+    loader = _BaseLoader(text)
+    try:
+        node = loader.get_single_node()
+        if node is None:
+            return None
+        refusal = _refusal(node)
+        if refusal is not None:
+            raise EmbeddedYAMLError(refusal[1].replace("document", "block", 1))
+        return loader.construct_document(node)
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        raise EmbeddedYAMLError(exc.problem or exc.context or "invalid YAML", mark.line + 1 if mark else None) from None
+    except (yaml.YAMLError, TypeError, ValueError, RecursionError) as exc:
+        if isinstance(exc, EmbeddedYAMLError):
+            raise
+        raise EmbeddedYAMLError(f"invalid YAML: {short_text(str(exc))}") from None
+    finally:
+        loader.dispose()
+
+
+def _refusal(node: yaml.Node) -> tuple[str, str] | None:
+    """(rule, message) when the document must not be built: too large, too deep, or an alias bomb.
+
+    One pass over the node graph, each node once however often it is aliased,
+    so the measure costs what the text costs, not what the expansion would.
+    """
+    size = node.end_mark.index - node.start_mark.index
+    if size > MAX_REQUEST_BYTES:
+        return "request-too-large", (
+            f"document is {size} characters; the API server refuses a request over {MAX_REQUEST_BYTES} bytes (3 MiB)"
+        )
+    expanded: dict[int, int] = {}  # node id -> nodes once every alias in it is expanded
+    depth: dict[int, int] = {}
+    distinct = 0
+    stack: list[tuple[yaml.Node, bool]] = [(node, False)]
+    while stack:
+        current, children_done = stack.pop()
+        key = id(current)
+        if key in expanded:
+            continue
+        children = _children(current)
+        if not children_done:
+            if key in depth:  # a node that contains itself (a recursive alias)
+                return "yaml-excessive-aliasing", "document contains a recursive alias; kubectl refuses it"
+            depth[key] = -1  # on the current path
+            stack.append((current, True))
+            stack.extend((child, False) for child in children if id(child) not in expanded)
+            continue
+        distinct += 1
+        expanded[key] = 1 + sum(expanded[id(child)] for child in children)
+        depth[key] = 1 + max((depth[id(child)] for child in children), default=0)
+        if depth[key] > MAX_DEPTH:
+            return "document-too-deep", (
+                f"document nests more than {MAX_DEPTH} levels; raygitops does not check a document this deep "
+                "and no Kubernetes object needs it"
+            )
+    total = expanded[id(node)]
+    aliased = total - distinct
+    if aliased > _ALIAS_MIN and total > _DECODE_MIN and aliased / total > _allowed_alias_ratio(total):
+        return "yaml-excessive-aliasing", (
+            f"document contains excessive aliasing: {distinct} nodes expand to {total}; kubectl refuses it"
+        )
+    return None
+
+
+def _children(node: yaml.Node) -> list[yaml.Node]:
+    if isinstance(node, yaml.MappingNode):
+        return [part for pair in node.value for part in pair]
+    if isinstance(node, yaml.SequenceNode):
+        return list(node.value)
+    return []
+
+
+def _allowed_alias_ratio(total: int) -> float:
+    if total <= _RATIO_LOW:
+        return 0.99
+    if total >= _RATIO_HIGH:
+        return 0.10
+    return 0.99 - 0.89 * (total - _RATIO_LOW) / (_RATIO_HIGH - _RATIO_LOW)
 
 
 def _mark_error(source: str, index: int, rule: str, exc: yaml.MarkedYAMLError) -> Finding:

@@ -3,12 +3,17 @@
 A PATH is a kustomization folder (rendered first), a YAML file, a folder of
 YAML files and kustomizations, or `-` for standard input. Each kustomization
 and each file is one bundle: the unit inside which references must resolve.
+
+A folder walk stays inside the folder: it follows no symlink out of it or
+around a loop, and reads only regular files. What it skips (a FIFO, a device,
+a dangling link, a link leaving the tree) is a finding, and the run goes on.
 """
 
 from __future__ import annotations
 
 import os
 import re
+import stat
 import sys
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -16,11 +21,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..checks.native.templates import UNRENDERED_TEMPLATE
-from ..checks.registry import RENDER, Subject, declare
+from ..checks.registry import DECODE, RENDER, Subject, declare
 from ..findings import Finding, Severity
+from ..values import quote
 from .documents import Document
 from .fast_documents import load_stream_fast
-from .render import Renderer, RendererMissing, RenderError, find_renderer, is_kustomization, render
+from .origins import Origin, render_with_origins, take_origins
+from .remote import remote_resources
+from .render import Renderer, RendererMissing, RenderError, find_renderer, is_kustomization
 
 YAML_SUFFIXES = (".yaml", ".yml")
 # Kustomize's own configuration files are not resources; they never reach the cluster.
@@ -67,6 +75,43 @@ HELM_CHART = declare(
     subject=Subject.STREAM,
     severity=Severity.WARNING,
 )
+declare(
+    "kustomize-remote-resource",
+    """A kustomization must not fetch remote resources (URLs, git) unless --allow-remote.
+
+    Why: a remote resource is fetched while the pull request is validated, from wherever its author points, and
+    can change after the review; rendering is offline by default (http, https, git and file URLs are refused,
+    in nested kustomizations too), and the kustomization is not rendered.
+
+    Fails:
+        resources:
+        - https://github.com/example/manifests//ray?ref=main
+
+    Instead:
+        resources:
+        - ../../vendor/ray  # vendored into the repository (or pass --allow-remote)
+    """,
+    category=RENDER,
+    subject=Subject.STREAM,
+)
+declare(
+    "path-skipped",
+    """Every path must be a readable regular file or folder inside the tree (no FIFO, device or dangling link).
+
+    Why: a FIFO or a device can block or never end a read, a dangling link has nothing to read, and a link out of
+    the folder or around a loop makes the walk read outside the repository or forever; such a path is skipped with
+    this finding and the rest of the run goes on.
+
+    Fails:
+        manifests/raycluster.yaml -> /dev/zero
+        manifests/old.yaml -> ../../deleted.yaml  # dangling
+
+    Instead:
+        manifests/raycluster.yaml  # a regular file inside the folder
+    """,
+    category=DECODE,
+    subject=Subject.STREAM,
+)
 
 
 class SourceError(Exception):
@@ -80,6 +125,8 @@ class Source:
     label: str
     documents: list[Document] = field(default_factory=list)
     findings: list[Finding] = field(default_factory=list)
+    rendered: bool = False  # a kustomization: its documents' lines are kustomize's output, not a file's
+    origins: dict[int, Origin] = field(default_factory=dict)  # document index -> the file it came from
     # A kustomization's render is the whole of what gets applied, so it holds every object its
     # resources reference; files given one by one may reference objects applied from elsewhere.
     is_kustomization: bool = False
@@ -120,21 +167,24 @@ def load_paths(
     paths: list[str],
     stdin: bytes | None = None,
     exclude: Callable[[list[Path]], set[Path]] | None = None,
+    allow_remote: bool = False,
 ) -> list[Source]:
     """Decode every PATH into sources, in the order given; kustomize failures become findings.
 
     Kustomizations render concurrently: each is a separate kustomize process and
-    rendering is most of the wall time of `make validate`.
+    rendering is most of the wall time of `make validate`. Without
+    `allow_remote`, a kustomization that names a remote resource is not rendered.
     """
     targets: list[Path | str] = []
+    skipped: list[Source] = []
     for raw in paths:
         if raw == "-":
             targets.append("-")
             continue
         path = Path(raw)
-        if not path.exists():
+        if not path.exists() and not path.is_symlink():
             raise SourceError(f"{raw}: no such file or folder")
-        found = _expand(path)
+        found = _expand(path, skipped)
         if exclude is not None and path.is_dir() and not is_kustomization(path):
             left_out = exclude(found)  # only what a folder walk finds: a PATH named on purpose is kept
             found = [p for p in found if p not in left_out]
@@ -160,28 +210,99 @@ def load_paths(
             )
         if target.is_dir():
             assert renderer is not None
-            return _render(target, renderer)
+            return _render(target, renderer, allow_remote)
         return _decode(str(target), _read(target))
 
     with ThreadPoolExecutor(max_workers=max(2, os.cpu_count() or 2)) as pool:
-        return list(pool.map(load, targets))
+        return skipped + list(pool.map(load, targets))
 
 
-def _expand(path: Path) -> list[Path]:
-    """Kustomization folders and YAML files under `path`; a kustomization is not entered."""
-    if path.is_file() or is_kustomization(path) or is_helm_chart(path):
+def _expand(path: Path, skipped: list[Source]) -> list[Path]:
+    """Kustomization folders and regular YAML files under `path`; a kustomization is not entered.
+
+    A PATH given by name is followed wherever it points; inside a folder, a link
+    is followed only to a regular file or folder within `path`, and each folder
+    is entered once, so neither a link out of the tree nor a loop is walked.
+    """
+    problem = _not_readable(path)
+    if problem:
+        skipped.append(_skipped(path, problem))
+        return []
+    if not path.is_dir() or is_kustomization(path) or is_helm_chart(path):
         return [path]
+    root = path.resolve()
     found: list[Path] = []
-    for child in sorted(path.iterdir()):
-        if child.is_dir() and child.name not in SKIPPED_FOLDERS:
-            found.extend(_expand(child))
-        elif child.suffix in YAML_SUFFIXES and child.name not in KUSTOMIZE_FILES:
-            found.append(child)
+    entered: set[Path] = set()
+    pending = [path]
+    while pending:
+        folder = pending.pop()
+        real = folder.resolve()
+        if real in entered:
+            continue
+        entered.add(real)
+        try:
+            children = sorted(folder.iterdir())
+        except OSError as exc:
+            skipped.append(_skipped(folder, f"cannot list it: {exc.strerror or exc}"))
+            continue
+        folders: list[Path] = []
+        for child in children:
+            if child.is_symlink():
+                target = Path(os.path.realpath(child))
+                if not target.exists():
+                    skipped.append(_skipped(child, "a symbolic link to nothing (dangling)"))
+                    continue
+                if target != root and root not in target.parents:
+                    skipped.append(_skipped(child, f"a symbolic link out of {path}; not followed"))
+                    continue
+            if child.is_dir():
+                if child.name in SKIPPED_FOLDERS:
+                    continue
+                if is_kustomization(child) or is_helm_chart(child):
+                    found.append(child)
+                else:
+                    folders.append(child)
+            elif child.suffix in YAML_SUFFIXES and child.name not in KUSTOMIZE_FILES:
+                problem = _not_readable(child)
+                if problem:
+                    skipped.append(_skipped(child, problem))
+                else:
+                    found.append(child)
+        pending.extend(reversed(folders))  # depth first, in name order, as before
     return found
 
 
 def is_helm_chart(path: Path) -> bool:
     return path.is_dir() and (path / "Chart.yaml").is_file() and not is_kustomization(path)
+
+
+def _not_readable(path: Path) -> str | None:
+    """Why `path` is not a regular file or folder to read; None when it is one."""
+    try:
+        mode = path.stat().st_mode
+    except FileNotFoundError:
+        return "a symbolic link to nothing (dangling)"
+    except OSError as exc:  # a link loop, a permission problem
+        return f"cannot read it: {exc.strerror or exc}"
+    if stat.S_ISREG(mode) or stat.S_ISDIR(mode):
+        return None
+    what = (
+        "a FIFO"
+        if stat.S_ISFIFO(mode)
+        else "a device"
+        if stat.S_ISCHR(mode) or stat.S_ISBLK(mode)
+        else "a socket"
+        if stat.S_ISSOCK(mode)
+        else "not a regular file"
+    )
+    return f"{what}, not a regular file; not read"
+
+
+def _skipped(path: Path, problem: str) -> Source:
+    label = str(path)
+    return Source(
+        label, [], [Finding(severity=Severity.ERROR, rule="path-skipped", message=f"skipped: {problem}", source=label)]
+    )
 
 
 def _renderer() -> Renderer:
@@ -191,14 +312,32 @@ def _renderer() -> Renderer:
         raise SourceError(str(exc)) from exc
 
 
-def _render(folder: Path, renderer: Renderer) -> Source:
+def _render(folder: Path, renderer: Renderer, allow_remote: bool = False) -> Source:
     label = str(folder)
+    remote = [] if allow_remote else remote_resources(folder)
+    if remote:
+        return Source(
+            label,
+            [],
+            [
+                Finding(
+                    severity=Severity.ERROR,
+                    rule="kustomize-remote-resource",
+                    source=label,
+                    message=f"{r.kustomization}: {r.field} entry {quote(r.entry, 200)} is a remote resource; rendering is offline "
+                    "by default (pass --allow-remote to fetch it, or vendor it into the repository)",
+                )
+                for r in remote
+            ],
+        )
     try:
-        stream = render(folder, renderer)
+        stream, origin_root = render_with_origins(folder, renderer)
     except RenderError as exc:
         failure = Finding(severity=Severity.ERROR, rule="kustomize-build", message=str(exc), source=label)
-        return Source(label, [], [failure], is_kustomization=True)
+        return Source(label, [], [failure], is_kustomization=True, rendered=True)
     source = _decode(label, stream)
+    source.rendered = True
+    source.origins = take_origins(source.documents, origin_root)
     # A Component is a part of overlays, not a whole deployment: what it references is in the overlay.
     source.is_kustomization = not _is_component(folder)
     source.is_component = not source.is_kustomization

@@ -2,11 +2,19 @@
 
 Text is one line per finding, compiler style, so editors and CI logs can jump
 to it: `SOURCE[:LINE]#DOC: SEVERITY: KIND/NAMESPACE/NAME PATH: MESSAGE [RULE]`.
+A message of several lines (a tool's error) keeps its first line there and
+its detail indented under it.
+
+Every format is well-formed whatever the input holds: text and JUnit escape
+control characters (ESC, CR, NUL... as \\x1b), which would otherwise reach a
+terminal or a CI log, or make the XML ill-formed; JSON and SARIF escape them
+as JSON does.
 """
 
 from __future__ import annotations
 
 import json
+import re
 import xml.etree.ElementTree as ET
 from collections.abc import Callable, Iterable
 
@@ -31,10 +39,22 @@ def format_report(report: Report, output: str, quiet: bool = False) -> str:
     return writers[output](report)
 
 
+# C0 and C1 control characters, DEL, lone surrogates and the two non-characters XML 1.0 refuses.
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\ud800-\udfff\ufffe\uffff]")
+
+
+def escape_controls(text: str) -> str:
+    """`text` with every control character written as an escape (\\x1b), so it prints as it reads."""
+    return _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", text)
+
+
 def text_line(finding: Finding) -> str:
     subject = " ".join(part for part in (finding.resource, finding.path) if part)
     subject = f"{subject}: " if subject else ""
-    return f"{finding.location}: {finding.severity}: {subject}{finding.message} [{finding.rule}]"
+    rendered_in = f" (rendered in {finding.target})" if finding.target else ""
+    first, *detail = finding.message.strip("\n").split("\n")
+    line = escape_controls(f"{finding.location}: {finding.severity}: {subject}{first} [{finding.rule}]{rendered_in}")
+    return "\n".join([line, *(f"    {escape_controls(d)}" for d in detail if d.strip())])
 
 
 def _text(report: Report, quiet: bool = False) -> str:
@@ -64,12 +84,15 @@ def _junit(report: Report) -> str:
     for source, cases in by_source.items():
         failures = sum(1 for fs in cases.values() if any(f.severity is Severity.ERROR for f in fs))
         total_failures += failures
+        source = escape_controls(source)  # XML 1.0 cannot hold most control characters, escaped or not
         suite = ET.SubElement(suites, "testsuite", name=source, tests=str(len(cases)), failures=str(failures))
         for case_name, findings in cases.items():
-            testcase = ET.SubElement(suite, "testcase", classname=source, name=case_name)
+            testcase = ET.SubElement(suite, "testcase", classname=source, name=escape_controls(case_name))
             for finding in findings:
                 if finding.severity is Severity.ERROR:
-                    failure = ET.SubElement(testcase, "failure", type=finding.rule, message=finding.message)
+                    failure = ET.SubElement(
+                        testcase, "failure", type=finding.rule, message=escape_controls(finding.message)
+                    )
                     failure.text = text_line(finding)
             notes = [text_line(f) for f in findings if f.severity is Severity.WARNING]
             if notes:
@@ -130,7 +153,7 @@ def _sarif_result(finding: Finding, rule_index: int) -> dict[str, object]:
         "ruleId": finding.rule,
         "ruleIndex": rule_index,
         "level": "error" if finding.severity is Severity.ERROR else "warning",
-        "message": {"text": finding.message},
+        "message": {"text": finding.message + (f" (rendered in {finding.target})" if finding.target else "")},
         "locations": [location],
     }
     if finding.suppressed_because:  # SARIF's own way: the viewer shows it as suppressed, with the justification

@@ -21,6 +21,7 @@ from dataclasses import dataclass, field, replace
 from ..checks.registry import SUPPRESSION, Subject, declare
 from ..findings import Finding, Severity, json_pointer
 from ..inputs.documents import Document
+from ..values import quote
 
 IGNORE_ANNOTATION = "raygitops.io/ignore"
 
@@ -123,7 +124,7 @@ def apply_suppressions(
                     WITHOUT_REASON,
                     Severity.ERROR,
                     pointer,
-                    f"suppression {entry!r} has no reason; write it as '<rule-id>: <why this is acceptable>'",
+                    f"suppression {quote(entry)} has no reason; write it as '<rule-id>: <why this is acceptable>'",
                 )
             )
         if known is not None:
@@ -134,7 +135,7 @@ def apply_suppressions(
                             UNKNOWN_RULE,
                             Severity.WARNING,
                             pointer,
-                            f"suppression names rule {suppression.rule!r}, which does not exist; "
+                            f"suppression names rule {quote(suppression.rule)}, which does not exist; "
                             "fix the id (see `raygitops rules`) or remove the entry",
                         )
                     )

@@ -19,6 +19,8 @@ import types
 from dataclasses import dataclass
 from typing import Any
 
+from ..values import quote
+
 # The `cel` package imports its interactive command line (typer, rich, prompt_toolkit)
 # from its __init__, which costs ~1 s per run; the evaluator needs none of it. A
 # placeholder for `cel.cli` keeps that import out of every `raygitops validate`.
@@ -119,7 +121,7 @@ def evaluate(rule: CelRule, value: Any) -> RuleOutcome | None:
     if result is True:
         return None
     if result is not False:
-        return RuleOutcome("error", f"rule returned {result!r}, expected a boolean", rule.field_path)
+        return RuleOutcome("error", f"rule returned {quote(result)}, expected a boolean", rule.field_path)
     return RuleOutcome("failed", _failure_message(rule, context), rule.field_path)
 
 

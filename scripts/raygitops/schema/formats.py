@@ -7,8 +7,9 @@ build one message that names the field, the value and the expectation.
 
 from __future__ import annotations
 
+import math
 import re
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 
 DNS1123_LABEL_MAX = 63
 DNS1123_SUBDOMAIN_MAX = 253
@@ -124,11 +125,10 @@ def parse_quantity(value: object) -> Decimal | None:
     """The numeric value of a resource quantity ("500m" -> 0.5), or None if it is not one."""
     if isinstance(value, bool):
         return None
+    if isinstance(value, float) and not math.isfinite(value):
+        return None  # .inf and .nan have no JSON form: kubectl cannot even send them
     if isinstance(value, (int, float)):
-        try:
-            return Decimal(str(value))
-        except InvalidOperation:
-            return None
+        return Decimal(value) if isinstance(value, int) else Decimal(repr(value))  # no str() of a huge int
     if not isinstance(value, str):
         return None
     match = _QUANTITY.fullmatch(value)

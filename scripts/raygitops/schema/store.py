@@ -14,11 +14,14 @@ Two sources, one dialect:
   `oneOf [string, number]` -> `format: quantity`, and objects that allow any
   content -> `x-kubernetes-preserve-unknown-fields`.
 
-The cache holds one pickle per kind and version, written once; a run reads the
-small manifest and unpickles only the kinds it meets. Pickle, not JSON: with
-identical sub-schemas shared (a pod template appears many times in a RayJob)
-a RayJob schema unpickles in under a millisecond, where JSON takes ~5 ms.
-Descriptions are dropped: validation does not need them.
+The cache holds one JSON file per kind and version, written once; a run reads
+the small manifest and parses only the kinds it meets. The cache is data that
+cannot execute on load (never pickle): it lives in the user's cache folder,
+outside any checkout, in a folder named after the lock's checksum, and each
+file is checked against the sha256 the manifest recorded for it. A cache that
+does not verify is rebuilt from the pinned files (mirror or verified
+downloads), never trusted. Descriptions are dropped: validation does not need
+them.
 """
 
 from __future__ import annotations
@@ -28,7 +31,6 @@ import hashlib
 import importlib.util
 import json
 import os
-import pickle
 import shutil
 import tempfile
 import time
@@ -43,7 +45,7 @@ from ..inputs.documents import SAFE_LOADER
 
 LOCK_FILE = Path(__file__).with_name("schemas.lock.yaml")
 DEFAULT_KUBERNETES_VERSION = "1.33"
-STORE_FORMAT = 1  # bump when the cache layout or the converted dialect changes
+STORE_FORMAT = 3  # bump when the cache layout or the converted dialect changes
 FETCH_HINT = "run `raygitops schemas fetch`"
 DOWNLOAD_TIMEOUT_S = 60
 
@@ -142,27 +144,22 @@ class FetchReport:
 # --------------------------------------------------------------------------- locations
 
 
-def default_cache_dir(cwd: Path | None = None) -> Path:
-    """$RAYGITOPS_CACHE_DIR, else <git work tree>/.cache/raygitops, else ~/.cache/raygitops."""
+def default_cache_dir() -> Path:
+    """$RAYGITOPS_CACHE_DIR, else $XDG_CACHE_HOME/raygitops, else ~/.cache/raygitops.
+
+    Never inside the work tree: whatever a checkout contains is an outsider's
+    input, and the store must not be something a commit can plant.
+    """
     if env := os.environ.get("RAYGITOPS_CACHE_DIR"):
         return Path(env)
-    root = _git_root(cwd or Path.cwd())
-    if root is not None:
-        return root / ".cache" / "raygitops"
-    return Path.home() / ".cache" / "raygitops"
+    xdg = os.environ.get("XDG_CACHE_HOME")
+    base = Path(xdg) if xdg and Path(xdg).is_absolute() else Path.home() / ".cache"
+    return base / "raygitops"
 
 
 def default_mirror() -> Path | None:
     env = os.environ.get("RAYGITOPS_CRD_MIRROR")
     return Path(env) if env else None
-
-
-def _git_root(start: Path) -> Path | None:
-    # Walk up for a .git entry rather than spawning git: this runs on every validate.
-    for folder in (start.resolve(), *start.resolve().parents):
-        if (folder / ".git").exists():
-            return folder
-    return None
 
 
 def _normalize_version(version: str | None) -> str:
@@ -182,12 +179,14 @@ def fetch(
     mirror: Path | None = None,
     kubernetes_version: str | None = None,
     lock_path: Path = LOCK_FILE,
+    allow_download: bool = True,
 ) -> FetchReport:
     """Get every pinned CRD file, verify its sha256, and convert it into the cache.
 
     All files are read and verified before anything is written, and the new
     store replaces the old one in one rename, so a failed fetch leaves the
-    previous store as it was.
+    previous store as it was. `allow_download=False` (a rebuild during a run)
+    reads only the mirror folder or downloads verified earlier.
     """
     started = time.perf_counter()
     lock = read_lock(lock_path)
@@ -198,7 +197,7 @@ def fetch(
     downloads = cache_dir / _DOWNLOADS_DIR
     contents: list[tuple[LockEntry, bytes, str]] = []
     for entry in lock.crds:
-        data, source = _read_pinned(entry, mirror, downloads)
+        data, source = _read_pinned(entry, mirror, downloads, allow_download)
         actual = hashlib.sha256(data).hexdigest()
         if actual != entry.sha256:
             raise SchemaFetchError(
@@ -236,7 +235,7 @@ def fetch(
             "kinds": kinds,
         }
         (staging / _MANIFEST).write_text(json.dumps(manifest, indent=1))
-        _replace_dir(staging, cache_dir / _CRD_DIR)
+        _replace_dir(staging, _crd_dir(cache_dir, lock.sha256))
     finally:
         shutil.rmtree(staging, ignore_errors=True)
 
@@ -244,7 +243,7 @@ def fetch(
     return FetchReport(cache_dir, version, files, len(builtin_index["kinds"]), time.perf_counter() - started)
 
 
-def _read_pinned(entry: LockEntry, mirror: Path | None, downloads: Path) -> tuple[bytes, str]:
+def _read_pinned(entry: LockEntry, mirror: Path | None, downloads: Path, allow_download: bool) -> tuple[bytes, str]:
     if mirror is not None:
         path = Path(mirror) / entry.path
         try:
@@ -258,6 +257,8 @@ def _read_pinned(entry: LockEntry, mirror: Path | None, downloads: Path) -> tupl
         data = cached.read_bytes()
         if hashlib.sha256(data).hexdigest() == entry.sha256:
             return data, str(cached)
+    if not allow_download:
+        raise SchemaFetchError(f"{entry.path}: no mirror folder and no verified download to rebuild from")
     import urllib.error  # only fetch downloads; kept off the validate path's imports
     import urllib.request
 
@@ -287,7 +288,83 @@ def _api_version(group: str, version: str) -> str:
 
 
 def _schema_file(group: str, version: str, kind: str) -> str:
-    return f"{group or 'core'}_{version}_{kind}.pickle"
+    return f"{group or 'core'}_{version}_{kind}.json"
+
+
+def _crd_dir(cache_dir: Path, lock_sha256: str) -> Path:
+    """The converted CRDs of one lock: another lock (or format) never reads them."""
+    return cache_dir / f"{_CRD_DIR}-v{STORE_FORMAT}-{lock_sha256[:16]}"
+
+
+def _builtin_dir(cache_dir: Path, version: str) -> Path:
+    """The converted built-in kinds of one Kubernetes version, in this format (older raygitops keep theirs)."""
+    return cache_dir / f"{_BUILTIN_DIR}-v{STORE_FORMAT}" / f"v{version}"
+
+
+def _write_schema(out_dir: Path, file_name: str, schema: Any) -> str:
+    """Write one converted schema as JSON; returns the sha256 the manifest records for it."""
+    data = json.dumps(_share(schema), separators=(",", ":"), allow_nan=False).encode()
+    (out_dir / file_name).write_bytes(data)
+    return hashlib.sha256(data).hexdigest()
+
+
+# A sub-schema used more than once (a pod template appears many times in a RayJob) is written once, in
+# "shared", and referred to as {"\u0000": index}: a RayJob is 8x smaller and parses 5x faster than as a tree.
+_SHARED_KEY = "\u0000"
+
+
+def _share(schema: Any) -> dict[str, Any]:
+    """{"shared": [...], "root": ...}: `schema` with each repeated dict or list written once."""
+    uses: dict[int, int] = {}
+    order: list[Any] = []  # repeated nodes, children before parents
+
+    def count(node: Any) -> None:
+        if not isinstance(node, (dict, list)):
+            return
+        if isinstance(node, dict) and list(node) == [_SHARED_KEY]:
+            raise ValueError("a schema holds the reserved key")  # cannot happen in a CRD; never guessed around
+        uses[id(node)] = uses.get(id(node), 0) + 1
+        if uses[id(node)] == 1:
+            for child in node.values() if isinstance(node, dict) else node:
+                count(child)
+            order.append(node)
+
+    count(schema)
+    index = {id(node): i for i, node in enumerate(n for n in order if uses[id(n)] > 1)}
+
+    def encode(node: Any, top: bool = False) -> Any:
+        if not isinstance(node, (dict, list)):
+            return node
+        if not top and id(node) in index:
+            return {_SHARED_KEY: index[id(node)]}
+        if isinstance(node, dict):
+            return {k: encode(v) for k, v in node.items()}
+        return [encode(v) for v in node]
+
+    shared = [encode(node, top=True) for node in order if id(node) in index]
+    return {"shared": shared, "root": encode(schema)}
+
+
+def _unshare(data: Any) -> Any:
+    """The schema tree of a file written by _share; shared nodes become one object again."""
+    shared = data["shared"]
+
+    def resolve(node: Any) -> Any:
+        if isinstance(node, dict):
+            if len(node) == 1 and _SHARED_KEY in node:
+                return shared[node[_SHARED_KEY]]  # earlier entries are resolved already
+            for key, value in node.items():
+                if isinstance(value, (dict, list)):
+                    node[key] = resolve(value)
+        elif isinstance(node, list):
+            for position, value in enumerate(node):
+                if isinstance(value, (dict, list)):
+                    node[position] = resolve(value)
+        return node
+
+    for position, node in enumerate(shared):
+        shared[position] = resolve(node)
+    return resolve(data["root"])
 
 
 # --------------------------------------------------------------------------- CRD conversion
@@ -311,7 +388,6 @@ def _convert_crd_file(entry: LockEntry, data: bytes, out_dir: Path) -> list[dict
             raw = (version.get("schema") or {}).get("openAPIV3Schema") or {"type": "object"}
             schema = interner.intern(_strip_docs(raw))
             file_name = _schema_file(group, version["name"], kind)
-            (out_dir / file_name).write_bytes(pickle.dumps(schema, protocol=pickle.HIGHEST_PROTOCOL))
             kinds.append(
                 {
                     "group": group,
@@ -322,6 +398,7 @@ def _convert_crd_file(entry: LockEntry, data: bytes, out_dir: Path) -> list[dict
                     "storage": bool(version.get("storage")),
                     "status_subresource": "status" in (version.get("subresources") or {}),
                     "file": file_name,
+                    "sha256": _write_schema(out_dir, file_name, schema),
                     "source": entry.name,
                 }
             )
@@ -350,7 +427,7 @@ def _strip_docs(schema: Any) -> Any:
 
 
 class _Interner:
-    """Shares identical sub-trees, so repeated pod templates pickle once.
+    """Shares identical sub-trees, so conversion holds each repeated pod template once.
 
     Keys are built bottom-up from the ids of already-shared children, so each
     node is hashed once. Consumers must treat schemas as read-only.
@@ -465,15 +542,12 @@ def kubernetes_versions_serving(api_version: str, kind: str) -> list[str]:
 def _ensure_builtins(cache_dir: Path, version: str, rebuild: bool = False) -> dict[str, Any]:
     """The built-in index for `version`, converting from the package when missing or outdated."""
     definitions_path, fingerprint = _package_definitions(version)
-    folder = cache_dir / _BUILTIN_DIR / f"v{version}"
+    folder = _builtin_dir(cache_dir, version)
     index_path = folder / _MANIFEST
     if not rebuild:
-        try:
-            index: dict[str, Any] = json.loads(index_path.read_text())
-            if index.get("format") == STORE_FORMAT and index.get("source_fingerprint") == fingerprint:
-                return index
-        except (OSError, ValueError):
-            pass
+        index = _read_manifest(index_path, source_fingerprint=fingerprint)
+        if index is not None:
+            return index  # else missing, damaged or outdated: converted again below
     folder.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".v{version}-", dir=folder.parent))
     try:
@@ -500,7 +574,6 @@ def _convert_builtins(path: Path, version: str, fingerprint: str, out_dir: Path)
             continue  # list wrappers are a client-side convenience, not objects the server stores
         schema = converter.convert_definition(name)
         file_name = _schema_file(group, ver, kind)
-        (out_dir / file_name).write_bytes(pickle.dumps(schema, protocol=pickle.HIGHEST_PROTOCOL))
         kinds.append(
             {
                 "group": group,
@@ -510,6 +583,7 @@ def _convert_builtins(path: Path, version: str, fingerprint: str, out_dir: Path)
                 "storage": True,
                 "status_subresource": "status" in definition.get("properties", {}),
                 "file": file_name,
+                "sha256": _write_schema(out_dir, file_name, schema),
             }
         )
     return {"format": STORE_FORMAT, "kubernetes_version": version, "source_fingerprint": fingerprint, "kinds": kinds}
@@ -611,11 +685,12 @@ class _Entry:
     storage: bool
     status_subresource: bool
     path: Path
+    sha256: str
     loaded: ResourceSchema | None = None
 
 
 class SchemaStore:
-    """Read-only view of a fetched store; schemas are unpickled on first use."""
+    """Read-only view of a fetched store; schemas are parsed (JSON) and verified on first use."""
 
     def __init__(self, cache_dir: Path, kubernetes_version: str, entries: list[_Entry]) -> None:
         self.cache_dir = cache_dir
@@ -635,20 +710,14 @@ class SchemaStore:
     ) -> SchemaStore:
         cache_dir = Path(cache_dir) if cache_dir else default_cache_dir()
         version = _normalize_version(kubernetes_version)
-        manifest_path = cache_dir / _CRD_DIR / _MANIFEST
-        try:
-            manifest = json.loads(manifest_path.read_text())
-        except FileNotFoundError:
-            raise SchemaStoreError(f"no schema store at {cache_dir}: {FETCH_HINT}") from None
-        except (OSError, ValueError) as exc:
-            raise SchemaStoreError(f"schema store at {cache_dir} is unreadable ({exc}): {FETCH_HINT}") from None
         lock_sha256 = hashlib.sha256(LOCK_FILE.read_bytes()).hexdigest()  # no YAML parse on the hot path
-        if manifest.get("format") != STORE_FORMAT or manifest.get("lock_sha256") != lock_sha256:
-            raise SchemaStoreError(
-                f"schema store at {cache_dir} is stale: it was built from another schemas.lock.yaml "
-                f"or raygitops version: {FETCH_HINT}"
-            )
-        crd_dir = manifest_path.parent
+        crd_dir = _crd_dir(cache_dir, lock_sha256)
+        manifest = _read_crd_manifest(crd_dir, lock_sha256)
+        if manifest is None:  # missing, damaged or from another lock: rebuild it, never trust it
+            _rebuild_crds(cache_dir, version)
+            manifest = _read_crd_manifest(crd_dir, lock_sha256)
+            if manifest is None:
+                raise SchemaStoreError(f"schema store at {cache_dir} does not verify after a rebuild: {FETCH_HINT}")
         entries = [
             _Entry(
                 k["group"],
@@ -659,11 +728,12 @@ class SchemaStore:
                 k["storage"],
                 k["status_subresource"],
                 crd_dir / k["file"],
+                k["sha256"],
             )
             for k in manifest["kinds"]
         ]
         builtin_index = _ensure_builtins(cache_dir, version)
-        builtin_dir = cache_dir / _BUILTIN_DIR / f"v{version}"
+        builtin_dir = _builtin_dir(cache_dir, version)
         builtins = [
             _Entry(
                 k["group"],
@@ -674,6 +744,7 @@ class SchemaStore:
                 True,
                 k["status_subresource"],
                 builtin_dir / k["file"],
+                k["sha256"],
             )
             for k in builtin_index["kinds"]
         ]
@@ -714,12 +785,18 @@ class SchemaStore:
                 yield schema
 
     def _load(self, entry: _Entry) -> ResourceSchema:
-        try:
-            schema = pickle.loads(entry.path.read_bytes())  # our own cache, written by fetch
-        except (OSError, pickle.UnpicklingError, EOFError) as exc:
+        schema = _read_verified(entry.path, entry.sha256)
+        if schema is None:  # damaged or altered: rebuild from the pinned sources, then read once more
+            if entry.is_crd:
+                _rebuild_crds(self.cache_dir, self.kubernetes_version)
+            else:
+                _ensure_builtins(self.cache_dir, self.kubernetes_version, rebuild=True)
+            schema = _read_verified(entry.path, entry.sha256)
+        if schema is None:
             raise SchemaStoreError(
-                f"schema store at {self.cache_dir} is damaged ({entry.path.name}: {exc}): {FETCH_HINT}"
-            ) from None
+                f"schema store at {self.cache_dir} is damaged ({entry.path.name} does not verify "
+                f"after a rebuild): {FETCH_HINT}"
+            )
         return ResourceSchema(
             group=entry.group,
             version=entry.version,
@@ -730,3 +807,44 @@ class SchemaStore:
             storage=entry.storage,
             status_subresource=entry.status_subresource,
         )
+
+
+def _read_verified(path: Path, sha256: str) -> Any | None:
+    """The JSON schema at `path` if its bytes have the recorded sha256, else None."""
+    try:
+        data = path.read_bytes()
+    except OSError:
+        return None
+    if hashlib.sha256(data).hexdigest() != sha256:
+        return None
+    try:
+        return _unshare(json.loads(data))
+    except (ValueError, KeyError, IndexError, TypeError, RecursionError):
+        return None
+
+
+def _read_crd_manifest(crd_dir: Path, lock_sha256: str) -> dict[str, Any] | None:
+    return _read_manifest(crd_dir / _MANIFEST, lock_sha256=lock_sha256)
+
+
+def _read_manifest(path: Path, **expected: str) -> dict[str, Any] | None:
+    """The manifest at `path` if it is ours: this format, the `expected` source, every kind with a sha256."""
+    try:
+        manifest: dict[str, Any] = json.loads(path.read_bytes())
+        if (
+            manifest["format"] == STORE_FORMAT
+            and all(manifest[key] == value for key, value in expected.items())
+            and all(isinstance(k["sha256"], str) and isinstance(k["file"], str) for k in manifest["kinds"])
+        ):
+            return manifest
+    except (OSError, ValueError, KeyError, TypeError):
+        pass
+    return None
+
+
+def _rebuild_crds(cache_dir: Path, kubernetes_version: str) -> None:
+    """Convert the pinned CRDs again from the mirror or verified downloads; no network during a run."""
+    try:
+        fetch(cache_dir, kubernetes_version=kubernetes_version, allow_download=False)
+    except SchemaFetchError as exc:
+        raise SchemaStoreError(f"no usable schema store at {cache_dir} ({exc}): {FETCH_HINT}") from None

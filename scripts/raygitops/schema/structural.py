@@ -34,7 +34,9 @@ import copy
 import difflib
 import ipaddress
 import json
+import math
 import re
+import sys
 from collections.abc import Callable
 from datetime import date, datetime
 from typing import Any
@@ -42,6 +44,7 @@ from typing import Any
 from ..checks.registry import SCHEMA, Subject, declare
 from ..findings import Finding, Severity
 from ..inputs.documents import Document
+from ..values import number_text, quote
 from . import cel
 from .formats import INT32_MAX, INT32_MIN, INT64_MAX, INT64_MIN, duration_problem, quantity_problem
 from .store import ResourceSchema
@@ -531,6 +534,20 @@ class _Walker:
                 self.report("schema-type", f"found null, expected {self.expected(node)}")
             return
         kind = type(value)
+        if kind is float and not math.isfinite(value):
+            self.report(
+                "schema-type",
+                f"found {_show(value)}, expected a finite number: JSON has no infinity or NaN, "
+                "so kubectl cannot send it",
+            )
+            return
+        if kind is int and not -_FLOAT64_MAX < value < _FLOAT64_MAX:
+            self.report(
+                "schema-type",
+                f"found {_show(value)}, expected a number the API server can decode "
+                "(JSON numbers beyond int64 are read as float64, at most about 1.8e308)",
+            )
+            return
         if node.int_or_string:
             if not (kind is str or kind is int or (kind is float and value.is_integer())):
                 self.report("schema-type", f"found {_show(value)}, expected integer or string")
@@ -793,6 +810,8 @@ def _is_integer(value: Any) -> bool:
     return kind is int or (kind is float and value.is_integer())
 
 
+_FLOAT64_MAX = int(sys.float_info.max)
+
 _SIMPLE_TYPES: dict[Any, type] = {"string": str, "boolean": bool}
 _TYPE_CHECKS: dict[str, Callable[[Any], bool]] = {
     "object": lambda v: type(v) is dict,
@@ -911,9 +930,9 @@ def _show(value: Any) -> str:
     if isinstance(value, bool):
         return f"{str(value).lower()} (boolean)"
     if isinstance(value, int):
-        return f"{value} (integer)"
+        return f"{number_text(value)} (integer)"
     if isinstance(value, float):
-        return f"{_num(value)} (number)"
+        return f"{number_text(value)} (number)"
     if isinstance(value, str):
         text = value if len(value) <= 60 else value[:57] + "..."
         return f"{json.dumps(text)} (string)"
@@ -921,7 +940,7 @@ def _show(value: Any) -> str:
         return "a mapping (object)"
     if isinstance(value, list):
         return "a list (array)"
-    return repr(value)
+    return quote(value)
 
 
 def _identity(value: Any) -> Any:
@@ -938,12 +957,8 @@ def _identity(value: Any) -> Any:
 
 
 def _show_plain(value: Any) -> str:
-    try:
-        text = json.dumps(value, sort_keys=True, default=str)
-    except (TypeError, ValueError, RecursionError):
-        text = repr(value)[:80]
-    return text if len(text) <= 80 else text[:77] + "..."
+    return quote(value, 80)
 
 
 def _num(value: int | float) -> str:
-    return str(int(value)) if isinstance(value, float) and value.is_integer() else str(value)
+    return number_text(value)

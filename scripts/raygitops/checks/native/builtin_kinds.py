@@ -407,6 +407,29 @@ declare(
     category=NATIVE,
     subject=Subject.DOCUMENT,
 )
+declare(
+    "data-too-large",
+    """ConfigMap or Secret whose data adds up to more than 1 MiB (the API server's MaxSecretSize)
+
+    Why: the API server adds up the bytes of a ConfigMap's data and binaryData (a Secret's data and stringData,
+    base64 decoded) and refuses the object past 1 MiB; the apply fails, and Argo CD keeps retrying the sync.
+
+    Fails:
+        kind: ConfigMap
+        data:
+          model.bin: <a 50 MB string>
+
+    Instead:
+        kind: ConfigMap
+        data:
+          model-uri: s3://models/model.bin  # large files live in a volume, an image or object storage
+    """,
+    category=NATIVE,
+    subject=Subject.DOCUMENT,
+)
+
+# core/validation: the values of a ConfigMap's data and binaryData, or of a Secret's data, in bytes.
+MAX_DATA_BYTES = 1024 * 1024
 
 NODE_PORT_RANGE = (30000, 32767)
 
@@ -424,6 +447,8 @@ def check_native(document: Document) -> list[Finding]:
         problems.extend(service_problems(body.get("spec")))
     elif key == ("networking.k8s.io", "Ingress"):
         problems.extend(ingress_problems(body.get("spec")))
+    elif key in (("", "ConfigMap"), ("", "Secret")):
+        problems.extend(_data_size_problems(body, document.kind))
     pod_path = workload_pod_spec_path(document)
     if pod_path is not None:
         problems.extend(_workload_problems(body, key, pod_path))
@@ -855,6 +880,33 @@ def _quantity(value: Any) -> Decimal | None:
         return fmt.parse_quantity(value)
     except ArithmeticError:  # e.g. decimal.Overflow on "1e999999999"
         return None
+
+
+# ---------------------------------------------------------------- ConfigMap and Secret
+
+
+def _data_size_problems(body: dict[str, Any], kind: str) -> Iterator[Problem]:
+    """The API server counts value bytes (base64 decoded) of data and binaryData, or of a Secret's data and stringData."""
+    text_fields, base64_fields = (("data",), ("binaryData",)) if kind == "ConfigMap" else (("stringData",), ("data",))
+    total = 0
+    for field in text_fields:
+        values = body.get(field)
+        if isinstance(values, dict):
+            total += sum(len(v.encode()) for v in values.values() if isinstance(v, str))
+    for field in base64_fields:
+        values = body.get(field)
+        if isinstance(values, dict):
+            total += sum(len(v) * 3 // 4 - v.count("=", -2) for v in values.values() if isinstance(v, str))
+    if total > MAX_DATA_BYTES:
+        where = ("data",) if kind == "Secret" else ()
+        yield (
+            where,
+            "data-too-large",
+            (
+                f"{kind} data adds up to {total} bytes; the API server refuses more than {MAX_DATA_BYTES} (1 MiB): "
+                "keep large files in a volume or an image instead"
+            ),
+        )
 
 
 # ---------------------------------------------------------------- Service

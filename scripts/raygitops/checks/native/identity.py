@@ -20,6 +20,7 @@ from typing import Any, Protocol
 from ...findings import Finding, Severity, field_name
 from ...inputs.documents import Document
 from ...schema import formats as fmt
+from ...values import number_text, quote
 from ..registry import IDENTITY, Subject, declare
 
 declare(
@@ -493,20 +494,26 @@ def labels_problems(labels: object, path: tuple[str | int, ...]) -> Iterator[tup
         return
     for key, value in labels.items():
         if not isinstance(key, str):
-            yield path, f"{field} key {key!r} is a {type(key).__name__}; expected a string"
+            yield path, f"{field} key {quote(key)} is a {type(key).__name__}; expected a string"
             continue
         key_problem = fmt.qualified_name_problem(key)
         if key_problem:
-            yield (*path, key), f"{field} key '{key}' is not a valid label key: {key_problem}"
+            yield (*path, key), f"{field} key '{_short(key)}' is not a valid label key: {key_problem}"
         if not isinstance(value, str):
             yield (
                 (*path, key),
-                (f"{field}['{key}'] is {describe_value(value)}; label values must be strings (quote it: \"{value}\")"),
+                (
+                    f"{field}['{_short(key)}'] is {describe_value(value)}; label values must be strings "
+                    f'(quote it: "{quote(value)}")'
+                ),
             )
             continue
         value_problem = fmt.label_value_problem(value)
         if value_problem:
-            yield (*path, key), f"{field}['{key}'] value '{_short(value)}' is not a valid label value: {value_problem}"
+            yield (
+                (*path, key),
+                f"{field}['{_short(key)}'] value '{_short(value)}' is not a valid label value: {value_problem}",
+            )
 
 
 def labels_problems_as_findings(document: Document, labels: object, path: tuple[str | int, ...]) -> Iterator[Finding]:
@@ -533,7 +540,7 @@ def _annotation_findings(document: Document, annotations: object) -> Iterator[Fi
                 document,
                 "metadata-annotation",
                 path,
-                f"metadata.annotations key {key!r} is a {type(key).__name__}; expected a string",
+                f"metadata.annotations key {quote(key)} is a {type(key).__name__}; expected a string",
             )
             continue
         # The API server lowercases annotation keys before checking them.
@@ -588,7 +595,7 @@ def describe_value(value: object) -> str:
     if isinstance(value, bool):
         return f"a boolean ({str(value).lower()})"
     if isinstance(value, (int, float)):
-        return f"a number ({value})"
+        return f"a number ({number_text(value)})"
     if isinstance(value, str):
         return f"'{_short(value)}'"
     if isinstance(value, list):

@@ -7,6 +7,8 @@ expected type instead of raising.
 
 from __future__ import annotations
 
+import functools
+import re
 from typing import Any
 
 
@@ -89,3 +91,43 @@ def container_port_names(container: dict[str, Any]) -> dict[str, int | None]:
 def container_port_numbers(container: dict[str, Any]) -> set[int]:
     numbers = {integer(mapping(p).get("containerPort")) for p in sequence(container.get("ports"))}
     return {n for n in numbers if n is not None}
+
+
+# --- shell words -------------------------------------------------------------------------
+
+# One shell word: unquoted runs, '...', "..." (backslash escapes inside) and \x, glued together.
+# Possessive quantifiers: linear in the entrypoint's length (shlex is quadratic on a 1 MB word).
+_SHELL_WORD = re.compile(r"""(?:[^\s'"\\]++|'[^']*+'|"(?:[^"\\]++|\\.)*+"|\\.)++""", re.S)
+_SHELL_PART = re.compile(r"""[^\s'"\\]++|'([^']*+)'|"((?:[^"\\]++|\\.)*+)"|\\(.)""", re.S)
+_DOUBLE_QUOTED_ESCAPE = re.compile(r"""\\(["\\$`\n])""")
+
+
+@functools.lru_cache(maxsize=256)
+def shell_words(command: str) -> tuple[str, ...] | None:
+    """A command line split as a POSIX shell would (like shlex.split); None on an unclosed quote.
+
+    Cached: several rules read the same entrypoint, and it is parsed once.
+    """
+    words: list[str] = []
+    position, end = 0, len(command)
+    while True:
+        while position < end and command[position].isspace():
+            position += 1
+        if position == end:
+            return tuple(words)
+        match = _SHELL_WORD.match(command, position)
+        if match is None:  # an unclosed quote or a trailing backslash
+            return None
+        words.append("".join(_unquote(part) for part in _SHELL_PART.finditer(match.group())))
+        position = match.end()
+
+
+def _unquote(part: re.Match[str]) -> str:
+    single, double, escaped = part.groups()
+    if single is not None:
+        return single
+    if double is not None:
+        return _DOUBLE_QUOTED_ESCAPE.sub(r"\1", double)
+    if escaped is not None:
+        return escaped
+    return part.group()

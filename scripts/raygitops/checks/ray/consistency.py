@@ -9,7 +9,6 @@ workers that can never be placed, with no message at all.
 from __future__ import annotations
 
 import math
-import shlex
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -19,7 +18,7 @@ from ...inputs.documents import Document
 from ...schema.formats import parse_quantity
 from ..subjects import PodTemplate
 from . import CONSISTENCY, Bundle, Problem, Subject, rule
-from ._access import containers, dig, integer, mapping, scalar_text, sequence, text
+from ._access import containers, dig, integer, mapping, scalar_text, sequence, shell_words, text
 from ._ray import (
     RAY_KINDS,
     WORKLOAD_KINDS,
@@ -195,7 +194,8 @@ class NodeShape:
 
 def _number(value: Any) -> float | None:
     quantity = parse_quantity(value)
-    return float(quantity) if quantity is not None else None
+    number = float(quantity) if quantity is not None else None
+    return number if number is not None and math.isfinite(number) else None  # 1e999 is no node's size
 
 
 def _advertised(group: RayGroup, param: str, ray_name: str, resource_names: tuple[str, ...]) -> float | None:
@@ -261,9 +261,8 @@ class Demand:
 
 
 def entrypoint_demand(entrypoint: str) -> Demand | None:
-    try:
-        tokens = shlex.split(entrypoint)
-    except ValueError:
+    tokens = shell_words(entrypoint)
+    if tokens is None:
         return None
     values: dict[str, str] = {}
     switches: set[str] = set()

@@ -10,9 +10,8 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-import yaml
-
 from ...findings import Severity
+from ...inputs.documents import EmbeddedYAMLError, load_embedded
 from ..subjects import JobSpec
 from . import Bundle, Problem, Subject, rule
 from ._access import dig, integer, mapping, sequence, text
@@ -162,11 +161,10 @@ def runtime_env_yaml(job_spec: JobSpec, bundle: Bundle) -> Iterator[Problem]:
     if not isinstance(source, str) or not source.strip():
         return
     try:
-        parsed = yaml.safe_load(source)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f" at line {mark.line + 1}" if mark is not None else ""
-        problem = getattr(exc, "problem", None) or "invalid YAML"
+        parsed = load_embedded(source)
+    except EmbeddedYAMLError as exc:
+        where = f" at line {exc.line}" if exc.line is not None else ""
+        problem = exc.problem
         yield Problem((*path, "runtimeEnvYAML"), f"runtimeEnvYAML is not valid YAML{where} ({problem}); fix the block")
         return
     if parsed is not None and not isinstance(parsed, dict):

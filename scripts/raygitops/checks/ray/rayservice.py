@@ -13,10 +13,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
-import yaml
-
 from ...findings import Severity
-from ...inputs.documents import SAFE_LOADER, Document
+from ...inputs.documents import Document, EmbeddedYAMLError, load_embedded
 from ...schema.formats import parse_duration
 from . import Bundle, Problem, Subject, rule
 from ._access import dig, integer, mapping, sequence, text
@@ -50,11 +48,10 @@ class ServeApp:
 def _parse(source: str) -> tuple[Any, str | None]:
     """The YAML value of a config block, or why it does not parse. Several rules read the same block."""
     try:
-        return yaml.load(source, Loader=SAFE_LOADER), None
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f" at line {mark.line + 1} of the block" if mark is not None else ""
-        return None, f"{where} ({getattr(exc, 'problem', None) or exc})"
+        return load_embedded(source), None
+    except EmbeddedYAMLError as exc:
+        where = f" at line {exc.line} of the block" if exc.line is not None else ""
+        return None, f"{where} ({exc.problem})"
 
 
 def serve_config(document: Document) -> dict[str, Any] | None:

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import posixpath
 import re
-import shlex
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -23,7 +22,7 @@ from ...findings import Severity
 from ...inputs.documents import Document
 from ..subjects import PodTemplate, pod_templates
 from . import ANY_KIND, REFERENCE, Bundle, CheckFunction, Problem, Subject, rule
-from ._access import containers, dig, env_entries, integer, mapping, sequence, text
+from ._access import containers, dig, env_entries, integer, mapping, sequence, shell_words, text
 from ._network import ingress_backends, same_namespace, select, services_by_name
 from ._ray import (
     EXTERNAL_ANNOTATION,
@@ -547,9 +546,8 @@ def _config_map_has(mount: Mount, file: str, document: Document, bundle: Bundle)
 
 def entrypoint_script(entrypoint: str) -> str | None:
     """The Python script an entrypoint runs (`python /home/ray/app/train.py --x`), if it names one."""
-    try:
-        tokens = shlex.split(entrypoint)
-    except ValueError:
+    tokens = shell_words(entrypoint)
+    if tokens is None:
         return None
     for position, token in enumerate(tokens):
         if posixpath.basename(token).startswith("python") and position + 1 < len(tokens):
