@@ -221,8 +221,8 @@ def token_auth_disabled(document: Document, bundle: Bundle) -> Iterator[Problem]
     """Ray clusters use token authentication (authOptions.mode: token), so the Jobs API is not open to any pod.
 
     Why: without token authentication the dashboard's Jobs API (port 8265) runs whatever any pod that reaches it
-    submits; with authOptions.mode: token KubeRay generates a token Secret and Ray rejects requests without it. On a
-    rayVersion too old for token mode the finding says to upgrade Ray first.
+    submits; with authOptions.mode: token, KubeRay sets the cluster up so that Ray rejects requests without the
+    token. On a rayVersion too old for token mode the finding says to upgrade Ray first.
 
     Fails:
         kind: RayCluster
