@@ -77,9 +77,9 @@ CONFIG_PATH = ("spec", "serveConfigV2")
 def initializing_timeout(document: Document, bundle: Bundle) -> Iterator[Problem]:
     """The ray.io/initializing-timeout annotation is a positive duration (5m) or a positive number of seconds.
 
-    Why: KubeRay's RayService controller reads ray.io/initializing-timeout as a Go duration or a number of seconds
-    and fails the RayService when it cannot; a valid timeout is what lets KubeRay give up on a cluster whose Serve
-    applications never start instead of waiting for ever.
+    Why: KubeRay v1.7.0's RayService validation (validation.go) accepts ray.io/initializing-timeout only as a
+    positive Go duration or a positive number of seconds; otherwise the RayService's Ready condition turns False
+    with ValidationFailed and nothing is deployed.
 
     Fails:
         kind: RayService
