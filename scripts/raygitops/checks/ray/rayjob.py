@@ -38,8 +38,9 @@ def _autoscaling(job: dict[str, Any]) -> bool:
 def cluster_source(job_spec: JobSpec, bundle: Bundle) -> Iterator[Problem]:
     """A RayJob has rayClusterSpec or a clusterSelector naming its cluster with ray.io/cluster.
 
-    Why: KubeRay v1.7.0's RayJob validation (validation.go) needs rayClusterSpec or a clusterSelector, and a selector must name the cluster with the ray.io/cluster
-    key. Otherwise the RayJob goes to ValidationFailed when the operator first reconciles it, and nothing runs.
+    Why: KubeRay v1.7.0's RayJob validation (validation.go) needs rayClusterSpec or a clusterSelector, and a selector
+    must name the cluster with the ray.io/cluster key. Otherwise the RayJob goes to ValidationFailed when the operator
+    first reconciles it, and nothing runs.
 
     Fails:
         kind: RayJob
@@ -99,9 +100,9 @@ def selector_overrides_spec(job_spec: JobSpec, bundle: Bundle) -> Iterator[Probl
 def suspend(job_spec: JobSpec, bundle: Bundle) -> Iterator[Problem]:
     """A suspended RayJob has shutdownAfterJobFinishes: true and no clusterSelector.
 
-    Why: KubeRay v1.7.0's RayJob validation (validation.go) allows suspend only with shutdownAfterJobFinishes: true and without a clusterSelector (the operator
-    deletes the job's cluster on suspension, and a selected cluster is not the job's); otherwise the RayJob goes to
-    ValidationFailed.
+    Why: KubeRay v1.7.0's RayJob validation (validation.go) allows suspend only with shutdownAfterJobFinishes: true and
+    without a clusterSelector (the operator deletes the job's cluster on suspension, and a selected cluster is not the
+    job's); otherwise the RayJob goes to ValidationFailed.
 
     Fails:
         kind: RayJob
@@ -134,8 +135,9 @@ def suspend(job_spec: JobSpec, bundle: Bundle) -> Iterator[Problem]:
 def ttl_needs_shutdown(job_spec: JobSpec, bundle: Bundle) -> Iterator[Problem]:
     """ttlSecondsAfterFinished is not negative, and above 0 only with shutdownAfterJobFinishes: true.
 
-    Why: KubeRay v1.7.0's RayJob validation (validation.go) rejects a negative ttlSecondsAfterFinished, and a positive one without shutdownAfterJobFinishes: true
-    (the TTL is how long the finished cluster lives before it is deleted); the RayJob goes to ValidationFailed.
+    Why: KubeRay v1.7.0's RayJob validation (validation.go) rejects a negative ttlSecondsAfterFinished, and a positive
+    one without shutdownAfterJobFinishes: true (the TTL is how long the finished cluster lives before it is deleted);
+    the RayJob goes to ValidationFailed.
 
     Fails:
         kind: RayJob
@@ -167,8 +169,9 @@ def ttl_needs_shutdown(job_spec: JobSpec, bundle: Bundle) -> Iterator[Problem]:
 def deadlines(job_spec: JobSpec, bundle: Bundle) -> Iterator[Problem]:
     """activeDeadlineSeconds and preRunningDeadlineSeconds are positive; backoffLimit is not negative.
 
-    Why: KubeRay v1.7.0's RayJob validation (validation.go) rejects an activeDeadlineSeconds or preRunningDeadlineSeconds that is not positive and a negative
-    backoffLimit; the RayJob goes to ValidationFailed and nothing runs.
+    Why: KubeRay v1.7.0's RayJob validation (validation.go) rejects an activeDeadlineSeconds or
+    preRunningDeadlineSeconds that is not positive and a negative backoffLimit; the RayJob goes to ValidationFailed and
+    nothing runs.
 
     Fails:
         kind: RayJob
@@ -196,8 +199,9 @@ def deadlines(job_spec: JobSpec, bundle: Bundle) -> Iterator[Problem]:
 def backoff_limit_mode(job_spec: JobSpec, bundle: Bundle) -> Iterator[Problem]:
     """Retries (backoffLimit > 0) are not used with InteractiveMode or a clusterSelector.
 
-    Why: KubeRay v1.7.0's RayJob validation (validation.go) rejects retries (backoffLimit above 0) in InteractiveMode, where a retried job would wrongly show as
-    Running, and with a clusterSelector, whose cluster the job cannot recreate; the RayJob goes to ValidationFailed.
+    Why: KubeRay v1.7.0's RayJob validation (validation.go) rejects retries (backoffLimit above 0) in InteractiveMode,
+    where a retried job would wrongly show as Running, and with a clusterSelector, whose cluster the job cannot
+    recreate; the RayJob goes to ValidationFailed.
 
     Fails:
         kind: RayJob
@@ -230,9 +234,9 @@ def backoff_limit_mode(job_spec: JobSpec, bundle: Bundle) -> Iterator[Problem]:
 def sidecar_mode(job_spec: JobSpec, bundle: Bundle) -> Iterator[Problem]:
     """SidecarMode has no submitterPodTemplate, submitterConfig or clusterSelector, and a head restartPolicy of Never.
 
-    Why: in SidecarMode the submitter runs as a container in the head pod, so KubeRay v1.7.0's RayJob validation (validation.go) rejects submitterPodTemplate,
-    submitterConfig and clusterSelector with it, and a head restartPolicy other than Never; the RayJob goes to
-    ValidationFailed.
+    Why: in SidecarMode the submitter runs as a container in the head pod, so KubeRay v1.7.0's RayJob validation
+    (validation.go) rejects submitterPodTemplate, submitterConfig and clusterSelector with it, and a head restartPolicy
+    other than Never; the RayJob goes to ValidationFailed.
 
     Fails:
         kind: RayJob
@@ -294,8 +298,9 @@ def submission_mode_unknown(job_spec: JobSpec, bundle: Bundle) -> Iterator[Probl
 def runtime_env_yaml(job_spec: JobSpec, bundle: Bundle) -> Iterator[Problem]:
     """runtimeEnvYAML is a YAML mapping (pip, env_vars, working_dir, ...).
 
-    Why: KubeRay v1.7.0's RayJob validation (validation.go) parses runtimeEnvYAML before anything starts and puts the RayJob in ValidationFailed when it is not
-    YAML; a value that parses but is not a mapping is not a runtime environment Ray can use.
+    Why: KubeRay v1.7.0's RayJob validation (validation.go) parses runtimeEnvYAML before anything starts and puts the
+    RayJob in ValidationFailed when it is not YAML; a value that parses but is not a mapping is not a runtime
+    environment Ray can use.
 
     Fails:
         kind: RayJob
@@ -335,9 +340,9 @@ def _legacy_policy(strategy: dict[str, Any], field: str) -> str:
 def deletion_legacy(job_spec: JobSpec, bundle: Bundle) -> Iterator[Problem]:
     """deletionStrategy onSuccess/onFailure: both set with a policy, and each policy fits the job's cluster.
 
-    Why: KubeRay v1.7.0's RayJob validation (validation.go) needs both onSuccess.policy and onFailure.policy, rejects DeleteCluster or DeleteWorkers with a
-    clusterSelector, DeleteWorkers with autoscaling, and DeleteNone with shutdownAfterJobFinishes: true; the RayJob
-    goes to ValidationFailed.
+    Why: KubeRay v1.7.0's RayJob validation (validation.go) needs both onSuccess.policy and onFailure.policy, rejects
+    DeleteCluster or DeleteWorkers with a clusterSelector, DeleteWorkers with autoscaling, and DeleteNone with
+    shutdownAfterJobFinishes: true; the RayJob goes to ValidationFailed.
 
     Fails:
         kind: RayJob
@@ -390,10 +395,10 @@ def deletion_legacy(job_spec: JobSpec, bundle: Bundle) -> Iterator[Problem]:
 def deletion_rules(job_spec: JobSpec, bundle: Bundle) -> Iterator[Problem]:
     """deletionRules stand alone, each names one condition with a TTL >= 0, and each policy fits the job's cluster.
 
-    Why: KubeRay v1.7.0's RayJob validation (validation.go) makes deletionRules exclusive with shutdownAfterJobFinishes and with onSuccess/onFailure, needs exactly
-    one of jobStatus or jobDeploymentStatus and a TTL of 0 or more in each condition, and rejects policies that do
-    not fit the cluster (DeleteCluster with a clusterSelector, DeleteWorkers with autoscaling); the RayJob goes to
-    ValidationFailed.
+    Why: KubeRay v1.7.0's RayJob validation (validation.go) makes deletionRules exclusive with shutdownAfterJobFinishes
+    and with onSuccess/onFailure, needs exactly one of jobStatus or jobDeploymentStatus and a TTL of 0 or more in each
+    condition, and rejects policies that do not fit the cluster (DeleteCluster with a clusterSelector, DeleteWorkers
+    with autoscaling); the RayJob goes to ValidationFailed.
 
     Fails:
         kind: RayJob
@@ -455,9 +460,9 @@ def deletion_rules(job_spec: JobSpec, bundle: Bundle) -> Iterator[Problem]:
 def deletion_rules_order(job_spec: JobSpec, bundle: Bundle) -> Iterator[Problem]:
     """deletionRules are unique per (condition, policy), with TTLs DeleteWorkers <= DeleteCluster <= DeleteSelf.
 
-    Why: KubeRay v1.7.0's RayJob validation (validation.go) rejects two rules with the same condition and policy, and, for one condition, TTLs that delete more
-    sooner: DeleteWorkers must not come after DeleteCluster, nor DeleteCluster after DeleteSelf. The RayJob goes to
-    ValidationFailed.
+    Why: KubeRay v1.7.0's RayJob validation (validation.go) rejects two rules with the same condition and policy, and,
+    for one condition, TTLs that delete more sooner: DeleteWorkers must not come after DeleteCluster, nor DeleteCluster
+    after DeleteSelf. The RayJob goes to ValidationFailed.
 
     Fails:
         deletionRules:

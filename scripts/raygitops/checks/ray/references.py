@@ -479,8 +479,9 @@ def configmap_reference(document: Document, bundle: Bundle) -> Iterator[Problem]
 def secret_reference(document: Document, bundle: Bundle) -> Iterator[Problem]:
     """Secrets used by volumes, env, authOptions, Redis passwords and Ingress TLS exist in the bundle or are declared external.
 
-    Why: a pod that needs a missing Secret (a volume, env, the token named by authOptions.secretName, a Redis
-    password) never starts, and an Ingress without its TLS Secret serves the controller's default certificate. A Secret made by hand outside Git is declared external so the check knows it exists.
+    Why: a pod that needs a missing Secret (a volume, env, the token named by authOptions.secretName, a Redis password)
+    never starts, and an Ingress without its TLS Secret serves the controller's default certificate. A Secret made by
+    hand outside Git is declared external so the check knows it exists.
 
     Fails:
         kind: RayCluster
