@@ -418,6 +418,9 @@ def resources_exceed_cluster(document: Document, bundle: Bundle) -> Iterator[Pro
         spec:
           entrypoint: python train.py --num-workers 4 --cpus-per-worker 2
           rayClusterSpec:
+            enableInTreeAutoscaling: true
+            headGroupSpec:
+              rayStartParams: {num-cpus: '0'}
             workerGroupSpecs:
               - groupName: cpu
                 maxReplicas: 2
@@ -427,6 +430,9 @@ def resources_exceed_cluster(document: Document, bundle: Bundle) -> Iterator[Pro
         spec:
           entrypoint: python train.py --num-workers 4 --cpus-per-worker 2
           rayClusterSpec:
+            enableInTreeAutoscaling: true
+            headGroupSpec:
+              rayStartParams: {num-cpus: '0'}
             workerGroupSpecs:
               - groupName: cpu
                 maxReplicas: 2
@@ -513,10 +519,12 @@ def start_params_exceed_container(cluster: ClusterSpec, bundle: Bundle) -> Itera
 def cluster_without_task_capacity(cluster: ClusterSpec, bundle: Bundle) -> Iterator[Problem]:
     """A cluster whose head takes no tasks (num-cpus 0) has a worker group that can start pods.
 
-    Why: with num-cpus '0' the head takes no tasks; if no worker group can start a pod with CPUs or GPUs (every
-    maxReplicas is 0, or there are no groups), every task and job waits forever for resources.
+    Why: with num-cpus '0' the head takes no tasks; if no worker group can start a pod with CPUs or GPUs (maxReplicas
+    0 with the autoscaler, replicas 0 without it, or no groups at all), every task and job waits forever for
+    resources.
 
     Fails:
+        enableInTreeAutoscaling: true
         headGroupSpec:
           rayStartParams: {num-cpus: '0'}
         workerGroupSpecs:
@@ -524,6 +532,7 @@ def cluster_without_task_capacity(cluster: ClusterSpec, bundle: Bundle) -> Itera
             maxReplicas: 0
 
     Instead:
+        enableInTreeAutoscaling: true
         headGroupSpec:
           rayStartParams: {num-cpus: '0'}
         workerGroupSpecs:

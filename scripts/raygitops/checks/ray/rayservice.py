@@ -120,7 +120,7 @@ def config_parse(document: Document, bundle: Bundle) -> Iterator[Problem]:
         serveConfigV2: |
           applications:
             - name: app
-           import_path: app:d
+             import_path: app:d
 
     Instead:
         serveConfigV2: |
