@@ -27,6 +27,24 @@ def test_a_doc_splits_into_summary_why_fails_and_instead() -> None:
     assert doc.complete
 
 
+def test_a_fragment_under_one_top_level_key_keeps_its_nesting() -> None:
+    doc = parse_doc("""Pods tolerate the GPU taint.
+
+    Why: GPU nodes are tainted.
+
+    Fails:
+        spec:
+          containers:
+            - name: ray-worker
+
+    Instead:
+        spec:
+          tolerations: [{key: nvidia.com/gpu, operator: Exists}]
+    """)
+    assert doc.fails == "spec:\n  containers:\n    - name: ray-worker"
+    assert doc.instead == "spec:\n  tolerations: [{key: nvidia.com/gpu, operator: Exists}]"
+
+
 def test_an_unknown_id_is_an_error_not_a_silent_default() -> None:
     with pytest.raises(UnknownCheck, match="missing-limit"):
         check("missing-limit")
