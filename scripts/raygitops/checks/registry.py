@@ -27,6 +27,7 @@ import enum
 import importlib
 import inspect
 import re
+import textwrap
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -120,7 +121,9 @@ def parse_doc(docstring: str) -> CheckDoc:
             current.append(line)
 
     def part(name: str) -> str:
-        return inspect.cleandoc("\n".join(parts.get(name, []))).strip("\n")
+        # dedent, not cleandoc: cleandoc strips the first line on its own, which flattens a fragment
+        # whose first line is its only top-level key (`spec:` over the lines nested under it).
+        return textwrap.dedent("\n".join(parts.get(name, []))).strip("\n")
 
     return CheckDoc(lines[0].strip(), part("Why"), part("Fails"), part("Instead"))
 

@@ -90,7 +90,28 @@ def image_ray_version(cluster: ClusterSpec, bundle: Bundle) -> Iterator[Problem]
     subject=Subject.RAY_CLUSTER,
 )
 def image_ray_version_unknown(cluster: ClusterSpec, bundle: Bundle) -> Iterator[Problem]:
-    """A Ray image tag names a release (2.60.0-py311), not nightly or another moving tag."""
+    """A Ray image tag names a release (2.60.0-py311), not nightly or another moving tag.
+
+    Why: a tag such as nightly or latest-gpu names no Ray release, so nobody can tell whether it matches rayVersion,
+    and the image behind it changes from one pull to the next: pods of one cluster can end up on different Ray
+    versions, which cannot join one cluster.
+
+    Fails:
+        headGroupSpec:
+          template:
+            spec:
+              containers:
+                - name: ray-head
+                  image: rayproject/ray:nightly-py311
+
+    Instead:
+        headGroupSpec:
+          template:
+            spec:
+              containers:
+                - name: ray-head
+                  image: rayproject/ray:2.60.0-py311
+    """
     for path, image in _ray_images(cluster):
         reference = parse_image(image)
         if not reference.tag or reference.tag == "latest":
@@ -104,7 +125,23 @@ def image_ray_version_unknown(cluster: ClusterSpec, bundle: Bundle) -> Iterator[
 
 @rule("ray-version-missing", kinds=RAY_KINDS, category=CONSISTENCY, severity=Severity.WARNING)
 def ray_version_missing(document: Document, bundle: Bundle) -> Iterator[Problem]:
-    """rayVersion is set to the release the images run: KubeRay gates features on it."""
+    """rayVersion is set to the release the images run: KubeRay gates features on it.
+
+    Why: KubeRay reads rayVersion to decide which features and start flags the cluster's Ray supports (token
+    authentication, autoscaler v2 and others); without it, or with something that is not a release, it assumes
+    defaults that may not match the images.
+
+    Fails:
+        kind: RayCluster
+        spec:
+          headGroupSpec: {...}
+
+    Instead:
+        kind: RayCluster
+        spec:
+          rayVersion: '2.60.0'
+          headGroupSpec: {...}
+    """
     cluster = cluster_spec(document)
     if cluster is not None and parse_version(cluster.ray_version) is None:
         found = f"{cluster.ray_version!r} is not a release" if cluster.ray_version else "is not set"
@@ -121,7 +158,26 @@ def _extended_resources(container: dict[str, Any]) -> set[str]:
 
 @rule("gpu-limits-equal-requests", kinds=RAY_KINDS, category=CONSISTENCY, subject=Subject.POD_TEMPLATE)
 def gpu_limits_equal_requests(template: PodTemplate, bundle: Bundle) -> Iterator[Problem]:
-    """In Ray pod templates, nvidia.com/gpu and other extended resources have limits equal to requests."""
+    """In Ray pod templates, nvidia.com/gpu and other extended resources have limits equal to requests.
+
+    Why: Kubernetes does not overcommit extended resources such as nvidia.com/gpu: the API server rejects a pod whose
+    request differs from its limit. For a Ray pod that happens only when the operator creates it, as a FailedCreate
+    event, minutes after the apply succeeded.
+
+    Fails:
+        containers:
+          - name: ray-worker
+            resources:
+              requests: {nvidia.com/gpu: 1}
+              limits: {nvidia.com/gpu: 2}
+
+    Instead:
+        containers:
+          - name: ray-worker
+            resources:
+              requests: {nvidia.com/gpu: 1}
+              limits: {nvidia.com/gpu: 1}
+    """
     for index, container in containers(template.spec):
         resources = mapping(container.get("resources"))
         requests, limits = mapping(resources.get("requests")), mapping(resources.get("limits"))
@@ -156,7 +212,27 @@ def _tolerates_gpu(pod_spec: dict[str, Any]) -> bool:
     subject=Subject.POD_TEMPLATE,
 )
 def gpu_toleration(template: PodTemplate, bundle: Bundle) -> Iterator[Problem]:
-    """Pods that ask for nvidia.com/gpu tolerate the nvidia.com/gpu taint GPU nodes usually carry."""
+    """Pods that ask for nvidia.com/gpu tolerate the nvidia.com/gpu taint GPU nodes usually carry.
+
+    Why: GPU node pools usually carry an nvidia.com/gpu taint so that other pods stay off them; a pod asking for a
+    GPU without tolerating that taint stays Pending, and a Ray worker group never comes up.
+
+    Fails:
+        spec:
+          containers:
+            - name: ray-worker
+              resources:
+                limits: {nvidia.com/gpu: 1}
+
+    Instead:
+        spec:
+          tolerations:
+            - {key: nvidia.com/gpu, operator: Exists, effect: NoSchedule}
+          containers:
+            - name: ray-worker
+              resources:
+                limits: {nvidia.com/gpu: 1}
+    """
     wants_gpu = any(
         GPU_RESOURCE in mapping(dig(c, "resources", "limits"))
         or GPU_RESOURCE in mapping(dig(c, "resources", "requests"))
@@ -332,7 +408,36 @@ def _driver_fits(job: dict[str, Any], path: tuple[str | int, ...], shapes: list[
 
 @rule("rayjob-resources-exceed-cluster", kinds=("RayJob", "RayCronJob"), category=CONSISTENCY)
 def resources_exceed_cluster(document: Document, bundle: Bundle) -> Iterator[Problem]:
-    """A RayJob's entrypoint flags (--num-workers, --cpus-per-worker, --use-gpu) and entrypointNumCpus/Gpus fit its cluster."""
+    """A RayJob's entrypoint flags (--num-workers, --cpus-per-worker, --use-gpu) and entrypointNumCpus/Gpus fit its cluster.
+
+    Why: Ray places each Train/Tune worker (and the driver's entrypointNumCpus/Gpus) on one node; when no group of the
+    cluster can ever offer that many bundles, even at maxReplicas, the job does not fail, it waits forever for
+    resources and the RayJob stays Running.
+
+    Fails:
+        spec:
+          entrypoint: python train.py --num-workers 4 --cpus-per-worker 2
+          rayClusterSpec:
+            enableInTreeAutoscaling: true
+            headGroupSpec:
+              rayStartParams: {num-cpus: '0'}
+            workerGroupSpecs:
+              - groupName: cpu
+                maxReplicas: 2
+                template: {spec: {containers: [{name: ray-worker, resources: {limits: {cpu: 2}}}]}}
+
+    Instead:
+        spec:
+          entrypoint: python train.py --num-workers 4 --cpus-per-worker 2
+          rayClusterSpec:
+            enableInTreeAutoscaling: true
+            headGroupSpec:
+              rayStartParams: {num-cpus: '0'}
+            workerGroupSpecs:
+              - groupName: cpu
+                maxReplicas: 2
+                template: {spec: {containers: [{name: ray-worker, resources: {limits: {cpu: 4}}}]}}
+    """
     found = job_spec(document)
     if found is None:
         return
@@ -374,7 +479,23 @@ def resources_exceed_cluster(document: Document, bundle: Bundle) -> Iterator[Pro
     subject=Subject.RAY_CLUSTER,
 )
 def start_params_exceed_container(cluster: ClusterSpec, bundle: Bundle) -> Iterator[Problem]:
-    """rayStartParams num-cpus and num-gpus do not advertise more than the Ray container's limits."""
+    """rayStartParams num-cpus and num-gpus do not advertise more than the Ray container's limits.
+
+    Why: num-cpus and num-gpus in rayStartParams tell Ray what the node has; advertising more than the container's
+    limits makes Ray schedule more tasks than the pod can run, so they are throttled or fail to find a GPU.
+
+    Fails:
+        workerGroupSpecs:
+          - groupName: gpu
+            rayStartParams: {num-gpus: '2'}
+            template: {spec: {containers: [{name: ray-worker, resources: {limits: {nvidia.com/gpu: 1}}}]}}
+
+    Instead:
+        workerGroupSpecs:
+          - groupName: gpu
+            rayStartParams: {num-gpus: '1'}
+            template: {spec: {containers: [{name: ray-worker, resources: {limits: {nvidia.com/gpu: 1}}}]}}
+    """
     for group in cluster.groups:
         limits = mapping(dig(group.ray_container, "resources", "limits"))
         for param, resource in (("num-cpus", "cpu"), ("num-gpus", GPU_RESOURCE)):
@@ -396,7 +517,28 @@ def start_params_exceed_container(cluster: ClusterSpec, bundle: Bundle) -> Itera
     subject=Subject.RAY_CLUSTER,
 )
 def cluster_without_task_capacity(cluster: ClusterSpec, bundle: Bundle) -> Iterator[Problem]:
-    """A cluster whose head takes no tasks (num-cpus 0) has a worker group that can start pods."""
+    """A cluster whose head takes no tasks (num-cpus 0) has a worker group that can start pods.
+
+    Why: with num-cpus '0' the head takes no tasks; if no worker group can start a pod with CPUs or GPUs (maxReplicas
+    0 with the autoscaler, replicas 0 without it, or no groups at all), every task and job waits forever for
+    resources.
+
+    Fails:
+        enableInTreeAutoscaling: true
+        headGroupSpec:
+          rayStartParams: {num-cpus: '0'}
+        workerGroupSpecs:
+          - groupName: cpu
+            maxReplicas: 0
+
+    Instead:
+        enableInTreeAutoscaling: true
+        headGroupSpec:
+          rayStartParams: {num-cpus: '0'}
+        workerGroupSpecs:
+          - groupName: cpu
+            maxReplicas: 2
+    """
     shapes = node_shapes(cluster)
     head, workers = shapes[0], shapes[1:]
     if head.cpus != 0 or head.gpus:

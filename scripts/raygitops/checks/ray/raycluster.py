@@ -34,7 +34,22 @@ PRIORITY_MIN_RAY = (2, 56, 0)
 
 @rule("ray-name-too-long", kinds=RAY_KINDS)
 def name_too_long(document: Document, bundle: Bundle) -> Iterator[Problem]:
-    """Ray resource names fit KubeRay's limits (RayCluster 53, RayJob/RayService 47, RayCronJob 36)."""
+    """Ray resource names fit KubeRay's limits (RayCluster 53, RayJob/RayService 47, RayCronJob 36).
+
+    Why: KubeRay derives Service, pod and child-resource names from the resource's name, so KubeRay v1.7.0's
+    validation (validation.go) caps its length (RayCluster 53, RayJob and RayService 47, RayCronJob 36); a longer
+    name is rejected when the operator reconciles it, after `kubectl apply` succeeded.
+
+    Fails:
+        kind: RayCluster
+        metadata:
+          name: llm-finetuning-cluster-for-the-recommendation-team-a10   # 54 characters
+
+    Instead:
+        kind: RayCluster
+        metadata:
+          name: llm-finetuning-recommendation-a100                # 34 characters
+    """
     name = text(document.metadata.get("name"))
     limit = MAX_NAME_LENGTH[document.kind]
     if len(name) > limit:
@@ -47,7 +62,21 @@ def name_too_long(document: Document, bundle: Bundle) -> Iterator[Problem]:
 
 @rule("ray-name-dns1035", kinds=RAY_KINDS)
 def name_dns1035(document: Document, bundle: Bundle) -> Iterator[Problem]:
-    """Ray resource names are DNS-1035 labels (start with a letter), as KubeRay requires."""
+    """Ray resource names are DNS-1035 labels (start with a letter), as KubeRay requires.
+
+    Why: the name becomes part of Service names, which must be DNS-1035 labels (lowercase, starting with a letter);
+    KubeRay v1.7.0's validation (validation.go) rejects any other name, after the API server accepted it.
+
+    Fails:
+        kind: RayJob
+        metadata:
+          name: 2-train
+
+    Instead:
+        kind: RayJob
+        metadata:
+          name: train-2
+    """
     name = text(document.metadata.get("name"))
     if not name or len(name) > MAX_NAME_LENGTH[document.kind]:
         return
@@ -61,7 +90,21 @@ def name_dns1035(document: Document, bundle: Bundle) -> Iterator[Problem]:
 
 @rule("worker-group-name-unique", kinds=RAY_KINDS, subject=Subject.RAY_CLUSTER)
 def worker_group_names_unique(cluster: ClusterSpec, bundle: Bundle) -> Iterator[Problem]:
-    """Worker group names are unique within a cluster."""
+    """Worker group names are unique within a cluster.
+
+    Why: KubeRay tells a group's pods apart by the ray.io/group label, which is the group name; two groups with one
+    name share their pods, so the operator counts the other group's pods as its own and scales both wrongly.
+
+    Fails:
+        workerGroupSpecs:
+          - groupName: a
+          - groupName: a
+
+    Instead:
+        workerGroupSpecs:
+          - groupName: a
+          - groupName: b
+    """
     seen: set[str] = set()
     for group in cluster.workers:
         name = text(group.spec.get("groupName"))
@@ -109,7 +152,22 @@ def worker_group_name_format(cluster: ClusterSpec, bundle: Bundle) -> Iterator[P
 
 @rule("ray-container-missing", kinds=RAY_KINDS, subject=Subject.RAY_CLUSTER)
 def ray_container_missing(cluster: ClusterSpec, bundle: Bundle) -> Iterator[Problem]:
-    """The head and every worker template have a container; the first one runs Ray."""
+    """The head and every worker template have a container; the first one runs Ray.
+
+    Why: KubeRay runs Ray in the first container of each template; KubeRay v1.7.0's RayCluster validation
+    (validation.go) rejects a head or worker template without containers, so the operator records an
+    InvalidRayClusterSpec event and creates no pods (a RayJob goes to ValidationFailed, a RayService is not ready).
+
+    Fails:
+        workerGroupSpecs:
+          - groupName: cpu
+            template: {spec: {containers: []}}
+
+    Instead:
+        workerGroupSpecs:
+          - groupName: cpu
+            template: {spec: {containers: [{name: ray-worker, image: 'rayproject/ray:2.60.0-py311'}]}}
+    """
     for group in cluster.groups:
         if group.ray_container is None:
             yield Problem(
@@ -120,7 +178,24 @@ def ray_container_missing(cluster: ClusterSpec, bundle: Bundle) -> Iterator[Prob
 
 @rule("worker-replicas-range", kinds=RAY_KINDS, subject=Subject.RAY_CLUSTER)
 def worker_replicas_range(cluster: ClusterSpec, bundle: Bundle) -> Iterator[Problem]:
-    """Worker group minReplicas and maxReplicas are not negative and minReplicas <= maxReplicas."""
+    """Worker group minReplicas and maxReplicas are not negative and minReplicas <= maxReplicas.
+
+    Why: KubeRay v1.7.0's RayCluster validation (validation.go) rejects negative minReplicas or maxReplicas and
+    minReplicas above maxReplicas, so the operator records an InvalidRayClusterSpec event and creates no pods (a RayJob
+    goes to ValidationFailed, a RayService is not ready).
+
+    Fails:
+        workerGroupSpecs:
+          - groupName: cpu
+            minReplicas: 3
+            maxReplicas: 2
+
+    Instead:
+        workerGroupSpecs:
+          - groupName: cpu
+            minReplicas: 2
+            maxReplicas: 2
+    """
     for group in cluster.workers:
         low, high = integer(group.spec.get("minReplicas")), integer(group.spec.get("maxReplicas"))
         for field, value in (("minReplicas", low), ("maxReplicas", high)):
@@ -135,7 +210,23 @@ def worker_replicas_range(cluster: ClusterSpec, bundle: Bundle) -> Iterator[Prob
 
 @rule("group-resources-conflict", kinds=RAY_KINDS, subject=Subject.RAY_CLUSTER)
 def group_resources_conflict(cluster: ClusterSpec, bundle: Bundle) -> Iterator[Problem]:
-    """A group sets Ray resources either in `resources` or in rayStartParams, not both."""
+    """A group sets Ray resources either in `resources` or in rayStartParams, not both.
+
+    Why: a group's Ray resources can be given in its `resources` field or in rayStartParams (num-cpus, num-gpus, memory,
+    resources), and KubeRay v1.7.0's RayCluster validation (validation.go) rejects both at once, so the operator records
+    an InvalidRayClusterSpec event and creates no pods (a RayJob goes to ValidationFailed, a RayService is not ready).
+
+    Fails:
+        workerGroupSpecs:
+          - groupName: cpu
+            resources: {CPU: '2'}
+            rayStartParams: {num-cpus: '2'}
+
+    Instead:
+        workerGroupSpecs:
+          - groupName: cpu
+            resources: {CPU: '2'}
+    """
     for group in cluster.groups:
         if not mapping(group.spec.get("resources")):
             continue
@@ -149,7 +240,20 @@ def group_resources_conflict(cluster: ClusterSpec, bundle: Bundle) -> Iterator[P
 
 @rule("ray-start-params-labels", kinds=RAY_KINDS, subject=Subject.RAY_CLUSTER)
 def ray_start_params_labels(cluster: ClusterSpec, bundle: Bundle) -> Iterator[Problem]:
-    """rayStartParams has no `labels` entry; Ray node labels go in the group's `labels` field."""
+    """rayStartParams has no `labels` entry; Ray node labels go in the group's `labels` field.
+
+    Why: KubeRay v1.7.0's RayCluster validation (validation.go) rejects rayStartParams.labels; Ray node labels go in the
+    group's top-level `labels`, which KubeRay passes to Ray itself. Until then the operator records an
+    InvalidRayClusterSpec event and creates no pods (a RayJob goes to ValidationFailed, a RayService is not ready).
+
+    Fails:
+        headGroupSpec:
+          rayStartParams: {labels: 'zone=a'}
+
+    Instead:
+        headGroupSpec:
+          labels: {zone: a}
+    """
     for group in cluster.groups:
         if "labels" in group.ray_start_params:
             yield Problem(
@@ -160,7 +264,23 @@ def ray_start_params_labels(cluster: ClusterSpec, bundle: Bundle) -> Iterator[Pr
 
 @rule("group-labels-invalid", kinds=RAY_KINDS, subject=Subject.RAY_CLUSTER)
 def group_labels_invalid(cluster: ClusterSpec, bundle: Bundle) -> Iterator[Problem]:
-    """A group's Ray node `labels` have valid Kubernetes label keys and values."""
+    """A group's Ray node `labels` have valid Kubernetes label keys and values.
+
+    Why: KubeRay v1.7.0's RayCluster validation (validation.go) checks a group's Ray node labels with Kubernetes' label
+    rules (qualified-name keys, label values of at most 63 characters that start and end alphanumeric) and rejects the
+    cluster otherwise, so the operator records an InvalidRayClusterSpec event and creates no pods (a RayJob goes to
+    ValidationFailed, a RayService is not ready).
+
+    Fails:
+        workerGroupSpecs:
+          - groupName: gpu
+            labels: {accelerator: -a100-}
+
+    Instead:
+        workerGroupSpecs:
+          - groupName: gpu
+            labels: {ray.io/accelerator: a100}
+    """
     for group in cluster.groups:
         for key, value in mapping(group.spec.get("labels")).items():
             key_problem = qualified_name_problem(str(key))
@@ -179,7 +299,26 @@ def group_labels_invalid(cluster: ClusterSpec, bundle: Bundle) -> Iterator[Probl
 
 @rule("worker-idle-timeout", kinds=RAY_KINDS, subject=Subject.RAY_CLUSTER)
 def worker_idle_timeout(cluster: ClusterSpec, bundle: Bundle) -> Iterator[Problem]:
-    """A worker group's idleTimeoutSeconds is not negative and is used only with autoscaler v2."""
+    """A worker group's idleTimeoutSeconds is not negative and is used only with autoscaler v2.
+
+    Why: KubeRay v1.7.0's RayCluster validation (validation.go) rejects a negative idleTimeoutSeconds on a worker group
+    and accepts the field only when the cluster runs autoscaler v2, the only autoscaler that reads per-group idle
+    timeouts; otherwise the operator records an InvalidRayClusterSpec event and creates no pods (a RayJob goes to
+    ValidationFailed, a RayService is not ready).
+
+    Fails:
+        enableInTreeAutoscaling: true
+        workerGroupSpecs:
+          - groupName: cpu
+            idleTimeoutSeconds: 60
+
+    Instead:
+        enableInTreeAutoscaling: true
+        autoscalerOptions: {version: v2}
+        workerGroupSpecs:
+          - groupName: cpu
+            idleTimeoutSeconds: 60
+    """
     for group in cluster.workers:
         if "idleTimeoutSeconds" not in group.spec or group.spec.get("idleTimeoutSeconds") is None:
             continue
@@ -197,7 +336,26 @@ def worker_idle_timeout(cluster: ClusterSpec, bundle: Bundle) -> Iterator[Proble
 
 @rule("worker-priority", kinds=RAY_KINDS, subject=Subject.RAY_CLUSTER)
 def worker_priority(cluster: ClusterSpec, bundle: Bundle) -> Iterator[Problem]:
-    """A non-zero worker group priority needs rayVersion >= 2.56.0 and autoscaler v2."""
+    """A non-zero worker group priority needs rayVersion >= 2.56.0 and autoscaler v2.
+
+    Why: KubeRay v1.7.0's RayCluster validation (validation.go) accepts a non-zero worker group priority only with Ray
+    2.56.0 or later and autoscaler v2, which is what picks groups by priority when it scales up; otherwise the operator
+    records an InvalidRayClusterSpec event and creates no pods (a RayJob goes to ValidationFailed, a RayService is not
+    ready).
+
+    Fails:
+        enableInTreeAutoscaling: true
+        workerGroupSpecs:
+          - groupName: cpu
+            priority: 10
+
+    Instead:
+        enableInTreeAutoscaling: true
+        autoscalerOptions: {version: v2}
+        workerGroupSpecs:
+          - groupName: cpu
+            priority: 10
+    """
     for group in cluster.workers:
         priority = integer(group.spec.get("priority"))
         if not priority:
@@ -219,7 +377,23 @@ def worker_priority(cluster: ClusterSpec, bundle: Bundle) -> Iterator[Problem]:
 
 @rule("worker-group-suspend-autoscaling", kinds=RAY_KINDS, subject=Subject.RAY_CLUSTER)
 def worker_group_suspend(cluster: ClusterSpec, bundle: Bundle) -> Iterator[Problem]:
-    """A worker group is not suspended while in-tree autoscaling is enabled."""
+    """A worker group is not suspended while in-tree autoscaling is enabled.
+
+    Why: the autoscaler would start the pods of a suspended group again, so KubeRay v1.7.0's RayCluster validation
+    (validation.go) rejects suspend on a worker group while enableInTreeAutoscaling is true, and the operator records an
+    InvalidRayClusterSpec event and creates no pods (a RayJob goes to ValidationFailed, a RayService is not ready).
+
+    Fails:
+        enableInTreeAutoscaling: true
+        workerGroupSpecs:
+          - groupName: cpu
+            suspend: true
+
+    Instead:
+        workerGroupSpecs:
+          - groupName: cpu
+            suspend: true
+    """
     if not cluster.autoscaling:
         return
     for group in cluster.workers:
@@ -235,7 +409,30 @@ def worker_group_suspend(cluster: ClusterSpec, bundle: Bundle) -> Iterator[Probl
 
 @rule("autoscaler-v2-env-without-autoscaling", kinds=RAY_KINDS, subject=Subject.RAY_CLUSTER)
 def autoscaler_env_without_autoscaling(cluster: ClusterSpec, bundle: Bundle) -> Iterator[Problem]:
-    """RAY_enable_autoscaler_v2 is not turned on in the head unless enableInTreeAutoscaling is true."""
+    """RAY_enable_autoscaler_v2 is not turned on in the head unless enableInTreeAutoscaling is true.
+
+    Why: RAY_enable_autoscaler_v2 on the head selects autoscaler v2, which runs only as KubeRay's autoscaler sidecar;
+    KubeRay v1.7.0's RayCluster validation (validation.go) rejects the variable turned on without
+    enableInTreeAutoscaling: true, so the operator records an InvalidRayClusterSpec event and creates no pods (a RayJob
+    goes to ValidationFailed, a RayService is not ready).
+
+    Fails:
+        headGroupSpec:
+          template:
+            spec:
+              containers:
+                - name: ray-head
+                  env: [{name: RAY_enable_autoscaler_v2, value: '1'}]
+
+    Instead:
+        enableInTreeAutoscaling: true
+        headGroupSpec:
+          template:
+            spec:
+              containers:
+                - name: ray-head
+                  env: [{name: RAY_enable_autoscaler_v2, value: '1'}]
+    """
     head = cluster.head.ray_container
     if cluster.autoscaling or head is None or not env_is_true(head, "RAY_enable_autoscaler_v2"):
         return
@@ -248,7 +445,27 @@ def autoscaler_env_without_autoscaling(cluster: ClusterSpec, bundle: Bundle) -> 
 
 @rule("autoscaler-version-and-env", kinds=RAY_KINDS, subject=Subject.RAY_CLUSTER)
 def autoscaler_version_and_env(cluster: ClusterSpec, bundle: Bundle) -> Iterator[Problem]:
-    """The autoscaler version is chosen with autoscalerOptions.version only, not also with the head env."""
+    """The autoscaler version is chosen with autoscalerOptions.version only, not also with the head env.
+
+    Why: autoscalerOptions.version is how KubeRay chooses the autoscaler; KubeRay v1.7.0's RayCluster validation
+    (validation.go) rejects a cluster that also sets RAY_enable_autoscaler_v2 on the head, since the two could disagree,
+    so the operator records an InvalidRayClusterSpec event and creates no pods (a RayJob goes to ValidationFailed, a
+    RayService is not ready).
+
+    Fails:
+        enableInTreeAutoscaling: true
+        autoscalerOptions: {version: v2}
+        headGroupSpec:
+          template:
+            spec:
+              containers:
+                - name: ray-head
+                  env: [{name: RAY_enable_autoscaler_v2, value: 'true'}]
+
+    Instead:
+        enableInTreeAutoscaling: true
+        autoscalerOptions: {version: v2}
+    """
     head = cluster.head.ray_container
     if not cluster.autoscaling or head is None or cluster.autoscaler_options.get("version") is None:
         return
@@ -262,7 +479,29 @@ def autoscaler_version_and_env(cluster: ClusterSpec, bundle: Bundle) -> Iterator
 
 @rule("autoscaler-v2-restart-policy", kinds=RAY_KINDS, subject=Subject.RAY_CLUSTER)
 def autoscaler_v2_restart_policy(cluster: ClusterSpec, bundle: Bundle) -> Iterator[Problem]:
-    """With autoscaler v2, Ray pods have restartPolicy Never or unset (v2 replaces failed pods itself)."""
+    """With autoscaler v2, Ray pods have restartPolicy Never or unset (v2 replaces failed pods itself).
+
+    Why: autoscaler v2 replaces failed Ray pods itself, and a pod the kubelet restarts in place confuses it, so KubeRay
+    v1.7.0's RayCluster validation (validation.go) needs restartPolicy Never or unset on the head and every worker group
+    with v2; otherwise the operator records an InvalidRayClusterSpec event and creates no pods (a RayJob goes to
+    ValidationFailed, a RayService is not ready).
+
+    Fails:
+        enableInTreeAutoscaling: true
+        autoscalerOptions: {version: v2}
+        headGroupSpec:
+          template:
+            spec:
+              restartPolicy: Always
+
+    Instead:
+        enableInTreeAutoscaling: true
+        autoscalerOptions: {version: v2}
+        headGroupSpec:
+          template:
+            spec:
+              restartPolicy: Never
+    """
     if not cluster.autoscaling or cluster.autoscaler_options.get("version") != "v2":
         return
     for group in cluster.groups:
@@ -276,7 +515,22 @@ def autoscaler_v2_restart_policy(cluster: ClusterSpec, bundle: Bundle) -> Iterat
 
 @rule("autoscaler-managed-env", kinds=RAY_KINDS, subject=Subject.RAY_CLUSTER)
 def autoscaler_managed_env(cluster: ClusterSpec, bundle: Bundle) -> Iterator[Problem]:
-    """autoscalerOptions.env does not set KUBERAY_GEN_AUTOSCALER_START_CMD, which KubeRay injects."""
+    """autoscalerOptions.env does not set KUBERAY_GEN_AUTOSCALER_START_CMD, which KubeRay injects.
+
+    Why: KubeRay writes KUBERAY_GEN_AUTOSCALER_START_CMD into the autoscaler container to start it; KubeRay v1.7.0's
+    RayCluster validation (validation.go) rejects autoscalerOptions.env that sets it, so the operator records an
+    InvalidRayClusterSpec event and creates no pods (a RayJob goes to ValidationFailed, a RayService is not ready).
+
+    Fails:
+        enableInTreeAutoscaling: true
+        autoscalerOptions:
+          env: [{name: KUBERAY_GEN_AUTOSCALER_START_CMD, value: x}]
+
+    Instead:
+        enableInTreeAutoscaling: true
+        autoscalerOptions:
+          env: [{name: LOG_LEVEL, value: debug}]
+    """
     found = env_var(cluster.autoscaler_options, "KUBERAY_GEN_AUTOSCALER_START_CMD")
     if found is not None:
         yield Problem(
@@ -287,7 +541,20 @@ def autoscaler_managed_env(cluster: ClusterSpec, bundle: Bundle) -> Iterator[Pro
 
 @rule("autoscaler-idle-timeout", kinds=RAY_KINDS, subject=Subject.RAY_CLUSTER)
 def autoscaler_idle_timeout(cluster: ClusterSpec, bundle: Bundle) -> Iterator[Problem]:
-    """autoscalerOptions.idleTimeoutSeconds is not negative."""
+    """autoscalerOptions.idleTimeoutSeconds is not negative.
+
+    Why: KubeRay v1.7.0's RayCluster validation (validation.go) rejects a negative autoscalerOptions.idleTimeoutSeconds
+    (how long a worker may idle before the autoscaler removes it), so the operator records an InvalidRayClusterSpec
+    event and creates no pods (a RayJob goes to ValidationFailed, a RayService is not ready).
+
+    Fails:
+        enableInTreeAutoscaling: true
+        autoscalerOptions: {idleTimeoutSeconds: -5}
+
+    Instead:
+        enableInTreeAutoscaling: true
+        autoscalerOptions: {idleTimeoutSeconds: 0}
+    """
     value = integer(cluster.autoscaler_options.get("idleTimeoutSeconds"))
     if value is not None and value < 0:
         yield Problem(
@@ -301,7 +568,24 @@ def autoscaler_idle_timeout(cluster: ClusterSpec, bundle: Bundle) -> Iterator[Pr
 
 @rule("gcs-ft-annotation-and-options", kinds=RAY_KINDS, subject=Subject.RAY_CLUSTER)
 def ft_annotation_and_options(cluster: ClusterSpec, bundle: Bundle) -> Iterator[Problem]:
-    """GCS fault tolerance is configured with gcsFaultToleranceOptions, not also the ray.io/ft-enabled annotation."""
+    """GCS fault tolerance is configured with gcsFaultToleranceOptions, not also the ray.io/ft-enabled annotation.
+
+    Why: the ray.io/ft-enabled annotation is the old way to turn on GCS fault tolerance; KubeRay v1.7.0's RayCluster
+    validation (validation.go) rejects it together with gcsFaultToleranceOptions, so the operator records an
+    InvalidRayClusterSpec event and creates no pods (a RayJob goes to ValidationFailed, a RayService is not ready).
+
+    Fails:
+        kind: RayCluster
+        metadata:
+          annotations: {ray.io/ft-enabled: 'true'}
+        spec:
+          gcsFaultToleranceOptions: {redisAddress: 'redis:6379'}
+
+    Instead:
+        kind: RayCluster
+        spec:
+          gcsFaultToleranceOptions: {redisAddress: 'redis:6379'}
+    """
     if cluster.ft_options is not None and cluster.document.annotations.get("ray.io/ft-enabled"):
         yield Problem(
             ("metadata", "annotations", "ray.io/ft-enabled"),
@@ -311,7 +595,25 @@ def ft_annotation_and_options(cluster: ClusterSpec, bundle: Bundle) -> Iterator[
 
 @rule("gcs-ft-redis-address-without-ft", kinds=RAY_KINDS, subject=Subject.RAY_CLUSTER)
 def redis_address_without_ft(cluster: ClusterSpec, bundle: Bundle) -> Iterator[Problem]:
-    """The head sets RAY_REDIS_ADDRESS only when GCS fault tolerance is enabled."""
+    """The head sets RAY_REDIS_ADDRESS only when GCS fault tolerance is enabled.
+
+    Why: RAY_REDIS_ADDRESS on the head implicitly turns on GCS fault tolerance, which KubeRay has not set up; KubeRay
+    v1.7.0's RayCluster validation (validation.go) rejects it when fault tolerance is not enabled, so the operator
+    records an InvalidRayClusterSpec event and creates no pods (a RayJob goes to ValidationFailed, a RayService is not
+    ready).
+
+    Fails:
+        headGroupSpec:
+          template:
+            spec:
+              containers:
+                - name: ray-head
+                  env: [{name: RAY_REDIS_ADDRESS, value: 'redis:6379'}]
+
+    Instead:
+        gcsFaultToleranceOptions:
+          redisAddress: 'redis:6379'
+    """
     head = cluster.head.ray_container
     if cluster.ft_enabled or head is None:
         return
@@ -325,7 +627,28 @@ def redis_address_without_ft(cluster: ClusterSpec, bundle: Bundle) -> Iterator[P
 
 @rule("gcs-ft-managed-settings", kinds=RAY_KINDS, subject=Subject.RAY_CLUSTER)
 def ft_managed_settings(cluster: ClusterSpec, bundle: Bundle) -> Iterator[Problem]:
-    """With gcsFaultToleranceOptions, Redis address, password and namespace are set there, not in params, env or annotations."""
+    """With gcsFaultToleranceOptions, Redis address, password and namespace are set there, not in params, env or annotations.
+
+    Why: with gcsFaultToleranceOptions, KubeRay sets the Redis address, password and storage namespace on the head
+    itself; KubeRay v1.7.0's RayCluster validation (validation.go) rejects rayStartParams redis-password, head env
+    REDIS_PASSWORD or RAY_REDIS_ADDRESS and the ray.io/external-storage-namespace annotation next to it, so the operator
+    records an InvalidRayClusterSpec event and creates no pods (a RayJob goes to ValidationFailed, a RayService is not
+    ready).
+
+    Fails:
+        gcsFaultToleranceOptions: {redisAddress: 'redis:6379'}
+        headGroupSpec:
+          template:
+            spec:
+              containers:
+                - name: ray-head
+                  env: [{name: REDIS_PASSWORD, valueFrom: {secretKeyRef: {name: r, key: p}}}]
+
+    Instead:
+        gcsFaultToleranceOptions:
+          redisAddress: 'redis:6379'
+          redisPassword: {valueFrom: {secretKeyRef: {name: r, key: p}}}
+    """
     if cluster.ft_options is None:
         return
     head = cluster.head
@@ -351,7 +674,22 @@ def ft_managed_settings(cluster: ClusterSpec, bundle: Bundle) -> Iterator[Proble
 
 @rule("redis-username-forbidden", kinds=RAY_KINDS, subject=Subject.RAY_CLUSTER)
 def redis_username(cluster: ClusterSpec, bundle: Bundle) -> Iterator[Problem]:
-    """The Redis username is never set in rayStartParams or head env; use gcsFaultToleranceOptions.redisUsername."""
+    """The Redis username is never set in rayStartParams or head env; use gcsFaultToleranceOptions.redisUsername.
+
+    Why: KubeRay v1.7.0's RayCluster validation (validation.go) rejects a Redis username in rayStartParams
+    (redis-username) or head env (REDIS_USERNAME) on any cluster; it belongs in gcsFaultToleranceOptions.redisUsername.
+    Until then the operator records an InvalidRayClusterSpec event and creates no pods (a RayJob goes to
+    ValidationFailed, a RayService is not ready).
+
+    Fails:
+        headGroupSpec:
+          rayStartParams: {redis-username: ray}
+
+    Instead:
+        gcsFaultToleranceOptions:
+          redisAddress: 'redis:6379'
+          redisUsername: {value: ray}
+    """
     head = cluster.head
     if head.start_param("redis-username"):
         yield Problem(
@@ -368,7 +706,24 @@ def redis_username(cluster: ClusterSpec, bundle: Bundle) -> Iterator[Problem]:
 
 @rule("gcs-ft-backend", kinds=RAY_KINDS, subject=Subject.RAY_CLUSTER)
 def ft_backend(cluster: ClusterSpec, bundle: Bundle) -> Iterator[Problem]:
-    """The rocksdb backend has no Redis settings and no KubeRay-managed env; the redis backend has no storage."""
+    """The rocksdb backend has no Redis settings and no KubeRay-managed env; the redis backend has no storage.
+
+    Why: KubeRay v1.7.0's RayCluster validation (validateGcsFaultToleranceBackend in validation.go) rejects Redis
+    settings with the embedded rocksdb backend, a storage claimName next to size, storageClassName or accessModes, head
+    env and the gcs-storage volume that KubeRay manages for rocksdb, and storage with the redis backend; the operator
+    records an InvalidRayClusterSpec event and creates no pods (a RayJob goes to ValidationFailed, a RayService is not
+    ready).
+
+    Fails:
+        gcsFaultToleranceOptions:
+          backend: rocksdb
+          redisAddress: 'redis:6379'
+
+    Instead:
+        gcsFaultToleranceOptions:
+          backend: rocksdb
+          storage: {size: 1Gi}
+    """
     options = cluster.ft_options
     if options is None:
         return
@@ -421,7 +776,20 @@ def ft_backend(cluster: ClusterSpec, bundle: Bundle) -> Iterator[Problem]:
 
 @rule("token-auth-ray-version", kinds=RAY_KINDS, subject=Subject.RAY_CLUSTER)
 def token_auth_ray_version(cluster: ClusterSpec, bundle: Bundle) -> Iterator[Problem]:
-    """authOptions.mode token needs rayVersion 2.52.0 or later."""
+    """authOptions.mode token needs rayVersion 2.52.0 or later.
+
+    Why: Ray supports token authentication from 2.52.0 on; KubeRay v1.7.0's RayCluster validation (validation.go)
+    rejects authOptions.mode: token with an older or missing rayVersion, so the operator records an
+    InvalidRayClusterSpec event and creates no pods (a RayJob goes to ValidationFailed, a RayService is not ready).
+
+    Fails:
+        rayVersion: '2.51.0'
+        authOptions: {mode: token}
+
+    Instead:
+        rayVersion: '2.60.0'
+        authOptions: {mode: token}
+    """
     if not cluster.token_auth:
         return
     version = parse_version(cluster.ray_version)
@@ -435,7 +803,24 @@ def token_auth_ray_version(cluster: ClusterSpec, bundle: Bundle) -> Iterator[Pro
 
 @rule("k8s-token-auth", kinds=RAY_KINDS, subject=Subject.RAY_CLUSTER)
 def k8s_token_auth(cluster: ClusterSpec, bundle: Bundle) -> Iterator[Problem]:
-    """enableK8sTokenAuth needs token mode, Ray >= 2.55.0, no secretName, and a RayCluster (not a RayJob or RayService)."""
+    """enableK8sTokenAuth needs token mode, Ray >= 2.55.0, no secretName, and a RayCluster (not a RayJob or RayService).
+
+    Why: KubeRay v1.7.0's validation (validation.go) accepts enableK8sTokenAuth only with authOptions.mode: token,
+    Ray 2.55.0 or later and no secretName, and rejects it in a RayJob or RayService outright; the resource is then
+    never reconciled (a RayService is not ready, a RayJob goes to ValidationFailed).
+
+    Fails:
+        kind: RayService
+        spec:
+          rayClusterConfig:
+            authOptions: {mode: token, enableK8sTokenAuth: true}
+
+    Instead:
+        kind: RayCluster
+        spec:
+          rayVersion: '2.60.0'
+          authOptions: {mode: token, enableK8sTokenAuth: true}
+    """
     auth = mapping(cluster.spec.get("authOptions"))
     if auth.get("enableK8sTokenAuth") is not True:
         return
@@ -468,7 +853,24 @@ def k8s_token_auth(cluster: ClusterSpec, bundle: Bundle) -> Iterator[Problem]:
 
 @rule("cluster-upgrade-strategy", kinds=RAY_KINDS, subject=Subject.RAY_CLUSTER)
 def cluster_upgrade_strategy(cluster: ClusterSpec, bundle: Bundle) -> Iterator[Problem]:
-    """A RayCluster's upgradeStrategy.type is Recreate or None, and only a standalone RayCluster sets it."""
+    """A RayCluster's upgradeStrategy.type is Recreate or None, and only a standalone RayCluster sets it.
+
+    Why: a RayJob or RayService manages its own cluster's upgrades, so KubeRay v1.7.0's RayCluster validation
+    (ValidateRayClusterUpgradeOptions in validation.go) rejects upgradeStrategy on a cluster they create, and accepts
+    only Recreate or None on a standalone RayCluster; the operator records an InvalidRayClusterSpec event and creates no
+    pods (a RayJob goes to ValidationFailed, a RayService is not ready).
+
+    Fails:
+        kind: RayJob
+        spec:
+          rayClusterSpec:
+            upgradeStrategy: {type: Recreate}
+
+    Instead:
+        kind: RayCluster
+        spec:
+          upgradeStrategy: {type: Recreate}
+    """
     strategy = cluster.spec.get("upgradeStrategy")
     if not isinstance(strategy, dict) or strategy.get("type") is None:
         return

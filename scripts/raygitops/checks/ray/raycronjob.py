@@ -82,7 +82,22 @@ def cron_problem(schedule: str) -> str | None:
 
 @rule("raycronjob-schedule", kinds=("RayCronJob",))
 def schedule(document: Document, bundle: Bundle) -> Iterator[Problem]:
-    """schedule is a standard five-field cron expression, without TZ= or CRON_TZ= (use timeZone)."""
+    """schedule is a standard five-field cron expression, without TZ= or CRON_TZ= (use timeZone).
+
+    Why: KubeRay v1.7.0's RayCronJob validation parses the schedule with robfig/cron's standard parser and rejects
+    time zones written into it. A bad schedule is not rejected at apply time: the operator refuses the RayCronJob in
+    its reconcile loop, so no RayJob is ever created and nothing runs.
+
+    Fails:
+        kind: RayCronJob
+        spec:
+          schedule: '0 25 * * *'
+
+    Instead:
+        kind: RayCronJob
+        spec:
+          schedule: '0 3 * * *'
+    """
     value = document.spec.get("schedule")
     if not isinstance(value, str):
         return
@@ -99,7 +114,23 @@ def schedule(document: Document, bundle: Bundle) -> Iterator[Problem]:
 
 @rule("raycronjob-time-zone", kinds=("RayCronJob",))
 def time_zone(document: Document, bundle: Bundle) -> Iterator[Problem]:
-    """timeZone, when set, is a non-empty IANA time zone name such as Europe/Berlin."""
+    """timeZone, when set, is a non-empty IANA time zone name such as Europe/Berlin.
+
+    Why: the operator loads timeZone as an IANA zone to compute the next run; an empty or unknown name makes KubeRay
+    reject the RayCronJob, so it never schedules a job.
+
+    Fails:
+        kind: RayCronJob
+        spec:
+          schedule: '0 3 * * *'
+          timeZone: Mars/Olympus
+
+    Instead:
+        kind: RayCronJob
+        spec:
+          schedule: '0 3 * * *'
+          timeZone: Asia/Tokyo
+    """
     if "timeZone" not in document.spec:
         return
     value = document.spec.get("timeZone")

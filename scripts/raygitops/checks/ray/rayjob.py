@@ -36,7 +36,24 @@ def _autoscaling(job: dict[str, Any]) -> bool:
 
 @rule("rayjob-cluster-source", kinds=JOB_KINDS, subject=Subject.JOB)
 def cluster_source(job_spec: JobSpec, bundle: Bundle) -> Iterator[Problem]:
-    """A RayJob has rayClusterSpec or a clusterSelector naming its cluster with ray.io/cluster."""
+    """A RayJob has rayClusterSpec or a clusterSelector naming its cluster with ray.io/cluster.
+
+    Why: KubeRay v1.7.0's RayJob validation (validation.go) needs rayClusterSpec or a clusterSelector, and a selector
+    must name the cluster with the ray.io/cluster key. Otherwise the RayJob goes to ValidationFailed when the operator
+    first reconciles it, and nothing runs.
+
+    Fails:
+        kind: RayJob
+        spec:
+          entrypoint: python train.py
+          clusterSelector: {team: ml}
+
+    Instead:
+        kind: RayJob
+        spec:
+          entrypoint: python train.py
+          clusterSelector: {ray.io/cluster: rc}
+    """
     job, path = job_spec.spec, job_spec.path
     selector = job.get("clusterSelector")
     if not isinstance(job.get("rayClusterSpec"), dict) and not mapping(selector):
@@ -53,7 +70,24 @@ def cluster_source(job_spec: JobSpec, bundle: Bundle) -> Iterator[Problem]:
 
 @rule("rayjob-selector-overrides-spec", kinds=JOB_KINDS, severity=Severity.WARNING, subject=Subject.JOB)
 def selector_overrides_spec(job_spec: JobSpec, bundle: Bundle) -> Iterator[Problem]:
-    """A RayJob does not set both clusterSelector and rayClusterSpec: the selector silently wins."""
+    """A RayJob does not set both clusterSelector and rayClusterSpec: the selector silently wins.
+
+    Why: with a clusterSelector, KubeRay submits the job to the existing cluster it names and never creates the
+    cluster described in rayClusterSpec, so the resources, image and settings written there are silently unused.
+
+    Fails:
+        kind: RayJob
+        spec:
+          entrypoint: python train.py
+          clusterSelector: {ray.io/cluster: rc}
+          rayClusterSpec: {...}
+
+    Instead:
+        kind: RayJob
+        spec:
+          entrypoint: python train.py
+          rayClusterSpec: {...}
+    """
     job, path = job_spec.spec, job_spec.path
     if _selector_mode(job) and isinstance(job.get("rayClusterSpec"), dict):
         yield Problem(
@@ -64,7 +98,25 @@ def selector_overrides_spec(job_spec: JobSpec, bundle: Bundle) -> Iterator[Probl
 
 @rule("rayjob-suspend", kinds=JOB_KINDS, subject=Subject.JOB)
 def suspend(job_spec: JobSpec, bundle: Bundle) -> Iterator[Problem]:
-    """A suspended RayJob has shutdownAfterJobFinishes: true and no clusterSelector."""
+    """A suspended RayJob has shutdownAfterJobFinishes: true and no clusterSelector.
+
+    Why: KubeRay v1.7.0's RayJob validation (validation.go) allows suspend only with shutdownAfterJobFinishes: true and
+    without a clusterSelector (the operator deletes the job's cluster on suspension, and a selected cluster is not the
+    job's); otherwise the RayJob goes to ValidationFailed.
+
+    Fails:
+        kind: RayJob
+        spec:
+          entrypoint: python train.py
+          suspend: true
+
+    Instead:
+        kind: RayJob
+        spec:
+          entrypoint: python train.py
+          suspend: true
+          shutdownAfterJobFinishes: true
+    """
     job, path = job_spec.spec, job_spec.path
     if job.get("suspend") is not True:
         return
@@ -81,7 +133,25 @@ def suspend(job_spec: JobSpec, bundle: Bundle) -> Iterator[Problem]:
 
 @rule("rayjob-ttl-needs-shutdown", kinds=JOB_KINDS, subject=Subject.JOB)
 def ttl_needs_shutdown(job_spec: JobSpec, bundle: Bundle) -> Iterator[Problem]:
-    """ttlSecondsAfterFinished is not negative, and above 0 only with shutdownAfterJobFinishes: true."""
+    """ttlSecondsAfterFinished is not negative, and above 0 only with shutdownAfterJobFinishes: true.
+
+    Why: KubeRay v1.7.0's RayJob validation (validation.go) rejects a negative ttlSecondsAfterFinished, and a positive
+    one without shutdownAfterJobFinishes: true (the TTL is how long the finished cluster lives before it is deleted);
+    the RayJob goes to ValidationFailed.
+
+    Fails:
+        kind: RayJob
+        spec:
+          entrypoint: python train.py
+          ttlSecondsAfterFinished: 60
+
+    Instead:
+        kind: RayJob
+        spec:
+          entrypoint: python train.py
+          ttlSecondsAfterFinished: 60
+          shutdownAfterJobFinishes: true
+    """
     job, path = job_spec.spec, job_spec.path
     ttl = integer(job.get("ttlSecondsAfterFinished"))
     if ttl is None:
@@ -97,7 +167,24 @@ def ttl_needs_shutdown(job_spec: JobSpec, bundle: Bundle) -> Iterator[Problem]:
 
 @rule("rayjob-deadlines", kinds=JOB_KINDS, subject=Subject.JOB)
 def deadlines(job_spec: JobSpec, bundle: Bundle) -> Iterator[Problem]:
-    """activeDeadlineSeconds and preRunningDeadlineSeconds are positive; backoffLimit is not negative."""
+    """activeDeadlineSeconds and preRunningDeadlineSeconds are positive; backoffLimit is not negative.
+
+    Why: KubeRay v1.7.0's RayJob validation (validation.go) rejects an activeDeadlineSeconds or
+    preRunningDeadlineSeconds that is not positive and a negative backoffLimit; the RayJob goes to ValidationFailed and
+    nothing runs.
+
+    Fails:
+        kind: RayJob
+        spec:
+          entrypoint: python train.py
+          activeDeadlineSeconds: 0
+
+    Instead:
+        kind: RayJob
+        spec:
+          entrypoint: python train.py
+          activeDeadlineSeconds: 600
+    """
     job, path = job_spec.spec, job_spec.path
     for field in ("activeDeadlineSeconds", "preRunningDeadlineSeconds"):
         value = integer(job.get(field))
@@ -110,7 +197,26 @@ def deadlines(job_spec: JobSpec, bundle: Bundle) -> Iterator[Problem]:
 
 @rule("rayjob-backoff-limit-mode", kinds=JOB_KINDS, subject=Subject.JOB)
 def backoff_limit_mode(job_spec: JobSpec, bundle: Bundle) -> Iterator[Problem]:
-    """Retries (backoffLimit > 0) are not used with InteractiveMode or a clusterSelector."""
+    """Retries (backoffLimit > 0) are not used with InteractiveMode or a clusterSelector.
+
+    Why: KubeRay v1.7.0's RayJob validation (validation.go) rejects retries (backoffLimit above 0) in InteractiveMode,
+    where a retried job would wrongly show as Running, and with a clusterSelector, whose cluster the job cannot
+    recreate; the RayJob goes to ValidationFailed.
+
+    Fails:
+        kind: RayJob
+        spec:
+          entrypoint: python train.py
+          submissionMode: InteractiveMode
+          backoffLimit: 2
+
+    Instead:
+        kind: RayJob
+        spec:
+          entrypoint: python train.py
+          submissionMode: K8sJobMode
+          backoffLimit: 2
+    """
     job, path = job_spec.spec, job_spec.path
     backoff = integer(job.get("backoffLimit"))
     if backoff is None or backoff <= 0:
@@ -126,7 +232,25 @@ def backoff_limit_mode(job_spec: JobSpec, bundle: Bundle) -> Iterator[Problem]:
 
 @rule("rayjob-sidecar-mode", kinds=JOB_KINDS, subject=Subject.JOB)
 def sidecar_mode(job_spec: JobSpec, bundle: Bundle) -> Iterator[Problem]:
-    """SidecarMode has no submitterPodTemplate, submitterConfig or clusterSelector, and a head restartPolicy of Never."""
+    """SidecarMode has no submitterPodTemplate, submitterConfig or clusterSelector, and a head restartPolicy of Never.
+
+    Why: in SidecarMode the submitter runs as a container in the head pod, so KubeRay v1.7.0's RayJob validation
+    (validation.go) rejects submitterPodTemplate, submitterConfig and clusterSelector with it, and a head restartPolicy
+    other than Never; the RayJob goes to ValidationFailed.
+
+    Fails:
+        kind: RayJob
+        spec:
+          entrypoint: python train.py
+          submissionMode: SidecarMode
+          submitterConfig: {backoffLimit: 1}
+
+    Instead:
+        kind: RayJob
+        spec:
+          entrypoint: python train.py
+          submissionMode: SidecarMode
+    """
     job, path = job_spec.spec, job_spec.path
     if job.get("submissionMode") != "SidecarMode":
         return
@@ -143,7 +267,24 @@ def sidecar_mode(job_spec: JobSpec, bundle: Bundle) -> Iterator[Problem]:
 
 @rule("rayjob-submission-mode-unknown", kinds=JOB_KINDS, severity=Severity.WARNING, subject=Subject.JOB)
 def submission_mode_unknown(job_spec: JobSpec, bundle: Bundle) -> Iterator[Problem]:
-    """submissionMode is one of K8sJobMode, HTTPMode, InteractiveMode, SidecarMode."""
+    """submissionMode is one of K8sJobMode, HTTPMode, InteractiveMode, SidecarMode.
+
+    Why: the CRD does not restrict submissionMode, and KubeRay's RayJob controller acts only on K8sJobMode, HTTPMode,
+    InteractiveMode and SidecarMode: with any other value it creates the cluster but no submitter, so the job is
+    never submitted.
+
+    Fails:
+        kind: RayJob
+        spec:
+          entrypoint: python train.py
+          submissionMode: K8sMode
+
+    Instead:
+        kind: RayJob
+        spec:
+          entrypoint: python train.py
+          submissionMode: K8sJobMode
+    """
     job, path = job_spec.spec, job_spec.path
     mode = job.get("submissionMode")
     if mode is not None and mode not in SUBMISSION_MODES:
@@ -155,7 +296,24 @@ def submission_mode_unknown(job_spec: JobSpec, bundle: Bundle) -> Iterator[Probl
 
 @rule("rayjob-runtime-env-yaml", kinds=JOB_KINDS, subject=Subject.JOB)
 def runtime_env_yaml(job_spec: JobSpec, bundle: Bundle) -> Iterator[Problem]:
-    """runtimeEnvYAML is a YAML mapping (pip, env_vars, working_dir, ...)."""
+    """runtimeEnvYAML is a YAML mapping (pip, env_vars, working_dir, ...).
+
+    Why: KubeRay v1.7.0's RayJob validation (validation.go) parses runtimeEnvYAML before anything starts and puts the
+    RayJob in ValidationFailed when it is not YAML; a value that parses but is not a mapping is not a runtime
+    environment Ray can use.
+
+    Fails:
+        kind: RayJob
+        spec:
+          entrypoint: python train.py
+          runtimeEnvYAML: 'pip: [requests'
+
+    Instead:
+        kind: RayJob
+        spec:
+          entrypoint: python train.py
+          runtimeEnvYAML: 'pip: [requests]'
+    """
     job, path = job_spec.spec, job_spec.path
     source = job.get("runtimeEnvYAML")
     if not isinstance(source, str) or not source.strip():
@@ -180,7 +338,29 @@ def _legacy_policy(strategy: dict[str, Any], field: str) -> str:
 
 @rule("rayjob-deletion-legacy", kinds=JOB_KINDS, subject=Subject.JOB)
 def deletion_legacy(job_spec: JobSpec, bundle: Bundle) -> Iterator[Problem]:
-    """deletionStrategy onSuccess/onFailure: both set with a policy, and each policy fits the job's cluster."""
+    """deletionStrategy onSuccess/onFailure: both set with a policy, and each policy fits the job's cluster.
+
+    Why: KubeRay v1.7.0's RayJob validation (validation.go) needs both onSuccess.policy and onFailure.policy, rejects
+    DeleteCluster or DeleteWorkers with a clusterSelector, DeleteWorkers with autoscaling, and DeleteNone with
+    shutdownAfterJobFinishes: true; the RayJob goes to ValidationFailed.
+
+    Fails:
+        kind: RayJob
+        spec:
+          entrypoint: python train.py
+          shutdownAfterJobFinishes: true
+          deletionStrategy:
+            onSuccess: {policy: DeleteCluster}
+            onFailure: {policy: DeleteNone}
+
+    Instead:
+        kind: RayJob
+        spec:
+          entrypoint: python train.py
+          deletionStrategy:
+            onSuccess: {policy: DeleteCluster}
+            onFailure: {policy: DeleteNone}
+    """
     job, path = job_spec.spec, job_spec.path
     strategy = mapping(job.get("deletionStrategy"))
     if "onSuccess" not in strategy and "onFailure" not in strategy:
@@ -213,7 +393,30 @@ def deletion_legacy(job_spec: JobSpec, bundle: Bundle) -> Iterator[Problem]:
 
 @rule("rayjob-deletion-rules", kinds=JOB_KINDS, subject=Subject.JOB)
 def deletion_rules(job_spec: JobSpec, bundle: Bundle) -> Iterator[Problem]:
-    """deletionRules stand alone, each names one condition with a TTL >= 0, and each policy fits the job's cluster."""
+    """deletionRules stand alone, each names one condition with a TTL >= 0, and each policy fits the job's cluster.
+
+    Why: KubeRay v1.7.0's RayJob validation (validation.go) makes deletionRules exclusive with shutdownAfterJobFinishes
+    and with onSuccess/onFailure, needs exactly one of jobStatus or jobDeploymentStatus and a TTL of 0 or more in each
+    condition, and rejects policies that do not fit the cluster (DeleteCluster with a clusterSelector, DeleteWorkers
+    with autoscaling); the RayJob goes to ValidationFailed.
+
+    Fails:
+        kind: RayJob
+        spec:
+          entrypoint: python train.py
+          shutdownAfterJobFinishes: true
+          deletionStrategy:
+            deletionRules:
+              - {policy: DeleteCluster, condition: {jobStatus: SUCCEEDED}}
+
+    Instead:
+        kind: RayJob
+        spec:
+          entrypoint: python train.py
+          deletionStrategy:
+            deletionRules:
+              - {policy: DeleteCluster, condition: {jobStatus: SUCCEEDED, ttlSeconds: 60}}
+    """
     job, path = job_spec.spec, job_spec.path
     strategy = mapping(job.get("deletionStrategy"))
     rules = sequence(strategy.get("deletionRules"))
@@ -255,7 +458,22 @@ def deletion_rules(job_spec: JobSpec, bundle: Bundle) -> Iterator[Problem]:
 
 @rule("rayjob-deletion-rules-order", kinds=JOB_KINDS, subject=Subject.JOB)
 def deletion_rules_order(job_spec: JobSpec, bundle: Bundle) -> Iterator[Problem]:
-    """deletionRules are unique per (condition, policy), with TTLs DeleteWorkers <= DeleteCluster <= DeleteSelf."""
+    """deletionRules are unique per (condition, policy), with TTLs DeleteWorkers <= DeleteCluster <= DeleteSelf.
+
+    Why: KubeRay v1.7.0's RayJob validation (validation.go) rejects two rules with the same condition and policy, and,
+    for one condition, TTLs that delete more sooner: DeleteWorkers must not come after DeleteCluster, nor DeleteCluster
+    after DeleteSelf. The RayJob goes to ValidationFailed.
+
+    Fails:
+        deletionRules:
+          - {policy: DeleteCluster, condition: {jobStatus: FAILED, ttlSeconds: 600}}
+          - {policy: DeleteSelf, condition: {jobStatus: FAILED, ttlSeconds: 60}}
+
+    Instead:
+        deletionRules:
+          - {policy: DeleteCluster, condition: {jobStatus: FAILED, ttlSeconds: 60}}
+          - {policy: DeleteSelf, condition: {jobStatus: FAILED, ttlSeconds: 600}}
+    """
     job, path = job_spec.spec, job_spec.path
     rules = sequence(mapping(job.get("deletionStrategy")).get("deletionRules"))
     base = (*path, "deletionStrategy", "deletionRules")

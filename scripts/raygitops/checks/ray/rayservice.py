@@ -75,7 +75,22 @@ CONFIG_PATH = ("spec", "serveConfigV2")
 
 @rule("rayservice-initializing-timeout", kinds=("RayService",))
 def initializing_timeout(document: Document, bundle: Bundle) -> Iterator[Problem]:
-    """The ray.io/initializing-timeout annotation is a positive duration (5m) or a positive number of seconds."""
+    """The ray.io/initializing-timeout annotation is a positive duration (5m) or a positive number of seconds.
+
+    Why: KubeRay v1.7.0's RayService validation (validation.go) accepts ray.io/initializing-timeout only as a
+    positive Go duration or a positive number of seconds; otherwise the RayService's Ready condition turns False
+    with ValidationFailed and nothing is deployed.
+
+    Fails:
+        kind: RayService
+        metadata:
+          annotations: {ray.io/initializing-timeout: ten-minutes}
+
+    Instead:
+        kind: RayService
+        metadata:
+          annotations: {ray.io/initializing-timeout: '600'}
+    """
     value = document.annotations.get("ray.io/initializing-timeout")
     if value is None or value == "":
         return
@@ -95,7 +110,24 @@ def initializing_timeout(document: Document, bundle: Bundle) -> Iterator[Problem
 
 @rule("serve-config-parse", kinds=("RayService",))
 def config_parse(document: Document, bundle: Bundle) -> Iterator[Problem]:
-    """serveConfigV2 is a YAML mapping with an `applications` list."""
+    """serveConfigV2 is a YAML mapping with an `applications` list.
+
+    Why: KubeRay passes serveConfigV2 to Serve's REST API only after the new cluster is up; a block that is not YAML,
+    not a mapping or without applications costs a whole cluster start and then shows only as a status message on the
+    RayService, which never becomes ready.
+
+    Fails:
+        serveConfigV2: |
+          applications:
+            - name: app
+             import_path: app:d
+
+    Instead:
+        serveConfigV2: |
+          applications:
+            - name: app
+              import_path: app:d
+    """
     source = document.spec.get("serveConfigV2")
     if not isinstance(source, str):
         return
@@ -171,7 +203,21 @@ def config_unknown_field(document: Document, bundle: Bundle) -> Iterator[Problem
 
 @rule("serve-app-names-unique", kinds=("RayService",))
 def app_names_unique(document: Document, bundle: Bundle) -> Iterator[Problem]:
-    """Serve application names are unique (an unnamed application is called 'default')."""
+    """Serve application names are unique (an unnamed application is called 'default').
+
+    Why: Ray Serve rejects a config in which two applications share a name (an unnamed one is 'default'), so the
+    whole deploy fails and the RayService stays not ready.
+
+    Fails:
+        applications:
+          - {name: app, route_prefix: /app, import_path: app:deployment}
+          - {name: app, route_prefix: /other, import_path: other:d}
+
+    Instead:
+        applications:
+          - {name: app, route_prefix: /app, import_path: app:deployment}
+          - {name: other, route_prefix: /other, import_path: other:d}
+    """
     seen: set[str] = set()
     for app in serve_apps(document):
         if app.name in seen:
@@ -184,7 +230,21 @@ def app_names_unique(document: Document, bundle: Bundle) -> Iterator[Problem]:
 
 @rule("serve-route-prefix", kinds=("RayService",))
 def route_prefix(document: Document, bundle: Bundle) -> Iterator[Problem]:
-    """Serve route prefixes start with '/', do not end with '/' (except '/') and are unique."""
+    """Serve route prefixes start with '/', do not end with '/' (except '/') and are unique.
+
+    Why: Ray Serve rejects a route_prefix that does not start with '/', ends with '/' (other than '/') or holds '{'
+    or '}', and two applications on the same prefix; the deploy fails and the RayService stays not ready.
+
+    Fails:
+        applications:
+          - {name: app, route_prefix: /app, import_path: app:deployment}
+          - {name: other, route_prefix: /app, import_path: other:d}
+
+    Instead:
+        applications:
+          - {name: app, route_prefix: /app, import_path: app:deployment}
+          - {name: other, route_prefix: /other, import_path: other:d}
+    """
     seen: dict[str, str] = {}
     for app in serve_apps(document):
         prefix = app.body.get("route_prefix", "/")
@@ -223,7 +283,19 @@ def import_path_problem(path: str) -> str | None:
 
 @rule("serve-import-path", kinds=("RayService",))
 def import_path(document: Document, bundle: Bundle) -> Iterator[Problem]:
-    """A Serve import_path has the form module:attribute (or module.attribute), as Ray Serve checks it."""
+    """A Serve import_path has the form module:attribute (or module.attribute), as Ray Serve checks it.
+
+    Why: Ray Serve's config schema checks that import_path separates module and attribute with ':' (or a last '.');
+    otherwise it rejects the application and the RayService never becomes ready.
+
+    Fails:
+        applications:
+          - {name: app, route_prefix: /app, import_path: app}
+
+    Instead:
+        applications:
+          - {name: app, route_prefix: /app, import_path: app:deployment}
+    """
     for app in serve_apps(document):
         path = app.import_path
         problem = import_path_problem(path) if path else None
@@ -237,7 +309,22 @@ def import_path(document: Document, bundle: Bundle) -> Iterator[Problem]:
 
 @rule("serve-port-name", kinds=("RayService",), subject=Subject.RAY_CLUSTER)
 def serve_port_name(cluster: ClusterSpec, bundle: Bundle) -> Iterator[Problem]:
-    """If the head container declares ports, one is named 'serve' (or 'serve-*') so KubeRay can build the serve Service."""
+    """If the head container declares ports, one is named 'serve' (or 'serve-*') so KubeRay can build the serve Service.
+
+    Why: KubeRay builds the RayService's serve Service from the head container's port named 'serve'; when the
+    container declares ports and none is named so, the serve Service does not lead to Serve's HTTP proxy and
+    requests to <rayservice>-serve-svc fail.
+
+    Fails:
+        containers:
+          - name: ray-head
+            ports: [{name: http, containerPort: 8000}]
+
+    Instead:
+        containers:
+          - name: ray-head
+            ports: [{name: serve, containerPort: 8000}]
+    """
     head = cluster.head.ray_container
     if head is None or not sequence(head.get("ports")):
         return
@@ -251,7 +338,23 @@ def serve_port_name(cluster: ClusterSpec, bundle: Bundle) -> Iterator[Problem]:
 
 @rule("rayservice-head-service-name", kinds=("RayService",), subject=Subject.RAY_CLUSTER)
 def head_service_name(cluster: ClusterSpec, bundle: Bundle) -> Iterator[Problem]:
-    """A RayService's headService has no metadata.name (KubeRay names it per cluster)."""
+    """A RayService's headService has no metadata.name (KubeRay names it per cluster).
+
+    Why: KubeRay v1.7.0's RayService validation (validation.go) rejects a headService with metadata.name: each
+    upgrade creates a new cluster, which needs its own head Service. The operator does not reconcile the RayService.
+
+    Fails:
+        rayClusterConfig:
+          headGroupSpec:
+            headService:
+              metadata: {name: fixed}
+
+    Instead:
+        rayClusterConfig:
+          headGroupSpec:
+            headService:
+              metadata: {labels: {a: b}}
+    """
     if text(dig(cluster.head.spec, "headService", "metadata", "name")):
         yield Problem(
             (*cluster.head.path, "headService", "metadata", "name"),
@@ -261,7 +364,23 @@ def head_service_name(cluster: ClusterSpec, bundle: Bundle) -> Iterator[Problem]
 
 @rule("rayservice-upgrade-strategy", kinds=("RayService",))
 def upgrade_strategy(document: Document, bundle: Bundle) -> Iterator[Problem]:
-    """upgradeStrategy.type is NewCluster, NewClusterWithIncrementalUpgrade or None; incremental upgrades are fully configured."""
+    """upgradeStrategy.type is NewCluster, NewClusterWithIncrementalUpgrade or None; incremental upgrades are fully configured.
+
+    Why: KubeRay v1.7.0's RayService validation (validation.go) accepts only NewCluster,
+    NewClusterWithIncrementalUpgrade and None, and an incremental upgrade only with the autoscaler and complete
+    clusterUpgradeOptions (stepSizePercent, intervalSeconds, gatewayClassName); anything else leaves the RayService
+    unreconciled.
+
+    Fails:
+        kind: RayService
+        spec:
+          upgradeStrategy: {type: Recreate}
+
+    Instead:
+        kind: RayService
+        spec:
+          upgradeStrategy: {type: NewCluster}
+    """
     strategy = mapping(document.spec.get("upgradeStrategy"))
     kind = strategy.get("type")
     base = ("spec", "upgradeStrategy")
@@ -308,7 +427,21 @@ def upgrade_strategy(document: Document, bundle: Bundle) -> Iterator[Problem]:
 
 @rule("rayservice-deletion-delay", kinds=("RayService",))
 def deletion_delay(document: Document, bundle: Bundle) -> Iterator[Problem]:
-    """rayClusterDeletionDelaySeconds is not negative."""
+    """rayClusterDeletionDelaySeconds is not negative.
+
+    Why: KubeRay v1.7.0's RayService validation (validation.go) rejects a negative rayClusterDeletionDelaySeconds
+    (how long the old cluster lives after an upgrade), so the operator does not reconcile the RayService.
+
+    Fails:
+        kind: RayService
+        spec:
+          rayClusterDeletionDelaySeconds: -1
+
+    Instead:
+        kind: RayService
+        spec:
+          rayClusterDeletionDelaySeconds: 0
+    """
     value = integer(document.spec.get("rayClusterDeletionDelaySeconds"))
     if value is not None and value < 0:
         yield Problem(

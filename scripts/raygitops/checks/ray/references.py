@@ -53,7 +53,24 @@ def _reference_rule(
 
 @_reference_rule("service-selects-nothing", kinds=("Service",))
 def service_selects_nothing(document: Document, bundle: Bundle) -> Iterator[Problem]:
-    """A Service's selector matches pods of the bundle, counting the labels KubeRay puts on Ray pods."""
+    """A Service's selector matches pods of the bundle, counting the labels KubeRay puts on Ray pods.
+
+    Why: the API server accepts a Service whose selector matches no pod, and the Service simply has no endpoints:
+    clients time out and nothing says why. KubeRay labels Ray pods with ray.io/cluster, ray.io/node-type and
+    ray.io/group, and those labels count as matches.
+
+    Fails:
+        kind: Service
+        spec:
+          selector: {ray.io/cluster: other, ray.io/node-type: head}   # no RayCluster named other
+          ports: [{port: 8265}]
+
+    Instead:
+        kind: Service
+        spec:
+          selector: {ray.io/cluster: rc, ray.io/node-type: head}
+          ports: [{port: 8265}]
+    """
     selector = mapping(document.spec.get("selector"))
     if not selector or document.spec.get("type") == "ExternalName":
         return
@@ -106,7 +123,24 @@ def service_target_port(document: Document, bundle: Bundle) -> Iterator[Problem]
 
 @_reference_rule("ingress-backend", kinds=("Ingress",))
 def ingress_backend(document: Document, bundle: Bundle) -> Iterator[Problem]:
-    """An Ingress backend names a Service and port of the bundle, counting <cluster>-head-svc and <rayservice>-serve-svc."""
+    """An Ingress backend names a Service and port of the bundle, counting <cluster>-head-svc and <rayservice>-serve-svc.
+
+    Why: an Ingress whose backend Service or port does not exist is accepted, and the controller answers 503 for
+    that path. KubeRay creates <cluster>-head-svc for each RayCluster and <rayservice>-serve-svc for each RayService,
+    so those names count as present; <cluster>-head does not exist.
+
+    Fails:
+        backend:
+          service:
+            name: rc-head
+            port: {name: dashboard}
+
+    Instead:
+        backend:
+          service:
+            name: rc-head-svc
+            port: {name: dashboard}
+    """
     for path, backend in ingress_backends(document):
         name = text(backend.get("name"))
         if not name or is_external(document, "Service", name) or ("Service", name) in bundle.external:
@@ -149,7 +183,24 @@ def _in_watched(document: Document, watched: set[str] | None) -> bool:
 
 @_reference_rule("servicemonitor-target", kinds=("ServiceMonitor",))
 def servicemonitor_target(document: Document, bundle: Bundle) -> Iterator[Problem]:
-    """A ServiceMonitor selects a Service of the bundle (KubeRay's head Services count) and its endpoint ports exist there."""
+    """A ServiceMonitor selects a Service of the bundle (KubeRay's head Services count) and its endpoint ports exist there.
+
+    Why: Prometheus Operator turns a ServiceMonitor into scrape targets only for Services its selector matches in the
+    watched namespaces and for endpoint ports those Services name; otherwise there is no target and no error,
+    just no metrics.
+
+    Fails:
+        kind: ServiceMonitor
+        spec:
+          selector: {matchLabels: {ray.io/node-type: head}}
+          endpoints: [{port: as-metrics}]
+
+    Instead:
+        kind: ServiceMonitor
+        spec:
+          selector: {matchLabels: {ray.io/node-type: head}}
+          endpoints: [{port: metrics}]
+    """
     selector = mapping(document.spec.get("selector"))
     watched = _namespaces_watched(document)
     services = [s for s in select(bundle, "services", selector) if _in_watched(s.document, watched)]
@@ -172,7 +223,24 @@ def servicemonitor_target(document: Document, bundle: Bundle) -> Iterator[Proble
 
 @_reference_rule("podmonitor-target", kinds=("PodMonitor",))
 def podmonitor_target(document: Document, bundle: Bundle) -> Iterator[Problem]:
-    """A PodMonitor selects pods of the bundle (Ray pods carry KubeRay's labels) and its ports are named on them."""
+    """A PodMonitor selects pods of the bundle (Ray pods carry KubeRay's labels) and its ports are named on them.
+
+    Why: a PodMonitor whose selector matches no pod, or whose port names no container port, gives Prometheus no
+    target and reports nothing. Ray pods carry KubeRay's labels (ray.io/node-type: head or worker), so a selector
+    for workers needs a worker group.
+
+    Fails:
+        kind: PodMonitor
+        spec:
+          selector: {matchLabels: {ray.io/node-type: worker}}   # the cluster has no worker group
+          podMetricsEndpoints: [{port: metrics}]
+
+    Instead:
+        kind: PodMonitor
+        spec:
+          selector: {matchLabels: {ray.io/node-type: worker}}   # and workerGroupSpecs has a group
+          podMetricsEndpoints: [{port: metrics}]
+    """
     selector = mapping(document.spec.get("selector"))
     watched = _namespaces_watched(document)
     pods = [p for p in select(bundle, "pods", selector) if _in_watched(p.document, watched)]
@@ -385,13 +453,48 @@ def _declare_external(kind: str, name: str) -> str:
 
 @_reference_rule("configmap-reference", kinds=(*POD_KINDS,))
 def configmap_reference(document: Document, bundle: Bundle) -> Iterator[Problem]:
-    """ConfigMaps used by volumes and env exist in the bundle with the keys used, or are declared external."""
+    """ConfigMaps used by volumes and env exist in the bundle with the keys used, or are declared external.
+
+    Why: a pod whose ConfigMap (or key) is missing never starts (ContainerCreating or CreateContainerConfigError);
+    for a Ray pod that shows only once the operator creates it. Kustomize's generators add a hash suffix to the
+    name and rewrite references in built-in kinds, but not inside a RayCluster, so the Ray pod asks for the
+    unhashed name.
+
+    Fails:
+        # configMapGenerator makes ConfigMap code-5t9f2kc8bm; the RayCluster still says:
+        volumes:
+          - name: code
+            configMap: {name: code}
+
+    Instead:
+        # generatorOptions: {disableNameSuffixHash: true} in the kustomization, so the ConfigMap is named code:
+        volumes:
+          - name: code
+            configMap: {name: code}
+    """
     yield from _check_references(document, bundle, "ConfigMap")
 
 
 @_reference_rule("secret-reference", kinds=(*POD_KINDS, "Ingress"))
 def secret_reference(document: Document, bundle: Bundle) -> Iterator[Problem]:
-    """Secrets used by volumes, env, authOptions, Redis passwords and Ingress TLS exist in the bundle or are declared external."""
+    """Secrets used by volumes, env, authOptions, Redis passwords and Ingress TLS exist in the bundle or are declared external.
+
+    Why: a pod that needs a missing Secret (a volume, env, the token named by authOptions.secretName, a Redis password)
+    never starts, and an Ingress without its TLS Secret serves the controller's default certificate. A Secret made by
+    hand outside Git is declared external so the check knows it exists.
+
+    Fails:
+        kind: RayCluster
+        spec:
+          authOptions: {mode: token, secretName: ray-token}   # no Secret ray-token in the bundle
+
+    Instead:
+        kind: RayCluster
+        metadata:
+          annotations: {raygitops.io/external: Secret/ray-token}
+        spec:
+          authOptions: {mode: token, secretName: ray-token}
+    """
     yield from _check_references(document, bundle, "Secret")
 
 
@@ -460,7 +563,19 @@ def serviceaccount_reference(template: PodTemplate, bundle: Bundle) -> Iterator[
 
 @rule("external-annotation", kinds=(ANY_KIND,), category=REFERENCE)
 def external_annotation(document: Document, bundle: Bundle) -> Iterator[Problem]:
-    """The raygitops.io/external annotation lists Kind/name entries separated by commas."""
+    """The raygitops.io/external annotation lists Kind/name entries separated by commas.
+
+    Why: raygitops.io/external tells the reference checks which objects exist outside the repository; an entry that
+    is not Kind/name declares nothing, so the references it was meant to cover are still reported as missing.
+
+    Fails:
+        metadata:
+          annotations: {raygitops.io/external: 'Secret/a, b'}
+
+    Instead:
+        metadata:
+          annotations: {raygitops.io/external: 'Secret/a, ConfigMap/b'}
+    """
     value = document.annotations.get(EXTERNAL_ANNOTATION)
     if value is None:
         return
@@ -558,7 +673,19 @@ def entrypoint_script(entrypoint: str) -> str | None:
 
 @_reference_rule("rayjob-entrypoint-script", kinds=("RayJob", "RayCronJob"))
 def rayjob_entrypoint_script(document: Document, bundle: Bundle) -> Iterator[Problem]:
-    """A RayJob's `python /path/script.py` is mounted on the head (a ConfigMap key at that path) or is in a custom image."""
+    """A RayJob's `python /path/script.py` is mounted on the head (a ConfigMap key at that path) or is in a custom image.
+
+    Why: the RayJob's entrypoint runs on the head; if the script is neither mounted there (a ConfigMap key at that
+    path) nor in a custom image, the cluster starts, the job fails with "No such file" and the RayJob is Failed,
+    after the whole cluster was paid for.
+
+    Fails:
+        entrypoint: python /home/ray/code/tune.py
+        # the head mounts ConfigMap code at /home/ray/code, and it has keys train.py and app.py
+
+    Instead:
+        entrypoint: python /home/ray/code/train.py
+    """
     found = job_spec(document)
     if found is None:
         return
@@ -600,7 +727,23 @@ def _code_dirs(container: dict[str, Any]) -> list[str]:
 
 @_reference_rule("serve-import-module", kinds=("RayService",), subject=Subject.RAY_CLUSTER)
 def serve_import_module(cluster: ClusterSpec, bundle: Bundle) -> Iterator[Problem]:
-    """A Serve import_path module loaded from a mounted ConfigMap (via PYTHONPATH or working_dir) is a key of it, on every group."""
+    """A Serve import_path module loaded from a mounted ConfigMap (via PYTHONPATH or working_dir) is a key of it, on every group.
+
+    Why: Serve imports each application's module on the head and on every worker that runs its replicas; when the
+    code comes from a ConfigMap on PYTHONPATH or working_dir, a module that is not a key of it, or a ConfigMap
+    mounted on the head only, makes the deployment fail with ModuleNotFoundError and the RayService never becomes
+    ready.
+
+    Fails:
+        applications:
+          - name: app
+            import_path: model:deployment   # the mounted ConfigMap code has no model.py
+
+    Instead:
+        applications:
+          - name: app
+            import_path: app:deployment     # app.py is a key of ConfigMap code
+    """
     for app in serve_apps(cluster.document):
         module = app.module
         if not module:

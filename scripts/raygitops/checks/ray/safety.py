@@ -218,7 +218,22 @@ def _exposed_by_ingress(document: Document, bundle: Bundle) -> Iterator[Problem]
 
 @_warning_rule("token-auth-disabled", kinds=RAY_KINDS)
 def token_auth_disabled(document: Document, bundle: Bundle) -> Iterator[Problem]:
-    """Ray clusters use token authentication (authOptions.mode: token), so the Jobs API is not open to any pod."""
+    """Ray clusters use token authentication (authOptions.mode: token), so the Jobs API is not open to any pod.
+
+    Why: without token authentication the dashboard's Jobs API (port 8265) runs whatever any pod that reaches it
+    submits; with authOptions.mode: token, KubeRay sets the cluster up so that Ray rejects requests without the
+    token. On a rayVersion too old for token mode the finding says to upgrade Ray first.
+
+    Fails:
+        kind: RayCluster
+        spec:
+          authOptions: {mode: disabled}
+
+    Instead:
+        kind: RayCluster
+        spec:
+          authOptions: {mode: token}
+    """
     cluster = cluster_spec(document)
     if cluster is not None and not cluster.token_auth:
         version = parse_version(cluster.ray_version)
@@ -267,7 +282,22 @@ def _effective(container: dict[str, Any], pod_spec: dict[str, Any], field: str) 
 
 @_warning_rule("privileged-container", kinds=POD_KINDS)
 def privileged(document: Document, bundle: Bundle) -> Iterator[Problem]:
-    """No container runs privileged."""
+    """No container runs privileged.
+
+    Why: a privileged container has every capability and the host's devices, so whoever runs code in it (through
+    Ray's Jobs API, for instance) controls the node. Ray does not need it, GPUs included: the device plugin hands
+    the GPU to the container.
+
+    Fails:
+        containers:
+          - name: app
+            securityContext: {privileged: true}
+
+    Instead:
+        containers:
+          - name: app
+            securityContext: {allowPrivilegeEscalation: false}
+    """
     hits: Hits = [
         ((*template.path, *where, "securityContext", "privileged"), _container_label(container, template.label))
         for template in pod_templates(document)
@@ -279,7 +309,20 @@ def privileged(document: Document, bundle: Bundle) -> Iterator[Problem]:
 
 @_warning_rule("host-namespace", kinds=POD_KINDS, subject=Subject.POD_TEMPLATE)
 def host_namespace(template: PodTemplate, bundle: Bundle) -> Iterator[Problem]:
-    """Pods do not share the node's network, PID or IPC namespace."""
+    """Pods do not share the node's network, PID or IPC namespace.
+
+    Why: hostNetwork, hostPID or hostIPC put the pod in the node's namespaces: it sees every process or binds the
+    node's ports, and Ray's ports (6379, 8265, 10001) then open on the node itself and clash between pods.
+
+    Fails:
+        spec:
+          hostNetwork: true
+          containers: [{name: app, image: 'nginx:1.27'}]
+
+    Instead:
+        spec:
+          containers: [{name: app, image: 'nginx:1.27'}]
+    """
     for field in ("hostNetwork", "hostPID", "hostIPC"):
         if template.spec.get(field) is True:
             yield Problem(
@@ -289,7 +332,21 @@ def host_namespace(template: PodTemplate, bundle: Bundle) -> Iterator[Problem]:
 
 @_warning_rule("host-path-volume", kinds=POD_KINDS, subject=Subject.POD_TEMPLATE)
 def host_path(template: PodTemplate, bundle: Bundle) -> Iterator[Problem]:
-    """Pods do not mount hostPath volumes."""
+    """Pods do not mount hostPath volumes.
+
+    Why: a hostPath volume reads and writes the node's file system, which outlives the pod and differs from node to
+    node; a Ray pod rescheduled elsewhere loses its data, and a writable host path lets the pod tamper with the node.
+
+    Fails:
+        volumes:
+          - name: logs
+            hostPath: {path: /var/log}
+
+    Instead:
+        volumes:
+          - name: logs
+            emptyDir: {}
+    """
     for index, volume in enumerate(sequence(template.spec.get("volumes"))):
         if isinstance(volume, dict) and "hostPath" in volume:
             yield Problem(
@@ -300,7 +357,21 @@ def host_path(template: PodTemplate, bundle: Bundle) -> Iterator[Problem]:
 
 @_warning_rule("privilege-escalation", kinds=POD_KINDS)
 def privilege_escalation(document: Document, bundle: Bundle) -> Iterator[Problem]:
-    """Every container sets securityContext.allowPrivilegeEscalation: false."""
+    """Every container sets securityContext.allowPrivilegeEscalation: false.
+
+    Why: unless allowPrivilegeEscalation is false, a process in the container may gain more privileges than its
+    parent (setuid binaries), and the restricted Pod Security Standard rejects the pod.
+
+    Fails:
+        containers:
+          - name: app
+            securityContext: {readOnlyRootFilesystem: true}
+
+    Instead:
+        containers:
+          - name: app
+            securityContext: {readOnlyRootFilesystem: true, allowPrivilegeEscalation: false}
+    """
     hits: Hits = [
         (
             (*template.path, *where, "securityContext", "allowPrivilegeEscalation"),
@@ -315,7 +386,19 @@ def privilege_escalation(document: Document, bundle: Bundle) -> Iterator[Problem
 
 @_warning_rule("run-as-root", kinds=POD_KINDS)
 def run_as_root(document: Document, bundle: Bundle) -> Iterator[Problem]:
-    """Containers run as non-root: runAsNonRoot: true (pod or container) and no runAsUser: 0."""
+    """Containers run as non-root: runAsNonRoot: true (pod or container) and no runAsUser: 0.
+
+    Why: a container running as uid 0 is root on the node once it escapes, and the restricted Pod Security Standard
+    rejects it; Ray's images run as uid 1000, so runAsNonRoot: true costs nothing.
+
+    Fails:
+        spec:
+          securityContext: {runAsUser: 0}
+
+    Instead:
+        spec:
+          securityContext: {runAsNonRoot: true}
+    """
     as_root: Hits = []
     maybe_root: Hits = []
     for template in pod_templates(document):
@@ -332,7 +415,23 @@ def run_as_root(document: Document, bundle: Bundle) -> Iterator[Problem]:
 
 @_warning_rule("missing-limits", kinds=POD_KINDS)
 def missing_limits(document: Document, bundle: Bundle) -> Iterator[Problem]:
-    """Every container sets cpu and memory limits (Ray sizes itself from them)."""
+    """Every container sets cpu and memory limits (Ray sizes itself from them).
+
+    Why: Ray sizes a node from its container's limits (CPUs, memory for the object store); without them it counts
+    the whole machine's cores and memory, schedules more than the pod gets, and the pod is OOM-killed or throttled.
+
+    Fails:
+        containers:
+          - name: app
+            resources:
+              limits: {cpu: 100m}
+
+    Instead:
+        containers:
+          - name: app
+            resources:
+              limits: {cpu: 100m, memory: 64Mi}
+    """
     hits: Hits = []
     for template in pod_templates(document):
         for where, container in _all_containers(template.spec):
@@ -346,7 +445,21 @@ def missing_limits(document: Document, bundle: Bundle) -> Iterator[Problem]:
 
 @_warning_rule("image-unpinned", kinds=POD_KINDS)
 def image_unpinned(document: Document, bundle: Bundle) -> Iterator[Problem]:
-    """Images are pinned to a tag or digest, never `latest` or untagged."""
+    """Images are pinned to a tag or digest, never `latest` or untagged.
+
+    Why: an untagged or `latest` image is pulled again as it changes, so pods of one cluster can run different builds
+    (for Ray, different Ray versions that cannot join one cluster), and a rollback does not bring the old code back.
+
+    Fails:
+        containers:
+          - name: app
+            image: nginx:latest
+
+    Instead:
+        containers:
+          - name: app
+            image: nginx:1.27
+    """
     hits: Hits = []
     for template in pod_templates(document):
         for where, container in _all_containers(template.spec):
@@ -382,7 +495,22 @@ def looks_secret(name: str, value: str) -> bool:
 
 @_warning_rule("literal-secret-env", kinds=POD_KINDS)
 def literal_secret_env(document: Document, bundle: Bundle) -> Iterator[Problem]:
-    """Passwords, tokens and keys come from a secretKeyRef, not a literal env value."""
+    """Passwords, tokens and keys come from a secretKeyRef, not a literal env value.
+
+    Why: a password, token or key written as an env value sits in the Git history and in the resource for anyone who
+    can read it; a Secret referenced with valueFrom.secretKeyRef keeps it out of the repository.
+
+    Fails:
+        env:
+          - name: HF_TOKEN
+            value: hf_abc123
+
+    Instead:
+        env:
+          - name: HF_TOKEN
+            valueFrom:
+              secretKeyRef: {name: hf, key: token}
+    """
     hits: Hits = []
     for template in pod_templates(document):
         for where, container in _all_containers(template.spec):
@@ -395,7 +523,23 @@ def literal_secret_env(document: Document, bundle: Bundle) -> Iterator[Problem]:
 
 @_warning_rule("namespace-without-networkpolicy", kinds=RAY_KINDS)
 def namespace_without_networkpolicy(document: Document, bundle: Bundle) -> Iterator[Problem]:
-    """A namespace that runs Ray pods has a NetworkPolicy in the same bundle."""
+    """A namespace that runs Ray pods has a NetworkPolicy in the same bundle.
+
+    Why: Kubernetes lets every pod reach every other pod unless a NetworkPolicy says otherwise, so Ray's GCS (6379),
+    client (10001) and dashboard (8265) ports are open to every workload of the cluster.
+
+    Fails:
+        kind: RayCluster
+        metadata: {name: rc}
+        # and no NetworkPolicy in the bundle
+
+    Instead:
+        kind: NetworkPolicy
+        metadata: {name: ray}
+        spec:
+          podSelector: {}
+        # in the same bundle and namespace as the RayCluster
+    """
     if cluster_spec(document) is None:
         return
     if any(same_namespace(policy, document) for policy in bundle.of_kind("NetworkPolicy")):
