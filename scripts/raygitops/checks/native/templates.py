@@ -86,7 +86,8 @@ SELF_TEMPLATING_KINDS = frozenset({"ApplicationSet", "PrometheusRule", "Alertman
 
 def placeholders(body: dict[str, Any]) -> list[tuple[tuple[str | int, ...], str]]:
     """Each (path, value) of the document that is an unrendered placeholder, in document order."""
-    if body.get("kind") in SELF_TEMPLATING_KINDS:
+    kind = body.get("kind")
+    if isinstance(kind, str) and kind in SELF_TEMPLATING_KINDS:  # a mangled kind (a list) is not hashable
         return []
     return list(_walk(body, ()))
 
