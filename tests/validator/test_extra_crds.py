@@ -101,6 +101,11 @@ def test_the_config_in_pyproject_takes_crds_too(repo, schema_cache_dir, capsys) 
         ("- path: crds/missing.yaml", None, "crds[0] (path: crds/missing.yaml): cannot read"),
         ("- path: crds/broken.yaml", "kind: CustomResourceDefinition\nspec: {group: x}\n", "malformed"),
         ("- path: crds/broken.yaml", "kind: ConfigMap\n", "holds no served CustomResourceDefinition"),
+        (
+            "- path: crds/broken.yaml",
+            WIDGET_CRD.replace("openAPIV3Schema:\n", "openAPIV3Schema: loose\n      unused:\n"),
+            "schema.openAPIV3Schema must be a mapping",
+        ),
         ("- path: crds/broken.yaml", "spec: [unclosed\n", "not valid YAML"),
         ("- url: https://example.test/w.yaml", None, "crds[0] is"),
         ("- {url: https://example.test/w.yaml, sha256: abc}", None, "must be 64 hex digits"),

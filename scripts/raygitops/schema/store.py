@@ -513,6 +513,8 @@ def _convert_crd(crd: dict[str, Any], source: str, interner: _Interner, out_dir:
         if not version.get("served", True):
             continue  # the API server answers "no matches for kind" for it
         raw = (version.get("schema") or {}).get("openAPIV3Schema") or {"type": "object"}
+        if not isinstance(raw, dict):
+            raise TypeError(f"versions {version['name']}: schema.openAPIV3Schema must be a mapping")
         schema = interner.intern(_strip_docs(raw))
         file_name = _schema_file(group, version["name"], kind)
         kinds.append(
@@ -815,6 +817,25 @@ class _Entry:
     loaded: ResourceSchema | None = None
 
 
+def _crd_entries(manifest: dict[str, Any], folder: Path, extra: ExtraCrd | None = None) -> list[_Entry]:
+    """The kinds a CRD manifest (pinned or of the config) records, each to be read from `folder`."""
+    return [
+        _Entry(
+            k["group"],
+            k["version"],
+            k["kind"],
+            True,
+            k["namespaced"],
+            k["storage"],
+            k["status_subresource"],
+            folder / k["file"],
+            k["sha256"],
+            extra=extra,
+        )
+        for k in manifest["kinds"]
+    ]
+
+
 class SchemaStore:
     """Read-only view of a fetched store; schemas are parsed (JSON) and verified on first use."""
 
@@ -848,20 +869,7 @@ class SchemaStore:
             manifest = _read_crd_manifest(crd_dir, lock_sha256)
             if manifest is None:
                 raise SchemaStoreError(f"schema store at {cache_dir} does not verify after a rebuild: {FETCH_HINT}")
-        entries = [
-            _Entry(
-                k["group"],
-                k["version"],
-                k["kind"],
-                True,
-                k["namespaced"],
-                k["storage"],
-                k["status_subresource"],
-                crd_dir / k["file"],
-                k["sha256"],
-            )
-            for k in manifest["kinds"]
-        ]
+        entries = _crd_entries(manifest, crd_dir)
         builtin_index = _ensure_builtins(cache_dir, version)
         builtin_dir = _builtin_dir(cache_dir, version)
         builtins = [
@@ -884,22 +892,7 @@ class SchemaStore:
                 sha256, extra_manifest = _ensure_extra(cache_dir, crd)
             except SchemaFetchError as exc:
                 raise SchemaStoreError(str(exc)) from None
-            folder = _extra_dir(cache_dir, sha256)
-            extras.extend(
-                _Entry(
-                    k["group"],
-                    k["version"],
-                    k["kind"],
-                    True,
-                    k["namespaced"],
-                    k["storage"],
-                    k["status_subresource"],
-                    folder / k["file"],
-                    k["sha256"],
-                    extra=crd,
-                )
-                for k in extra_manifest["kinds"]
-            )
+            extras.extend(_crd_entries(extra_manifest, _extra_dir(cache_dir, sha256), crd))
         return cls(cache_dir, version, builtins + entries + extras)
 
     def schema_for(self, api_version: str, kind: str) -> ResourceSchema | None:
