@@ -181,7 +181,7 @@ def _validate(args: argparse.Namespace) -> int:
                 f"{config.source}: ignore names rule {unknown[0]!r}, which does not exist (see `raygitops rules`)"
             )
         version = args.kubernetes_version or config.kubernetes_version or DEFAULT_KUBERNETES_VERSION
-        store = SchemaStore.open(args.cache_dir, version)
+        store = SchemaStore.open(args.cache_dir, version, config.crds)
         # Decoded manifests hold no cycles: pause the cyclic GC while decoding, then move them out of
         # its reach, or each full collection during the checks walks every object of the bundle again.
         gc.disable()
@@ -255,13 +255,17 @@ def _render(args: argparse.Namespace) -> int:
 
 
 def _schemas(args: argparse.Namespace) -> int:
-    from .schema.store import SchemaFetchError, fetch
+    from .config import ConfigError, find_config
+    from .schema.store import SchemaFetchError, fetch, fetch_extra_crds
 
     try:  # without --mirror, fetch reads $RAYGITOPS_CRD_MIRROR, else downloads
+        extra = fetch_extra_crds(find_config(Path.cwd()).crds, args.cache_dir)  # the repository config's CRDs
         report = fetch(args.cache_dir, args.mirror, args.kubernetes_version)
-    except SchemaFetchError as exc:
+    except (SchemaFetchError, ConfigError) as exc:
         raise UsageError(str(exc)) from exc
     print(report)
+    for crd in extra:
+        print(f"  {crd.name}: sha256 {crd.sha256[:12]}... ok ({', '.join(crd.kinds)})")
     return EXIT_CLEAN
 
 

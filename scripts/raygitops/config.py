@@ -11,11 +11,16 @@ wins. Every key is optional; command-line flags override what it says:
     ignore: {image-unpinned: "dev images are rebuilt nightly on purpose"}
     exclude: [vendor/**]            # besides .git, .venv and what git ignores
     feature-gates: {RayClusterNetworkPolicy: true}
+    crds:                           # more CRDs, converted into the schema store like the pinned ones
+    - path: crds/widgets.yaml       # relative to this file; read on every run
+    - url: https://example.com/crds/gadgets.yaml
+      sha256: <64 hex digits>       # downloaded by `raygitops schemas fetch` only, refused if it differs
 """
 
 from __future__ import annotations
 
 import fnmatch
+import re
 import subprocess
 import tomllib
 from dataclasses import dataclass, field
@@ -26,11 +31,14 @@ import yaml
 
 from .inputs.sources import SKIPPED_FOLDERS
 from .operator import FeatureGateError, gates_from_mapping
+from .schema.store import ExtraCrd
 
 CONFIG_FILE = ".raygitops.yaml"
 PYPROJECT = "pyproject.toml"
 PROFILES = ("default", "prod")
-KNOWN_KEYS = ("kubernetes-version", "complete", "external", "profiles", "ignore", "exclude", "feature-gates")
+KNOWN_KEYS = ("kubernetes-version", "complete", "external", "profiles", "ignore", "exclude", "feature-gates", "crds")
+CRD_URL_SCHEMES = ("https://", "http://", "file://")
+_SHA256 = re.compile(r"[0-9a-f]{64}")
 
 
 class ConfigError(Exception):
@@ -48,6 +56,7 @@ class Config:
     ignore: dict[str, str] = field(default_factory=dict)  # rule id -> reason
     exclude: tuple[str, ...] = ()
     feature_gates: dict[str, bool] = field(default_factory=dict)
+    crds: tuple[ExtraCrd, ...] = ()
 
     def profile_for(self, label: str) -> str | None:
         relative = self.relative(label)
@@ -154,6 +163,10 @@ def _load(data: Any, root: Path, source: str) -> Config:
         )
     except FeatureGateError as exc:
         raise ConfigError(str(exc)) from exc
+    crds = tuple(
+        _extra_crd(entry, f"{source}: crds[{position}]", root)
+        for position, entry in enumerate(expect("crds", list, "a list of {path: ...} or {url: ..., sha256: ...}") or [])
+    )
     return Config(
         root=root,
         source=source,
@@ -164,7 +177,26 @@ def _load(data: Any, root: Path, source: str) -> Config:
         ignore=ignore,
         exclude=tuple(str(p) for p in expect("exclude", list, "a list of path patterns") or []),
         feature_gates=gates,
+        crds=crds,
     )
+
+
+def _extra_crd(entry: Any, where: str, root: Path) -> ExtraCrd:
+    """One `crds` entry: {path: relative/file.yaml} or {url: https://..., sha256: <64 hex digits>}."""
+    expected = "expected {path: relative/to/the/config.yaml} or {url: https://..., sha256: <64 hex digits>}"
+    if not isinstance(entry, dict) or set(entry) not in ({"path"}, {"url", "sha256"}):
+        raise ConfigError(f"{where} is {entry!r}; {expected}")
+    if "path" in entry:
+        path = entry["path"]
+        if not isinstance(path, str) or not path.strip():
+            raise ConfigError(f"{where}: path must be a file name, not {path!r}")
+        return ExtraCrd(label=f"{where} (path: {path})", path=root / path)
+    url, sha256 = entry["url"], entry["sha256"]
+    if not isinstance(url, str) or not url.startswith(CRD_URL_SCHEMES):
+        raise ConfigError(f"{where}: url must start with {', '.join(CRD_URL_SCHEMES)}, not {url!r}")
+    if not isinstance(sha256, str) or not _SHA256.fullmatch(sha256.strip().lower()):
+        raise ConfigError(f"{where}: sha256 of {url} must be 64 hex digits (sha256sum prints it), not {sha256!r}")
+    return ExtraCrd(label=f"{where} (url: {url})", url=url, sha256=sha256.strip().lower())
 
 
 def git_ignored(paths: list[Path], root: Path) -> set[Path]:

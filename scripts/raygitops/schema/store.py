@@ -273,6 +273,111 @@ def _read_pinned(entry: LockEntry, mirror: Path | None, downloads: Path, allow_d
         ) from exc
 
 
+# --------------------------------------------------------------------------- extra CRDs (the repository config)
+
+
+@dataclass(frozen=True)
+class ExtraCrd:
+    """A CRD the repository config adds to the store: a local file, or a URL pinned by its sha256.
+
+    Converted like the pinned CRDs, into a cache folder named after the file's sha256: a local file is
+    read (and hashed) on every run, a URL is downloaded only by `fetch` and kept, verified, for validate.
+    """
+
+    label: str  # the config file and the entry, for messages
+    path: Path | None = None
+    url: str | None = None
+    sha256: str | None = None  # pinned for a URL; a local file is keyed by its content's hash
+
+
+def fetch_extra_crds(crds: tuple[ExtraCrd, ...], cache_dir: Path | None = None) -> list[FetchedFile]:
+    """Download each URL entry (refusing a sha256 mismatch), read each local one, and convert them all."""
+    cache_dir = Path(cache_dir) if cache_dir else default_cache_dir()
+    for crd in crds:  # every file verified before anything is converted
+        _extra_bytes(crd, cache_dir, allow_download=True)
+    files = []
+    for crd in crds:
+        sha256, manifest = _ensure_extra(cache_dir, crd, rebuild=True)
+        source = str(crd.path) if crd.path is not None else str(crd.url)
+        kinds = tuple(f"{k['kind']} {_api_version(k['group'], k['version'])}" for k in manifest["kinds"])
+        files.append(FetchedFile(crd.label, source, sha256, kinds))
+    return files
+
+
+def _extra_bytes(crd: ExtraCrd, cache_dir: Path, allow_download: bool) -> tuple[bytes, str]:
+    """The file's bytes and their sha256; a URL's comes from the verified copy `fetch` kept."""
+    if crd.path is not None:
+        try:
+            data = crd.path.read_bytes()
+        except OSError as exc:
+            raise SchemaFetchError(
+                f"{crd.label}: cannot read {crd.path}: {exc.strerror or exc}; expected a CustomResourceDefinition "
+                "YAML file, its path relative to the config's folder"
+            ) from None
+        return data, hashlib.sha256(data).hexdigest()
+    assert crd.url is not None and crd.sha256 is not None  # the config accepts no other entry
+    kept = _extra_download(cache_dir, crd.sha256)
+    if kept.is_file():
+        data = kept.read_bytes()
+        if hashlib.sha256(data).hexdigest() == crd.sha256:
+            return data, crd.sha256
+    if not allow_download:
+        raise SchemaFetchError(f"{crd.label}: {crd.url} is not fetched yet (validate never downloads): {FETCH_HINT}")
+    import urllib.error  # only fetch downloads; kept off the validate path's imports
+    import urllib.request
+
+    try:
+        with urllib.request.urlopen(crd.url, timeout=DOWNLOAD_TIMEOUT_S) as response:
+            data = response.read()
+    except (urllib.error.URLError, OSError, ValueError) as exc:
+        reason = getattr(exc, "reason", None) or exc
+        raise SchemaFetchError(f"{crd.label}: download from {crd.url} failed: {reason}") from None
+    actual = hashlib.sha256(data).hexdigest()
+    if actual != crd.sha256:
+        raise SchemaFetchError(
+            f"{crd.label}: sha256 mismatch for {crd.url}, refusing it: expected {crd.sha256}, got {actual}; "
+            "nothing was written for it"
+        )
+    kept.parent.mkdir(parents=True, exist_ok=True)
+    partial = kept.with_name(f".{kept.name}.{os.getpid()}")
+    partial.write_bytes(data)
+    partial.replace(kept)
+    return data, actual
+
+
+def _extra_download(cache_dir: Path, sha256: str) -> Path:
+    return cache_dir / _DOWNLOADS_DIR / "extra" / f"{sha256}.yaml"
+
+
+def _extra_dir(cache_dir: Path, sha256: str) -> Path:
+    return cache_dir / f"extra-v{STORE_FORMAT}-{sha256}"
+
+
+def _ensure_extra(cache_dir: Path, crd: ExtraCrd, rebuild: bool = False) -> tuple[str, dict[str, Any]]:
+    """The sha256 and converted manifest of one extra CRD, converting it when missing or not verifying."""
+    if crd.sha256 is not None and not rebuild:  # a URL: its folder is known without reading the file
+        manifest = _read_manifest(_extra_dir(cache_dir, crd.sha256) / _MANIFEST, source_sha256=crd.sha256)
+        if manifest is not None:
+            return crd.sha256, manifest
+    data, sha256 = _extra_bytes(crd, cache_dir, allow_download=False)
+    folder = _extra_dir(cache_dir, sha256)
+    if not rebuild:
+        manifest = _read_manifest(folder / _MANIFEST, source_sha256=sha256)
+        if manifest is not None:
+            return sha256, manifest
+    cache_dir.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=".extra-", dir=cache_dir))
+    try:
+        entry = LockEntry(name=crd.label, url=crd.url or "", sha256=sha256, path=crd.label)
+        manifest = {"format": STORE_FORMAT, "source_sha256": sha256, "kinds": _convert_crd_file(entry, data, staging)}
+        (staging / _MANIFEST).write_text(json.dumps(manifest, indent=1))
+        with contextlib.suppress(OSError):  # another process converted the same file at the same moment
+            _replace_dir(staging, folder)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    return sha256, manifest
+
+
 def _replace_dir(new: Path, target: Path) -> None:
     """Swap `new` in as `target` with renames, so readers never see a half-written store."""
     old = target.with_name(target.name + ".old")
@@ -374,36 +479,58 @@ def _convert_crd_file(entry: LockEntry, data: bytes, out_dir: Path) -> list[dict
     try:
         documents = [d for d in yaml.load_all(data, Loader=SAFE_LOADER) if d]
     except yaml.YAMLError as exc:
-        raise SchemaFetchError(f"{entry.path}: not valid YAML: {exc}") from exc
+        mark = getattr(exc, "problem_mark", None)
+        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""
+        problem = getattr(exc, "problem", None) or " ".join(str(exc).split())
+        raise SchemaFetchError(f"{entry.path}: not valid YAML: {problem}{where}") from None
     kinds: list[dict[str, Any]] = []
     interner = _Interner()
     for crd in documents:
-        if crd.get("kind") != "CustomResourceDefinition":
+        if not isinstance(crd, dict) or crd.get("kind") != "CustomResourceDefinition":
             continue
-        spec = crd["spec"]
-        group, kind, namespaced = spec["group"], spec["names"]["kind"], spec.get("scope") == "Namespaced"
-        for version in spec["versions"]:
-            if not version.get("served", True):
-                continue  # the API server answers "no matches for kind" for it
-            raw = (version.get("schema") or {}).get("openAPIV3Schema") or {"type": "object"}
-            schema = interner.intern(_strip_docs(raw))
-            file_name = _schema_file(group, version["name"], kind)
-            kinds.append(
-                {
-                    "group": group,
-                    "version": version["name"],
-                    "kind": kind,
-                    "plural": spec["names"]["plural"],
-                    "namespaced": namespaced,
-                    "storage": bool(version.get("storage")),
-                    "status_subresource": "status" in (version.get("subresources") or {}),
-                    "file": file_name,
-                    "sha256": _write_schema(out_dir, file_name, schema),
-                    "source": entry.name,
-                }
-            )
+        try:
+            kinds.extend(_convert_crd(crd, entry.name, interner, out_dir))
+        except (KeyError, TypeError, AttributeError) as exc:
+            name = crd.get("metadata", {}).get("name") if isinstance(crd.get("metadata"), dict) else None
+            raise SchemaFetchError(
+                f"{entry.path}: CustomResourceDefinition {name or '(unnamed)'} is malformed ({type(exc).__name__}: "
+                f"{exc}); expected spec.group, spec.names.kind, spec.names.plural, spec.scope and spec.versions "
+                "with a name and schema.openAPIV3Schema each"
+            ) from None
     if not kinds:
         raise SchemaFetchError(f"{entry.path}: holds no served CustomResourceDefinition version")
+    return kinds
+
+
+def _convert_crd(crd: dict[str, Any], source: str, interner: _Interner, out_dir: Path) -> list[dict[str, Any]]:
+    """The served versions of one CRD, each written as one schema file."""
+    kinds: list[dict[str, Any]] = []
+    spec = crd["spec"]
+    group, kind, namespaced = spec["group"], spec["names"]["kind"], spec.get("scope") == "Namespaced"
+    if not all(isinstance(name, str) and name for name in (group, kind, spec["names"]["plural"])):
+        raise TypeError("spec.group, spec.names.kind and spec.names.plural must be non-empty strings")
+    for version in spec["versions"]:
+        if not version.get("served", True):
+            continue  # the API server answers "no matches for kind" for it
+        raw = (version.get("schema") or {}).get("openAPIV3Schema") or {"type": "object"}
+        if not isinstance(raw, dict):
+            raise TypeError(f"versions {version['name']}: schema.openAPIV3Schema must be a mapping")
+        schema = interner.intern(_strip_docs(raw))
+        file_name = _schema_file(group, version["name"], kind)
+        kinds.append(
+            {
+                "group": group,
+                "version": version["name"],
+                "kind": kind,
+                "plural": spec["names"]["plural"],
+                "namespaced": namespaced,
+                "storage": bool(version.get("storage")),
+                "status_subresource": "status" in (version.get("subresources") or {}),
+                "file": file_name,
+                "sha256": _write_schema(out_dir, file_name, schema),
+                "source": source,
+            }
+        )
     return kinds
 
 
@@ -686,7 +813,27 @@ class _Entry:
     status_subresource: bool
     path: Path
     sha256: str
+    extra: ExtraCrd | None = None  # a CRD of the repository config, rebuilt from its own file
     loaded: ResourceSchema | None = None
+
+
+def _crd_entries(manifest: dict[str, Any], folder: Path, extra: ExtraCrd | None = None) -> list[_Entry]:
+    """The kinds a CRD manifest (pinned or of the config) records, each to be read from `folder`."""
+    return [
+        _Entry(
+            k["group"],
+            k["version"],
+            k["kind"],
+            True,
+            k["namespaced"],
+            k["storage"],
+            k["status_subresource"],
+            folder / k["file"],
+            k["sha256"],
+            extra=extra,
+        )
+        for k in manifest["kinds"]
+    ]
 
 
 class SchemaStore:
@@ -706,8 +853,12 @@ class SchemaStore:
 
     @classmethod
     def open(
-        cls, cache_dir: Path | None = None, kubernetes_version: str | None = DEFAULT_KUBERNETES_VERSION
+        cls,
+        cache_dir: Path | None = None,
+        kubernetes_version: str | None = DEFAULT_KUBERNETES_VERSION,
+        extra_crds: tuple[ExtraCrd, ...] = (),
     ) -> SchemaStore:
+        """The store of the pinned CRDs, the built-in kinds of `kubernetes_version`, and the config's CRDs."""
         cache_dir = Path(cache_dir) if cache_dir else default_cache_dir()
         version = _normalize_version(kubernetes_version)
         lock_sha256 = hashlib.sha256(LOCK_FILE.read_bytes()).hexdigest()  # no YAML parse on the hot path
@@ -718,20 +869,7 @@ class SchemaStore:
             manifest = _read_crd_manifest(crd_dir, lock_sha256)
             if manifest is None:
                 raise SchemaStoreError(f"schema store at {cache_dir} does not verify after a rebuild: {FETCH_HINT}")
-        entries = [
-            _Entry(
-                k["group"],
-                k["version"],
-                k["kind"],
-                True,
-                k["namespaced"],
-                k["storage"],
-                k["status_subresource"],
-                crd_dir / k["file"],
-                k["sha256"],
-            )
-            for k in manifest["kinds"]
-        ]
+        entries = _crd_entries(manifest, crd_dir)
         builtin_index = _ensure_builtins(cache_dir, version)
         builtin_dir = _builtin_dir(cache_dir, version)
         builtins = [
@@ -748,7 +886,14 @@ class SchemaStore:
             )
             for k in builtin_index["kinds"]
         ]
-        return cls(cache_dir, version, builtins + entries)
+        extras: list[_Entry] = []
+        for crd in extra_crds:
+            try:
+                sha256, extra_manifest = _ensure_extra(cache_dir, crd)
+            except SchemaFetchError as exc:
+                raise SchemaStoreError(str(exc)) from None
+            extras.extend(_crd_entries(extra_manifest, _extra_dir(cache_dir, sha256), crd))
+        return cls(cache_dir, version, builtins + entries + extras)
 
     def schema_for(self, api_version: str, kind: str) -> ResourceSchema | None:
         group, _, version = api_version.rpartition("/")
@@ -787,7 +932,12 @@ class SchemaStore:
     def _load(self, entry: _Entry) -> ResourceSchema:
         schema = _read_verified(entry.path, entry.sha256)
         if schema is None:  # damaged or altered: rebuild from the pinned sources, then read once more
-            if entry.is_crd:
+            if entry.extra is not None:
+                try:
+                    _ensure_extra(self.cache_dir, entry.extra, rebuild=True)
+                except SchemaFetchError as exc:
+                    raise SchemaStoreError(str(exc)) from None
+            elif entry.is_crd:
                 _rebuild_crds(self.cache_dir, self.kubernetes_version)
             else:
                 _ensure_builtins(self.cache_dir, self.kubernetes_version, rebuild=True)
