@@ -8,6 +8,7 @@ from pathlib import PurePosixPath
 from typing import Any
 
 OVERLAYS = ("dev", "gpu", "prod")
+MONITORED_OVERLAYS = ("gpu", "prod")  # the overlays that compose components/monitoring
 RAY_KINDS = ("RayCluster", "RayJob", "RayService")
 
 Doc = dict[str, Any]

@@ -9,7 +9,7 @@ import yaml
 
 from raygitops.inputs.render import render
 
-from .bundle import OVERLAYS, Bundle
+from .bundle import MONITORED_OVERLAYS, OVERLAYS, Bundle
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
@@ -32,6 +32,12 @@ def overlays() -> dict[str, Bundle]:
 
 @pytest.fixture(scope="session", params=OVERLAYS)
 def overlay(request: pytest.FixtureRequest) -> Bundle:
+    return rendered(f"overlays/{request.param}")
+
+
+@pytest.fixture(scope="session", params=MONITORED_OVERLAYS)
+def monitored_overlay(request: pytest.FixtureRequest) -> Bundle:
+    """An overlay that composes components/monitoring (dev leaves it out: it runs without the Prometheus Operator)."""
     return rendered(f"overlays/{request.param}")
 
 

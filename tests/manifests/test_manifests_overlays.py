@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 import pytest
 
-from .bundle import OVERLAYS, Bundle, containers, labels_match
+from .bundle import MONITORED_OVERLAYS, OVERLAYS, Bundle, containers, labels_match
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
 
 RAY_VERSION = "2.60.0"
 RAY_IMAGE = re.compile(r"^(?:docker\.io/)?rayproject/ray(?:-ml)?:(?P<tag>[^@]+)$")
@@ -376,9 +379,8 @@ def test_services_select_the_main_cluster_and_existing_ports(overlay: Bundle):
             assert port["targetPort"] in head_ports, f"Service/{name}: port {port['targetPort']} not on the head"
 
 
-def test_monitors_scrape_ports_the_ray_containers_declare(overlay: Bundle):
-    if not overlay.of_kind("PodMonitor"):
-        pytest.skip(f"{overlay.path} leaves out components/monitoring")
+def test_monitors_scrape_ports_the_ray_containers_declare(monitored_overlay: Bundle):
+    overlay = monitored_overlay
     pods = main_cluster_pods(overlay)
     spec = overlay.one("RayCluster", "raycluster-kuberay")["spec"]
     ports_by_type = {
@@ -396,11 +398,10 @@ def test_monitors_scrape_ports_the_ray_containers_declare(overlay: Bundle):
         assert "ray_io_cluster" in targets, f"{endpoint['port']}: alerts could not name the cluster"
 
 
-def test_every_ray_pod_is_scraped_once(overlay: Bundle):
+def test_every_ray_pod_is_scraped_once(monitored_overlay: Bundle):
+    overlay = monitored_overlay
     """Scraped as pods, never through Services: KubeRay labels every head Service (and a RayService has
     two for its head) with ray.io/node-type, so a ServiceMonitor on that label counted heads twice."""
-    if not overlay.of_kind("PodMonitor"):
-        pytest.skip(f"{overlay.path} leaves out components/monitoring")
     assert not overlay.of_kind("ServiceMonitor")
     monitors = overlay.of_kind("PodMonitor")
     for template in overlay.pod_templates():
@@ -478,3 +479,10 @@ def test_no_kustomization_patches_or_replaces_by_list_index(repo_root):
                 operations = document if isinstance(document, list) else []
                 problems += [f"{where}: JSON patch of {op['path']}" for op in operations if LIST_INDEX.search(op["path"])]
     assert not problems, "\n".join(problems)
+
+
+def test_monitoring_is_in_exactly_the_overlays_that_compose_it(overlays: dict[str, Bundle]):
+    for name, bundle in overlays.items():
+        composed = "components/monitoring" in (REPO_ROOT / "overlays" / name / "kustomization.yaml").read_text()
+        assert composed == (name in MONITORED_OVERLAYS)
+        assert bool(bundle.of_kind("PodMonitor")) == composed, f"overlays/{name}: PodMonitors do not follow the component"
