@@ -224,3 +224,17 @@ def test_identity_and_metadata_never_raise(schema_store, api_version, kind, meta
     document = Document("f.yaml", 0, {"apiVersion": api_version, "kind": kind, "metadata": metadata})
     for finding in check_identity(document, schema_store) + check_metadata(document, schema_store):
         assert finding.rule in IDENTITY_RULES and finding.message
+
+
+def test_unknown_field_under_metadata_rejected_as_strict_field_validation_does(schema_store):
+    finding = single(check_metadata(document("ray.io/v1", "RayCluster", lables={"app": "ray"}), schema_store))
+    assert (finding.rule, finding.path) == ("metadata-unknown-field", "/metadata/lables")
+    assert finding.message.startswith('unknown field "metadata.lables"')
+    known = document("apps/v1", "Deployment", generateName="web-", finalizers=["x.io/keep"], ownerReferences=[])
+    assert check_metadata(known, schema_store) == []
+
+
+def test_disruption_budget_name_is_a_path_segment_so_an_underscore_is_accepted(schema_store):
+    assert check_metadata(document("policy/v1", "PodDisruptionBudget", name="under_score"), schema_store) == []
+    finding = single(check_metadata(document("policy/v1", "PodDisruptionBudget", name="a/b"), schema_store))
+    assert (finding.rule, finding.path) == ("metadata-name", "/metadata/name")

@@ -148,6 +148,22 @@ declare(
     subject=Subject.DOCUMENT,
 )
 declare(
+    "metadata-unknown-field",
+    """a key under metadata that ObjectMeta does not have (e.g. lables)
+
+    Why: kubectl asks for strict field validation, and the API server rejects an object whose metadata holds a
+    field ObjectMeta does not define, for built-in kinds and custom resources alike; a misspelt key is lost.
+
+    Fails:
+        metadata: {name: raycluster, lables: {app: ray}}
+
+    Instead:
+        metadata: {name: raycluster, labels: {app: ray}}
+    """,
+    category=IDENTITY,
+    subject=Subject.DOCUMENT,
+)
+declare(
     "metadata-namespace",
     """metadata.namespace is not a DNS-1123 label, or is set on a cluster-scoped kind
 
@@ -346,6 +362,9 @@ _DNS1035_LABEL_KINDS = {("", "Service")}
 _DNS1123_LABEL_KINDS = {("", "Namespace"), ("apps", "StatefulSet")}
 _PATH_SEGMENT_KINDS = {
     ("rbac.authorization.k8s.io", kind) for kind in ("Role", "ClusterRole", "RoleBinding", "ClusterRoleBinding")
+} | {
+    # policy/validation checks only the spec; the generic create (rest.BeforeCreate) checks the name as a path segment.
+    ("policy", "PodDisruptionBudget")
 }
 # Extra length limits: a Job's name becomes a label value on its pods; a
 # CronJob appends an 11-character suffix to name its Jobs.
@@ -396,8 +415,39 @@ def check_metadata(document: Document, store: KindCatalogue) -> list[Finding]:
     return list(_metadata_findings(document, metadata, store))
 
 
+# The fields of ObjectMeta (apimachinery meta/v1, Kubernetes 1.33): with fieldValidation=Strict (kubectl's
+# default) the API server rejects any other key, for built-in kinds and custom resources alike.
+OBJECT_META_FIELDS = frozenset(
+    {
+        "name",
+        "generateName",
+        "namespace",
+        "selfLink",
+        "uid",
+        "resourceVersion",
+        "generation",
+        "creationTimestamp",
+        "deletionTimestamp",
+        "deletionGracePeriodSeconds",
+        "labels",
+        "annotations",
+        "ownerReferences",
+        "finalizers",
+        "managedFields",
+    }
+)
+
+
 def _metadata_findings(document: Document, metadata: dict[str, Any], store: KindCatalogue) -> Iterator[Finding]:
     group, kind = document.group, document.kind
+    for key in metadata:
+        if key not in OBJECT_META_FIELDS:
+            yield _error(
+                document,
+                "metadata-unknown-field",
+                ("metadata", str(key)),
+                f'unknown field "metadata.{key}": ObjectMeta has no such field',
+            )
     yield from _name_findings(document, metadata, group, kind)
 
     namespace = metadata.get("namespace")
