@@ -183,12 +183,11 @@ def test_fractional_number_where_crd_wants_int_or_string_is_a_type_error(schema_
     assert finding.message.endswith("found 0.5 (number), expected integer or string")
 
 
-def test_int32_overflow_is_rejected(schema_store):
+def test_int32_overflow_in_a_custom_resource_is_accepted_as_the_api_server_does(schema_store):
+    # A custom resource is stored as JSON; kube-openapi checks the format of strings only, so the API server
+    # takes 3000000000 for an int32 field (a built-in kind decodes into an int32 and fails: the Deployment test).
     assert validate(schema_store, raycluster(replicas="2147483647"))[1] == []
-    _, findings = validate(schema_store, raycluster(replicas="3000000000"))
-    finding = only(findings, "schema-format")
-    assert finding.path == "/spec/workerGroupSpecs/0/replicas"
-    assert "found 3000000000, expected an int32 (-2147483648 to 2147483647)" in finding.message
+    assert validate(schema_store, raycluster(replicas="3000000000"))[1] == []
 
 
 RAYJOB = """
