@@ -201,7 +201,7 @@ CASES: dict[str, Case] = {
     "autoscaler-version-and-env": Case(
         passing=cluster(spec("enableInTreeAutoscaling: true", "autoscalerOptions: {version: v2}")),
         failing=cluster(spec("enableInTreeAutoscaling: true", "autoscalerOptions: {version: v2}",
-                             head_group=head("env: [{name: X, value: y}, {name: RAY_enable_autoscaler_v2, value: 'true'}]"))),
+                             head_group=head("env: [{name: LOG_LEVEL, value: debug}, {name: RAY_enable_autoscaler_v2, value: 'true'}]"))),
         path="/spec/headGroupSpec/template/spec/containers/0/env/1", message="remove the env variable",
     ),
     "autoscaler-v2-restart-policy": Case(
@@ -594,7 +594,7 @@ CASES: dict[str, Case] = {
     ),
     "privileged-container": Case(
         passing=deployment(SAFE_POD),
-        failing=deployment(SAFE_POD.replace("allowPrivilegeEscalation: false", "allowPrivilegeEscalation: false, privileged: true")),
+        failing=deployment(SAFE_POD.replace("allowPrivilegeEscalation: false", "privileged: true")),
         path="/spec/template/spec/containers/0/securityContext/privileged", message="remove privileged: true",
     ),
     "host-namespace": Case(

@@ -412,3 +412,77 @@ def test_check_native_never_raises_on_any_shape(kind, spec):
     for finding in check_native(Document("f.yaml", 0, body)):
         assert finding.rule in BUILTIN_RULES or finding.rule == "metadata-label"
         assert finding.path.startswith("/") and finding.message
+
+
+# ---------------------------------------------------------------- other built-in kinds (builtin-field)
+
+
+def test_service_type_is_one_of_four():
+    finding = only(check_native(service("- {port: 80}", type="Nodeport")), "service-spec")
+    assert finding.path == "/spec/type"
+    assert "'Nodeport' is not supported; expected one of ClusterIP, NodePort, LoadBalancer, ExternalName" in finding.message
+    assert check_native(service("- {port: 80}", type="NodePort")) == []
+
+
+def test_network_policy_types_and_ports():
+    policy = """
+        apiVersion: networking.k8s.io/v1
+        kind: NetworkPolicy
+        metadata: {name: ray}
+        spec:
+          podSelector: {}
+          policyTypes: [Ingress, egress]
+          ingress:
+          - ports: [{port: "1.5"}, {port: 8265, endPort: 8000}, {port: dashboard}]
+        """
+    findings = [f for f in check_native(doc(policy)) if f.rule == "builtin-field"]
+    assert [f.path for f in findings] == [
+        "/spec/policyTypes/1", "/spec/ingress/0/ports/0/port", "/spec/ingress/0/ports/1/endPort"]
+    clean = policy.replace("egress]", "Egress]").replace('{port: "1.5"}, {port: 8265, endPort: 8000}', "{port: 8000, endPort: 8265}")
+    assert check_native(doc(clean)) == []
+
+
+@pytest.mark.parametrize("budget, problem", [
+    ("maxUnavailable: -1", "must be greater than or equal to 0"),
+    ("minAvailable: 150%", "must not be greater than 100%"),
+    ("minAvailable: half", "must be an integer or a percentage"),
+    ("{minAvailable: 1, maxUnavailable: 1}", "cannot be both set"),
+])
+def test_disruption_budget_bounds(budget, problem):
+    spec = budget if budget.startswith("{") else "{" + budget + "}"
+    text = f"apiVersion: policy/v1\nkind: PodDisruptionBudget\nmetadata: {{name: ray}}\nspec: {spec}\n"
+    assert problem in only(check_native(doc(text)), "builtin-field").message
+    assert check_native(doc(text.replace("-1", "1").replace("150%", "50%").replace("half", "50%").replace(", maxUnavailable: 1", ""))) == []
+
+
+def test_claim_needs_a_supported_access_mode():
+    claim = "apiVersion: v1\nkind: PersistentVolumeClaim\nmetadata: {name: data}\nspec: {resources: {requests: {storage: 1Gi}}}\n"
+    assert only(check_native(doc(claim)), "builtin-field").path == "/spec/accessModes"
+    assert only(check_native(doc(claim.replace("spec: {", "spec: {accessModes: [ReadWriteSome], "))), "builtin-field").path == "/spec/accessModes/0"
+    assert check_native(doc(claim.replace("spec: {", "spec: {accessModes: [ReadWriteOnce], "))) == []
+
+
+def test_priority_class_preemption_policy():
+    text = "apiVersion: scheduling.k8s.io/v1\nkind: PriorityClass\nmetadata: {name: ray}\nvalue: 1000\npreemptionPolicy: Always\n"
+    assert only(check_native(doc(text)), "builtin-field").path == "/preemptionPolicy"
+    assert check_native(doc(text.replace("Always", "Never"))) == []
+
+
+def test_namespace_pod_security_labels_name_a_level_and_version():
+    text = ("apiVersion: v1\nkind: Namespace\nmetadata:\n  name: ray\n  labels:\n"
+            "    pod-security.kubernetes.io/enforce: strict\n    pod-security.kubernetes.io/warn-version: '1.33'\n")
+    paths = [f.path for f in check_native(doc(text)) if f.rule == "builtin-field"]
+    assert paths == ["/metadata/labels/pod-security.kubernetes.io~1enforce", "/metadata/labels/pod-security.kubernetes.io~1warn-version"]
+    assert check_native(doc(text.replace("strict", "restricted").replace("'1.33'", "v1.33"))) == []
+
+
+def test_privileged_container_cannot_forbid_escalation():
+    findings = check_native(pod("- {name: c, image: busybox, securityContext: {privileged: true, allowPrivilegeEscalation: false}}"))
+    assert only(findings, "container-security-context").path == "/spec/containers/0/securityContext/privileged"
+    assert check_native(pod("- {name: c, image: busybox, securityContext: {privileged: true}}")) == []
+
+
+def test_a_kind_that_is_a_mapping_is_walked_for_placeholders_without_a_crash():
+    from raygitops.checks.native.templates import placeholders
+
+    assert placeholders({"kind": {"name": "Deployment"}, "metadata": {"name": "web"}}) == []

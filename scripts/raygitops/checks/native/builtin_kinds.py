@@ -20,6 +20,7 @@ them, minutes after the apply, as a FailedCreate event.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Generator, Iterator
 from decimal import Decimal
 from typing import Any
@@ -427,6 +428,43 @@ declare(
     category=NATIVE,
     subject=Subject.DOCUMENT,
 )
+declare(
+    "container-security-context",
+    """container securityContext that asks for privileges and forbids their escalation at once
+
+    Why: the API server rejects a container with allowPrivilegeEscalation: false and privileged: true (or
+    capabilities.add SYS_ADMIN): a privileged process can always escalate; for a Ray pod that happens only when
+    KubeRay creates it, as a FailedCreate event.
+
+    Fails:
+        securityContext: {allowPrivilegeEscalation: false, privileged: true}
+
+    Instead:
+        securityContext: {allowPrivilegeEscalation: false}
+    """,
+    category=NATIVE,
+    subject=Subject.POD_TEMPLATE,
+)
+declare(
+    "builtin-field",
+    """a field of a NetworkPolicy, PodDisruptionBudget, PersistentVolumeClaim, PriorityClass or Namespace the API server rejects
+
+    Why: the API server's Go validation checks what their OpenAPI schemas leave open: policyTypes, preemptionPolicy
+    and accessModes take only listed values, a PersistentVolumeClaim needs an access mode, a PodDisruptionBudget's
+    minAvailable and maxUnavailable are non-negative (at most 100%), a NetworkPolicy port is a number or a port name,
+    and a Namespace's pod-security.kubernetes.io labels name a level (and a version) the PodSecurity admission knows.
+
+    Fails:
+        kind: PodDisruptionBudget
+        spec: {maxUnavailable: -1, selector: {matchLabels: {ray.io/node-type: worker}}}
+
+    Instead:
+        kind: PodDisruptionBudget
+        spec: {maxUnavailable: 1, selector: {matchLabels: {ray.io/node-type: worker}}}
+    """,
+    category=NATIVE,
+    subject=Subject.DOCUMENT,
+)
 
 # core/validation: the values of a ConfigMap's data and binaryData, or of a Secret's data, in bytes.
 MAX_DATA_BYTES = 1024 * 1024
@@ -449,6 +487,8 @@ def check_native(document: Document) -> list[Finding]:
         problems.extend(ingress_problems(body.get("spec")))
     elif key in (("", "ConfigMap"), ("", "Secret")):
         problems.extend(_data_size_problems(body, document.kind))
+    elif key in _FIELD_CHECKS:
+        problems.extend(_FIELD_CHECKS[key](body))
     pod_path = workload_pod_spec_path(document)
     if pod_path is not None:
         problems.extend(_workload_problems(body, key, pod_path))
@@ -648,6 +688,28 @@ def _container_problems(
         if isinstance(container.get(probe), dict):
             yield from _probe_problems(container[probe], (*path, probe), probe, port_names)
     yield from _volume_mount_problems(container.get("volumeMounts"), (*path, "volumeMounts"), volumes)
+    if isinstance(container.get("securityContext"), dict):
+        yield from _security_context_problems(container["securityContext"], (*path, "securityContext"))
+
+
+def _security_context_problems(context: dict[str, Any], path: Path) -> Iterator[Problem]:
+    """core/validation ValidateSecurityContext: no privilege without escalation."""
+    if context.get("allowPrivilegeEscalation") is not False:
+        return
+    if context.get("privileged") is True:
+        yield (
+            (*path, "privileged"),
+            "container-security-context",
+            (f"{field_name(path)} cannot set allowPrivilegeEscalation to false and privileged to true"),
+        )
+    capabilities = context.get("capabilities")
+    added = capabilities.get("add") if isinstance(capabilities, dict) else None
+    if isinstance(added, list) and any(cap in ("SYS_ADMIN", "CAP_SYS_ADMIN") for cap in added):
+        yield (
+            (*path, "capabilities", "add"),
+            "container-security-context",
+            (f"{field_name(path)} cannot set allowPrivilegeEscalation to false and add the capability SYS_ADMIN"),
+        )
 
 
 def _container_port_problems(ports: Any, path: Path) -> Generator[Problem, None, set[str]]:
@@ -917,6 +979,8 @@ def service_problems(spec: Any) -> Iterator[Problem]:
     if not isinstance(spec, dict):
         return
     service_type = spec.get("type") or "ClusterIP"
+    if isinstance(service_type, str) and service_type not in _SERVICE_TYPES:
+        yield ("spec", "type"), "service-spec", _unsupported(f"spec.type {service_type!r}", _SERVICE_TYPES)
     headless = spec.get("clusterIP") == "None"
     ports = spec.get("ports")
     if service_type == "ExternalName":
@@ -1045,6 +1109,166 @@ def _port_or_name_problem(value: Any) -> str | None:
         problem = fmt.port_name_problem(value)
         return f"as a port name it {problem}" if problem else None
     return None  # wrong type: the schema stage reports it
+
+
+_SERVICE_TYPES = ("ClusterIP", "NodePort", "LoadBalancer", "ExternalName")
+
+
+# ---------------------------------------------------------------- other built-in kinds (rule builtin-field)
+# Each follows the kind's validation in k8s.io/kubernetes v1.33 (pkg/apis/{networking,policy,core,scheduling}/
+# validation) or the PodSecurity admission (k8s.io/pod-security-admission), which runs on a dry run too.
+
+_POLICY_TYPES = ("Ingress", "Egress")
+_NETWORK_PROTOCOLS = ("TCP", "UDP", "SCTP")
+_PREEMPTION_POLICIES = ("PreemptLowerPriority", "Never")
+_ACCESS_MODES = ("ReadWriteOnce", "ReadOnlyMany", "ReadWriteMany", "ReadWriteOncePod")
+_POD_SECURITY_LEVELS = ("privileged", "baseline", "restricted")
+_POD_SECURITY_VERSION = re.compile(r"v1\.(0|[1-9][0-9]*)")
+_PERCENT = re.compile(r"[0-9]+%")
+
+
+def _unsupported(what: str, allowed: tuple[str, ...]) -> str:
+    return f"{what} is not supported; expected one of {', '.join(allowed)}"
+
+
+def network_policy_problems(body: dict[str, Any]) -> Iterator[Problem]:
+    """ValidateNetworkPolicySpec: policyTypes, and the ports of every ingress and egress rule."""
+    spec = body.get("spec")
+    if not isinstance(spec, dict):
+        return
+    types = spec.get("policyTypes")
+    if isinstance(types, list):
+        if len(types) > len(_POLICY_TYPES):
+            yield ("spec", "policyTypes"), "builtin-field", "spec.policyTypes may not name more than two policy types"
+        for index, policy_type in enumerate(types):
+            if isinstance(policy_type, str) and policy_type not in _POLICY_TYPES:
+                yield (
+                    ("spec", "policyTypes", index),
+                    "builtin-field",
+                    _unsupported(f"spec.policyTypes[{index}] {policy_type!r}", _POLICY_TYPES),
+                )
+    for direction in ("ingress", "egress"):
+        rules = spec.get(direction)
+        for index, rule in enumerate(rules if isinstance(rules, list) else []):
+            ports = rule.get("ports") if isinstance(rule, dict) else None
+            for position, port in enumerate(ports if isinstance(ports, list) else []):
+                if isinstance(port, dict):
+                    yield from _network_policy_port_problems(port, ("spec", direction, index, "ports", position))
+
+
+def _network_policy_port_problems(port: dict[str, Any], where: Path) -> Iterator[Problem]:
+    protocol, number, end = port.get("protocol"), port.get("port"), port.get("endPort")
+    if isinstance(protocol, str) and protocol not in _NETWORK_PROTOCOLS:
+        yield (
+            (*where, "protocol"),
+            "builtin-field",
+            _unsupported(f"{field_name(where)}.protocol {protocol!r}", _NETWORK_PROTOCOLS),
+        )
+    if number is not None:
+        problem = _port_or_name_problem(number)
+        if problem:
+            yield (*where, "port"), "builtin-field", f"{field_name((*where, 'port'))} {number!r}: {problem}"
+    if end is None:
+        return
+    if number is None or isinstance(number, str):
+        yield (*where, "endPort"), "builtin-field", f"{field_name((*where, 'endPort'))} needs a numeric port"
+    elif _is_int(end) and _is_int(number) and end < number:
+        yield (*where, "endPort"), "builtin-field", f"{field_name((*where, 'endPort'))} must be at least the port"
+    elif _is_int(end) and fmt.port_number_problem(end):
+        yield (*where, "endPort"), "builtin-field", f"{field_name((*where, 'endPort'))} must be between 1 and 65535"
+
+
+def disruption_budget_problems(body: dict[str, Any]) -> Iterator[Problem]:
+    """ValidatePodDisruptionBudgetSpec: minAvailable and maxUnavailable, non-negative, at most 100%, not both."""
+    spec = body.get("spec")
+    if not isinstance(spec, dict):
+        return
+    if spec.get("minAvailable") is not None and spec.get("maxUnavailable") is not None:
+        yield ("spec",), "builtin-field", "spec.minAvailable and spec.maxUnavailable cannot be both set"
+    for name in ("minAvailable", "maxUnavailable"):
+        value = spec.get(name)
+        if isinstance(value, int) and not isinstance(value, bool) and value < 0:
+            yield ("spec", name), "builtin-field", f"spec.{name} {value} must be greater than or equal to 0"
+        elif isinstance(value, str):
+            if not _PERCENT.fullmatch(value):
+                yield (
+                    ("spec", name),
+                    "builtin-field",
+                    f"spec.{name} {value!r} must be an integer or a percentage (e.g. '5%')",
+                )
+            elif int(value[:-1]) > 100:
+                yield ("spec", name), "builtin-field", f"spec.{name} {value!r} must not be greater than 100%"
+
+
+def claim_problems(body: dict[str, Any]) -> Iterator[Problem]:
+    """ValidatePersistentVolumeClaimSpec: at least one supported access mode; ReadWriteOncePod alone."""
+    spec = body.get("spec")
+    if not isinstance(spec, dict):
+        return
+    modes = spec.get("accessModes")
+    if modes is None or modes == []:
+        yield (
+            ("spec", "accessModes"),
+            "builtin-field",
+            "spec.accessModes is missing; a claim needs at least one access mode",
+        )
+        return
+    if not isinstance(modes, list):
+        return
+    for index, mode in enumerate(modes):
+        if isinstance(mode, str) and mode not in _ACCESS_MODES:
+            yield (
+                ("spec", "accessModes", index),
+                "builtin-field",
+                _unsupported(f"spec.accessModes[{index}] {mode!r}", _ACCESS_MODES),
+            )
+    if "ReadWriteOncePod" in modes and len(modes) > 1:
+        yield (
+            ("spec", "accessModes"),
+            "builtin-field",
+            "spec.accessModes: ReadWriteOncePod may not be combined with other modes",
+        )
+
+
+def priority_class_problems(body: dict[str, Any]) -> Iterator[Problem]:
+    """ValidatePriorityClass: preemptionPolicy is PreemptLowerPriority or Never."""
+    policy = body.get("preemptionPolicy")
+    if isinstance(policy, str) and policy not in _PREEMPTION_POLICIES:
+        yield ("preemptionPolicy",), "builtin-field", _unsupported(f"preemptionPolicy {policy!r}", _PREEMPTION_POLICIES)
+
+
+def namespace_problems(body: dict[str, Any]) -> Iterator[Problem]:
+    """The PodSecurity admission: pod-security.kubernetes.io/{enforce,audit,warn}[-version] label values."""
+    metadata = body.get("metadata")
+    labels = metadata.get("labels") if isinstance(metadata, dict) else None
+    if not isinstance(labels, dict):
+        return
+    for mode in ("enforce", "audit", "warn"):
+        level = labels.get(f"pod-security.kubernetes.io/{mode}")
+        if isinstance(level, str) and level not in _POD_SECURITY_LEVELS:
+            yield (
+                ("metadata", "labels", f"pod-security.kubernetes.io/{mode}"),
+                "builtin-field",
+                _unsupported(f"pod-security.kubernetes.io/{mode} {level!r}", _POD_SECURITY_LEVELS),
+            )
+        version = labels.get(f"pod-security.kubernetes.io/{mode}-version")
+        if isinstance(version, str) and version != "latest" and not _POD_SECURITY_VERSION.fullmatch(version):
+            yield (
+                ("metadata", "labels", f"pod-security.kubernetes.io/{mode}-version"),
+                "builtin-field",
+                (
+                    f"pod-security.kubernetes.io/{mode}-version {version!r} must be 'latest' or a version such as 'v1.33'"
+                ),
+            )
+
+
+_FIELD_CHECKS = {
+    ("networking.k8s.io", "NetworkPolicy"): network_policy_problems,
+    ("policy", "PodDisruptionBudget"): disruption_budget_problems,
+    ("", "PersistentVolumeClaim"): claim_problems,
+    ("scheduling.k8s.io", "PriorityClass"): priority_class_problems,
+    ("", "Namespace"): namespace_problems,
+}
 
 
 # ---------------------------------------------------------------- Ingress
