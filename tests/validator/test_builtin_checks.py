@@ -486,3 +486,27 @@ def test_a_kind_that_is_a_mapping_is_walked_for_placeholders_without_a_crash():
     from raygitops.checks.native.templates import placeholders
 
     assert placeholders({"kind": {"name": "Deployment"}, "metadata": {"name": "web"}}) == []
+
+
+def test_ingress_needs_rules_or_a_default_backend():
+    text = "apiVersion: networking.k8s.io/v1\nkind: Ingress\nmetadata: {name: ray}\nspec: {ingressClassName: nginx}\n"
+    assert only(check_native(doc(text)), "ingress-backend-spec").path == "/spec"
+    with_backend = text.replace("nginx}", "nginx, defaultBackend: {service: {name: ray-head-svc, port: {number: 8265}}}}")
+    assert check_native(doc(with_backend)) == []
+
+
+def test_service_without_spec_needs_ports():
+    assert only(check_native(doc("apiVersion: v1\nkind: Service\nmetadata: {name: ray}\n")), "service-spec").path == "/spec/ports"
+
+
+def test_network_policy_peer_names_one_kind_of_peer():
+    text = ("apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {name: ray}\n"
+            "spec: {podSelector: {}, ingress: [{from: [{}, {ipBlock: {cidr: 10.0.0.0/8}, podSelector: {}}]}]}\n")
+    paths = [f.path for f in check_native(doc(text)) if f.rule == "builtin-field"]
+    assert paths == ["/spec/ingress/0/from/0", "/spec/ingress/0/from/1"]
+    assert check_native(doc(text.replace("{}, {ipBlock: {cidr: 10.0.0.0/8}, podSelector: {}}", "{namespaceSelector: {}}"))) == []
+
+
+def test_claim_needs_a_storage_request():
+    claim = "apiVersion: v1\nkind: PersistentVolumeClaim\nmetadata: {name: data}\nspec: {accessModes: [ReadWriteOnce]}\n"
+    assert only(check_native(doc(claim)), "builtin-field").path == "/spec/resources"

@@ -482,9 +482,9 @@ def check_native(document: Document) -> list[Finding]:
     problems: list[Problem] = []
     body = document.body
     if key == ("", "Service"):
-        problems.extend(service_problems(body.get("spec")))
+        problems.extend(service_problems(body.get("spec", {})))
     elif key == ("networking.k8s.io", "Ingress"):
-        problems.extend(ingress_problems(body.get("spec")))
+        problems.extend(ingress_problems(body.get("spec", {})))
     elif key in (("", "ConfigMap"), ("", "Secret")):
         problems.extend(_data_size_problems(body, document.kind))
     elif key in _FIELD_CHECKS:
@@ -1147,13 +1147,35 @@ def network_policy_problems(body: dict[str, Any]) -> Iterator[Problem]:
                     "builtin-field",
                     _unsupported(f"spec.policyTypes[{index}] {policy_type!r}", _POLICY_TYPES),
                 )
-    for direction in ("ingress", "egress"):
+    for direction, peers in (("ingress", "from"), ("egress", "to")):
         rules = spec.get(direction)
         for index, rule in enumerate(rules if isinstance(rules, list) else []):
+            yield from _network_policy_peer_problems(rule, ("spec", direction, index, peers))
             ports = rule.get("ports") if isinstance(rule, dict) else None
             for position, port in enumerate(ports if isinstance(ports, list) else []):
                 if isinstance(port, dict):
                     yield from _network_policy_port_problems(port, ("spec", direction, index, "ports", position))
+
+
+def _network_policy_peer_problems(rule: Any, where: Path) -> Iterator[Problem]:
+    """ValidateNetworkPolicyPeer: a peer names ipBlock or selectors, not both, and not none."""
+    peers = rule.get(where[-1]) if isinstance(rule, dict) else None
+    for index, peer in enumerate(peers if isinstance(peers, list) else []):
+        if not isinstance(peer, dict):
+            continue
+        selectors = sum(peer.get(key) is not None for key in ("podSelector", "namespaceSelector"))
+        if peer.get("ipBlock") is not None and selectors:
+            yield (
+                (*where, index),
+                "builtin-field",
+                f"{field_name((*where, index))} may not specify both ipBlock and a selector",
+            )
+        elif peer.get("ipBlock") is None and not selectors:
+            yield (
+                (*where, index),
+                "builtin-field",
+                f"{field_name((*where, index))} must specify a peer: podSelector, namespaceSelector or ipBlock",
+            )
 
 
 def _network_policy_port_problems(port: dict[str, Any], where: Path) -> Iterator[Problem]:
@@ -1228,6 +1250,12 @@ def claim_problems(body: dict[str, Any]) -> Iterator[Problem]:
             "builtin-field",
             "spec.accessModes: ReadWriteOncePod may not be combined with other modes",
         )
+    resources = spec.get("resources")
+    requests = resources.get("requests") if isinstance(resources, dict) else None
+    if resources is None or (
+        isinstance(resources, dict) and not (isinstance(requests, dict) and "storage" in requests)
+    ):
+        yield ("spec", "resources"), "builtin-field", "spec.resources.requests.storage is missing; a claim needs a size"
 
 
 def priority_class_problems(body: dict[str, Any]) -> Iterator[Problem]:
@@ -1285,6 +1313,12 @@ def ingress_problems(spec: Any) -> Iterator[Problem]:
     if isinstance(spec.get("defaultBackend"), dict):
         yield from _backend_problems(spec["defaultBackend"], ("spec", "defaultBackend"))
     rules = spec.get("rules")
+    if spec.get("defaultBackend") is None and (rules is None or rules == []):
+        yield (
+            ("spec",),
+            "ingress-backend-spec",
+            "spec needs rules or a defaultBackend; an Ingress with neither routes nothing",
+        )
     if not isinstance(rules, list):
         return
     for index, rule in enumerate(rules):
