@@ -194,11 +194,12 @@ def read_exceptions(path: Path = EXCEPTIONS_FILE) -> list[Exception_]:
 
 
 def justification(ours: Verdict, server: Verdict, exceptions: list[Exception_]) -> Exception_ | None:
+    if ours.rejected and not server.rejected:
+        # Justified only when every reason we give is covered by an exception.
+        by_rule = {exception.validator_rule: exception for exception in exceptions if exception.validator_rule}
+        if ours.reasons and all(reason in by_rule for reason in ours.reasons):
+            return by_rule[ours.reasons[0]]
     for exception in exceptions:
-        if ours.rejected and not server.rejected and exception.validator_rule:
-            # Justified only when every reason we give is covered by the exception.
-            if set(ours.reasons) == {exception.validator_rule}:
-                return exception
         if server.rejected and not ours.rejected and exception.server_message:
             if any(exception.server_message.search(reason) for reason in server.reasons):
                 return exception

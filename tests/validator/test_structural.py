@@ -479,3 +479,11 @@ def test_one_of_any_of_and_not(widget):
     assert finding.message.startswith("found 50 (integer), expected to match at least one of 2 alternatives (anyOf)")
     finding = only(widget_findings(widget, "size: 5\n")[1], "schema-alternatives")
     assert finding.message == "found 5 (integer), which matches a schema it must not (not)"
+
+
+def test_network_policy_without_pod_selector_is_accepted_as_the_api_server_does(schema_store):
+    # The OpenAPI schema lists podSelector as required; Go decodes a missing one as the empty selector.
+    policy = "apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {name: ray}\nspec: {policyTypes: [Ingress]}\n"
+    assert validate(schema_store, policy)[1] == []
+    ingress = "apiVersion: networking.k8s.io/v1\nkind: Ingress\nmetadata: {name: ray}\nspec: {rules: [{http: {paths: [{path: /}]}}]}\n"
+    assert [f.rule for f in validate(schema_store, ingress)[1]] == ["schema-required", "schema-required"]

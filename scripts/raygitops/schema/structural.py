@@ -315,6 +315,9 @@ _QUANTITY_PATTERN = (
 )
 _ROOT_IDENTITY = frozenset({"apiVersion", "kind", "metadata"})
 _NO_SKIP: frozenset[str] = frozenset()
+# (kind, path, field): required in the OpenAPI schema only because the Go field has no omitempty; a missing
+# NetworkPolicy podSelector decodes as the empty selector (every pod), which networking/validation accepts.
+_BUILTIN_OPTIONAL = frozenset({("NetworkPolicy", ("spec",), "podSelector")})
 _EMBEDDED_ALLOWED = _ROOT_IDENTITY
 _TYPE_WORDS = {
     "object": "a mapping (object)",
@@ -620,10 +623,14 @@ class _Walker:
                     self.value(value[name], default_node)  # a default may itself be defaulted further
                     path.pop()
         for name in node.required:
-            if name not in value and name not in skip:
+            if name not in value and name not in skip and not self.optional_in_go(name):
                 path.append(name)
                 self.report("schema-required", f"required field {json.dumps(name)} is missing")
                 path.pop()
+
+    def optional_in_go(self, name: str) -> bool:
+        """A field the built-in OpenAPI schema calls required that the API server's Go validation does not."""
+        return not self.crd and (self.document.kind, tuple(self.path), name) in _BUILTIN_OPTIONAL
 
     def probe_object(self, value: dict[Any, Any], node: _Node) -> None:
         path = self.path
