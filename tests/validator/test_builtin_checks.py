@@ -482,12 +482,6 @@ def test_privileged_container_cannot_forbid_escalation():
     assert check_native(pod("- {name: c, image: busybox, securityContext: {privileged: true}}")) == []
 
 
-def test_a_kind_that_is_a_mapping_is_walked_for_placeholders_without_a_crash():
-    from raygitops.checks.native.templates import placeholders
-
-    assert placeholders({"kind": {"name": "Deployment"}, "metadata": {"name": "web"}}) == []
-
-
 def test_ingress_needs_rules_or_a_default_backend():
     text = "apiVersion: networking.k8s.io/v1\nkind: Ingress\nmetadata: {name: ray}\nspec: {ingressClassName: nginx}\n"
     assert only(check_native(doc(text)), "ingress-backend-spec").path == "/spec"
