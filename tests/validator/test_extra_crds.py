@@ -148,6 +148,8 @@ def test_a_url_crd_is_fetched_only_by_schemas_fetch_and_then_validates(
     (repo / ".raygitops.yaml").write_text(f"crds:\n- url: {served}\n  sha256: {sha256}\n")
     cache = tmp_path_factory.mktemp("extra-store")
     monkeypatch.chdir(repo)
+    # The pinned CRDs may be rebuilt from the mirror (as CI does); only the config's URL is never fetched.
+    monkeypatch.setenv("RAYGITOPS_CRD_MIRROR", str(mirror_dir))
 
     code, _, err = validate(repo / "apps" / "bad.yaml", cache, capsys)
     assert code == 2 and "is not fetched yet" in err and "raygitops schemas fetch" in err, "validate stays offline"
