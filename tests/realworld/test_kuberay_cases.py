@@ -128,7 +128,7 @@ def _merge(target: dict[str, Any], patch: Mapping[str, Any]) -> None:
 def load() -> tuple[dict[str, Any], list[Case]]:
     data = yaml.safe_load(DATA.read_text())
     cases = []
-    for entry in data["cases"]:
+    for entry in [*data["cases"], *data["beyond"]]:
         entry = dict(entry)
         entry["expect"] = _verdict(entry.get("expect", VALID))
         entry["flip"] = {gate: _verdict(v) for gate, v in (entry.get("flip") or {}).items()}
@@ -234,3 +234,12 @@ def test_every_case_is_expressed_or_says_why() -> None:
     for case in CASES:
         if case.not_expressible:
             assert not (case.set or case.documents or case.flip), f"{case.go}: not expressible, yet has a manifest"
+
+
+def test_the_inventory_is_current() -> None:
+    from .kuberay_cases.inventory import render
+
+    expected = render(yaml.safe_load(DATA.read_text()))
+    assert (DATA.parent / "INVENTORY.md").read_text() == expected, (
+        "INVENTORY.md is stale: run python tests/realworld/kuberay_cases/inventory.py"
+    )
