@@ -54,18 +54,13 @@ SHORTHANDS = {
 class Case:
     """One case of a KubeRay Go test: the change to a base manifest and KubeRay's verdict on it."""
 
-    go: str  # Test function / case name, as `go test -run` names it
+    go: str  # the Go test function and its case: Test/case name
     base: str = "RayCluster"
     set: Mapping[str, Any] = field(default_factory=dict)
-    documents: tuple[str, ...] = ()  # extra manifests in the same file
     expect: tuple[str, ...] = (VALID,)  # with KubeRay's default gates
     flip: Mapping[str, tuple[str, ...]] = field(default_factory=dict)  # gate -> verdict with that gate flipped
     not_expressible: str = ""
     note: str = ""  # where the API server changes the case's premise before KubeRay sees it
-
-    @property
-    def id(self) -> str:
-        return self.go
 
     def verdict(self, flipped: str | None) -> tuple[str, ...]:
         return self.flip.get(flipped, self.expect) if flipped else self.expect
@@ -74,7 +69,7 @@ class Case:
         document = copy.deepcopy(bases[self.base])
         for path, value in self.set.items():
             _set(document, _expand(path, self.base), copy.deepcopy(value))
-        return "---\n".join([yaml.safe_dump(document, sort_keys=False), *self.documents])
+        return yaml.safe_dump(document, sort_keys=False)
 
 
 def _verdict(value: Any) -> tuple[str, ...]:
@@ -132,7 +127,6 @@ def load() -> tuple[dict[str, Any], list[Case]]:
         entry = dict(entry)
         entry["expect"] = _verdict(entry.get("expect", VALID))
         entry["flip"] = {gate: _verdict(v) for gate, v in (entry.get("flip") or {}).items()}
-        entry["documents"] = tuple(entry.get("documents") or ())
         cases.append(Case(**entry))
     return data["bases"], cases
 
@@ -154,7 +148,7 @@ def case_files(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     for number, case in enumerate(EXPRESSIBLE):
         path = folder / f"case-{number:03d}.yaml"
         path.write_text(case.manifest(BASES))
-        files[case.id] = path
+        files[case.go] = path
     return files
 
 
@@ -196,9 +190,9 @@ def gate_to_name(case: Case, flipped: str | None) -> str | None:
 
 
 @pytest.mark.parametrize("flipped", FLIPS, ids=["default-gates", *(f"{g}-flipped" for g in KUBERAY_FEATURE_GATES)])
-@pytest.mark.parametrize("case", EXPRESSIBLE, ids=[c.id for c in EXPRESSIBLE])
+@pytest.mark.parametrize("case", EXPRESSIBLE, ids=[c.go for c in EXPRESSIBLE])
 def test_kuberays_verdict(case: Case, flipped: str | None, outcomes) -> None:
-    expected, outcome = case.verdict(flipped), outcomes[case.id, flipped]
+    expected, outcome = case.verdict(flipped), outcomes[case.go, flipped]
     found = ", ".join(sorted(outcome.errors)) or VALID
     assert agrees(expected, outcome.errors), f"KubeRay: {', '.join(expected)}; raygitops: {found}"
     gate = gate_to_name(case, flipped)
@@ -209,8 +203,8 @@ def test_kuberays_verdict(case: Case, flipped: str | None, outcomes) -> None:
 def test_a_flip_names_a_gate_and_changes_the_verdict() -> None:
     for case in EXPRESSIBLE:
         for gate, verdict in case.flip.items():
-            assert gate in KUBERAY_FEATURE_GATES, f"{case.id}: unknown gate {gate}"
-            assert verdict != case.expect, f"{case.id}: flipping {gate} gives the default verdict; drop it"
+            assert gate in KUBERAY_FEATURE_GATES, f"{case.go}: unknown gate {gate}"
+            assert verdict != case.expect, f"{case.go}: flipping {gate} gives the default verdict; drop it"
 
 
 @pytest.mark.parametrize("gate", list(KUBERAY_FEATURE_GATES))
@@ -219,13 +213,13 @@ def test_the_cli_process_flips_each_gate(gate: str, case_files, schema_cache_dir
     chosen = [c for c in EXPRESSIBLE if gate in c.flip][:3] or EXPRESSIBLE[:2]
     value = "false" if KUBERAY_FEATURE_GATES[gate] else "true"
     command = [sys.executable, "-m", "raygitops", "validate", "-o", "json", "--cache-dir", str(schema_cache_dir),
-               "--feature-gates", f"{gate}={value}", *(str(case_files[c.id]) for c in chosen)]
+               "--feature-gates", f"{gate}={value}", *(str(case_files[c.go]) for c in chosen)]
     run = subprocess.run(command, capture_output=True, text=True, check=False)
     assert run.returncode in (0, 1), run.stderr
     findings = json.loads(run.stdout)["findings"]
     for case in chosen:
-        errors = {f["rule"] for f in findings if f["severity"] == "error" and f["source"] == str(case_files[case.id])}
-        assert agrees(case.verdict(gate), errors), (case.id, case.verdict(gate), errors)
+        errors = {f["rule"] for f in findings if f["severity"] == "error" and f["source"] == str(case_files[case.go])}
+        assert agrees(case.verdict(gate), errors), (case.go, case.verdict(gate), errors)
 
 
 def test_every_case_is_expressed_or_says_why() -> None:
@@ -233,7 +227,7 @@ def test_every_case_is_expressed_or_says_why() -> None:
     assert len(names) == len(set(names)), "a Go case is listed twice"
     for case in CASES:
         if case.not_expressible:
-            assert not (case.set or case.documents or case.flip), f"{case.go}: not expressible, yet has a manifest"
+            assert not (case.set or case.flip), f"{case.go}: not expressible, yet has a manifest"
 
 
 def test_the_inventory_is_current() -> None:
