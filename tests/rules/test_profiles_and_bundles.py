@@ -10,6 +10,7 @@ from hypothesis import strategies as st
 
 from raygitops.inputs.documents import Document, load_stream
 from raygitops.findings import Severity
+from raygitops.operator import OperatorConfig
 from raygitops.checks.ray import RULE_CRASHED, SAFETY, Bundle, all_rules, run_rules
 from raygitops.report.suppress import apply_suppressions
 
@@ -26,7 +27,9 @@ def run(text: str, profile: str = "default", only: list[str] | None = None):
 
 @pytest.mark.parametrize("profile", ["default", "prod"])
 def test_project_shaped_bundle_has_no_finding(profile: str) -> None:
-    findings = run(GOOD_BUNDLE.read_text(), profile)
+    documents, _ = load_stream(GOOD_BUNDLE.read_text(), "bundle.yaml")
+    # The bundle's RayCronJob runs only where the operator has the RayCronJob gate on (off by default).
+    findings = run_rules(Bundle(documents, operator_config=OperatorConfig({"RayCronJob": True})), profile)
     assert [(f.rule, f.kind, f.path, f.message) for f in findings] == []
 
 
