@@ -45,6 +45,7 @@ metadata:
 dashboardHost: ray.test.example
 """
 MAIN = "raycluster-kuberay"
+JOBS_IMAGE = "ghcr.io/raygitops/ray-jobs"
 
 
 def combinations() -> list[tuple[str, ...]]:
@@ -189,7 +190,11 @@ def ray_version(bundle: Bundle) -> list[str]:
         for container in containers(template.spec):
             wants_gpu = gpu_limits(container)[1] is not None
             expected = f"rayproject/ray:{RAY_VERSION}-py311" + ("-gpu" if wants_gpu else "")
-            if container["image"] != expected:
+            if template.is_ray_node and template.where.startswith(("RayJob/", "RayService/")):
+                # The jobs' image (jobs/image): Ray's CPU image plus torch's CUDA build, for CPU and GPU pods.
+                if not re.fullmatch(rf"{JOBS_IMAGE}:{re.escape(RAY_VERSION)}-py311-[0-9a-f]{{12}}", container["image"]):
+                    problems.append(f"{template.where} {container['name']}: image {container['image']}")
+            elif container["image"] != expected:
                 problems.append(f"{template.where} {container['name']}: image {container['image']}, expected {expected}")
     return problems
 

@@ -12,7 +12,7 @@ from .bundle import MONITORED_OVERLAYS, OVERLAYS, Bundle, containers, labels_mat
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
 RAY_VERSION = "2.60.0"
-RAY_IMAGE = re.compile(r"^(?:docker\.io/)?rayproject/ray(?:-ml)?:(?P<tag>[^@]+)$")
+RAY_IMAGE = re.compile(r"^(?:(?:docker\.io/)?rayproject/ray(?:-ml)?|(?P<jobs>ghcr\.io/raygitops/ray-jobs)):(?P<tag>[^@]+)$")
 # Ports that give code execution or control of the cluster (GCS, Ray client) — never to outsiders.
 CONTROL_PORTS = {6379, 10001}
 DASHBOARD_PORT = 8265
@@ -61,7 +61,9 @@ def test_every_ray_image_and_ray_version_is_pinned(overlay: Bundle):
             match = RAY_IMAGE.match(container["image"])
             if template.is_ray_node and not match:
                 problems.append(f"{template.where} {container['name']}: not a rayproject/ray image: {container['image']}")
-            if match and not (match["tag"] == f"{RAY_VERSION}-py311" or match["tag"] == f"{RAY_VERSION}-py311-gpu"):
+            # rayproject/ray's CPU or GPU build, or the jobs' image (jobs/image) built on it.
+            suffix = r"-[0-9a-f]{12}" if match and match["jobs"] else r"(-gpu)?"
+            if match and not re.fullmatch(rf"{re.escape(RAY_VERSION)}-py311{suffix}", match["tag"]):
                 problems.append(f"{template.where} {container['name']}: image {container['image']}")
     assert not problems, "\n".join(problems)
 
