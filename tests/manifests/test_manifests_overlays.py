@@ -385,9 +385,13 @@ def test_monitors_scrape_ports_the_ray_containers_declare(monitored_overlay: Bun
     overlay = monitored_overlay
     pods = main_cluster_pods(overlay)
     spec = overlay.one("RayCluster", "raycluster-kuberay")["spec"]
+    # KubeRay adds port `metrics` (8080) to a Ray container that declares none (pod.go, v1.7.0).
+    def pod_ports(template: dict) -> set[str]:
+        return {"metrics"} | {p["name"] for p in template["spec"]["containers"][0].get("ports", [])}
+
     ports_by_type = {
-        "head": {p["name"] for p in spec["headGroupSpec"]["template"]["spec"]["containers"][0]["ports"]},
-        "worker": set.intersection(*({p["name"] for p in g["template"]["spec"]["containers"][0]["ports"]} for g in spec["workerGroupSpecs"])),
+        "head": pod_ports(spec["headGroupSpec"]["template"]),
+        "worker": set.intersection(*(pod_ports(g["template"]) for g in spec["workerGroupSpecs"])),
     }
     head_monitor = overlay.one("PodMonitor", "ray-head-monitor")
     pod_monitor = overlay.one("PodMonitor", "ray-workers-monitor")
