@@ -127,9 +127,10 @@ JOBS_IMAGE ?= ghcr.io/raygitops/ray-jobs
 JOBS_IMAGE_TAG = $(shell sed -n 's|^FROM rayproject/ray:||p' jobs/image/Dockerfile)-$(shell cat jobs/image/Dockerfile jobs/image/requirements.txt | sha256sum | cut -c1-12)
 
 .PHONY: jobs-image-lock
-jobs-image-lock: ## Re-pin jobs/image/requirements.txt with hashes (uv $(UV_VERSION) from PyPI, in .cache/uv)
-	test -x .cache/uv/bin/uv || { $(PYTHON) -m venv .cache/uv && .cache/uv/bin/pip install --quiet uv==$(UV_VERSION); }
-	.cache/uv/bin/uv pip compile --quiet --generate-hashes --python-platform x86_64-manylinux_2_28 --python-version 3.11 \
+jobs-image-lock: ## Re-pin jobs/image/requirements.txt with sha256 hashes (uv at UV_VERSION, from PyPI into .cache/)
+	test -x .cache/uv-$(UV_VERSION)/bin/uv || \
+		{ $(PYTHON) -m venv .cache/uv-$(UV_VERSION) && .cache/uv-$(UV_VERSION)/bin/pip install --quiet uv==$(UV_VERSION); }
+	.cache/uv-$(UV_VERSION)/bin/uv pip compile --quiet --generate-hashes --python-platform x86_64-manylinux_2_28 --python-version 3.11 \
 		--custom-compile-command 'make jobs-image-lock' -c requirements.lock jobs/image/requirements.in -o jobs/image/requirements.txt
 	@echo "jobs image tag is now $$($(MAKE) -s jobs-image-tag): set it in components/ray-version"
 
@@ -138,7 +139,7 @@ jobs-image-tag: ## Print the tag `make jobs-image` pushes (components/ray-versio
 	@echo $(JOBS_IMAGE_TAG)
 
 .PHONY: jobs-image
-jobs-image: ## Build and push $(JOBS_IMAGE):<Ray version>-<hash of jobs/image> (docker; docs/deploy.md)
+jobs-image: ## Build and push JOBS_IMAGE:<Ray version>-py311-<hash of jobs/image> (docker; docs/deploy.md)
 	docker build -t $(JOBS_IMAGE):$(JOBS_IMAGE_TAG) jobs/image
 	docker push $(JOBS_IMAGE):$(JOBS_IMAGE_TAG)
 
