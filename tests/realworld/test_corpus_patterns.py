@@ -1,0 +1,134 @@
+"""Patterns met re-scoring public Ray-on-Kubernetes manifests one file at a time (manifests written here).
+
+Each test holds a manifest the cluster or the operator accepts, or one that is a template to render
+first, and next to it the variant that is really rejected, so that precision does not cost recall.
+"""
+
+from __future__ import annotations
+
+from raygitops.findings import Severity
+
+from .conftest import errors, of_rule
+
+# A load-test harness's cluster: Go template actions left unquoted, which YAML reads as nested mappings.
+GO_TEMPLATED_CLUSTER = """\
+apiVersion: ray.io/v1
+kind: RayCluster
+metadata:
+  name: {{.Name}}
+spec:
+  rayVersion: '2.60.0'
+  headGroupSpec:
+    template:
+      spec:
+        containers: [{name: ray-head, image: {{.Image}}}]
+  workerGroupSpecs:
+  - groupName: small
+    replicas: {{.Workers}}
+    template:
+      spec:
+        containers: [{name: ray-worker, image: 'rayproject/ray:2.60.0'}]
+"""
+
+
+def test_unquoted_go_template_actions_are_one_placeholder_finding(validator) -> None:
+    report = validator.file(GO_TEMPLATED_CLUSTER)
+    assert errors(report) == []
+    [finding] = of_rule(report, "unrendered-template")
+    assert finding.path == "/metadata/name" and "'{{.Name}}' and 2 more" in finding.message
+
+
+def test_a_mapping_where_a_name_belongs_is_still_an_error(validator) -> None:
+    report = validator.file(GO_TEMPLATED_CLUSTER.replace("{{.Name}}", "{first: ray}").replace(
+        "{{.Image}}", "'rayproject/ray:2.60.0'").replace("{{.Workers}}", "1"))
+    assert of_rule(report, "unrendered-template") == []
+    assert [f.rule for f in errors(report)] == ["metadata-name"]
+
+
+# A tutorial's token Secret, filled in by `envsubst < service.yaml | kubectl apply -f -`.
+ENVSUBST_SECRET = """\
+apiVersion: v1
+kind: Secret
+metadata: {name: hf-token}
+type: Opaque
+data:
+  token: VALUE
+"""
+
+
+def test_a_variable_in_secret_data_is_a_placeholder_not_bad_base64(validator) -> None:
+    for value in ("$HF_TOKEN_B64", "${HF_TOKEN_B64}"):
+        report = validator.file(ENVSUBST_SECRET.replace("VALUE", value))
+        assert errors(report) == []
+        [finding] = of_rule(report, "unrendered-template")
+        assert finding.path == "/data/token" and finding.severity is Severity.WARNING
+
+
+def test_secret_data_that_is_not_base64_is_still_rejected(validator) -> None:
+    report = validator.file(ENVSUBST_SECRET.replace("VALUE", "hf_plain-text!"))
+    assert [(f.rule, f.path) for f in errors(report)] == [("schema-format", "/data/token")]
+
+
+def test_a_variable_in_configmap_data_is_free_text(validator) -> None:
+    report = validator.file("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: run}\n"
+                            "data: {run.sh: 'ray start --address=$RAY_ADDRESS'}\n")
+    assert report.findings == []
+
+
+# Kubernetes token auth: KubeRay adds the projected service-account token volume `ray-token` to each
+# Ray pod (common/pod.go), so a sidecar may mount it without declaring it.
+K8S_AUTH_CLUSTER = """\
+apiVersion: ray.io/v1
+kind: RayCluster
+metadata: {name: secured}
+spec:
+  rayVersion: '2.60.0'
+  authOptions: {mode: token, enableK8sTokenAuth: true}
+  headGroupSpec:
+    template:
+      spec:
+        containers:
+        - {name: ray-head, image: 'rayproject/ray:2.60.0'}
+        - name: log-shipper
+          image: 'fluent/fluent-bit:3.2'
+          volumeMounts: [{name: ray-token, mountPath: /var/run/secrets/ray.io/serviceaccount, readOnly: true}]
+  workerGroupSpecs: []
+"""
+
+
+def test_mounting_the_token_volume_kuberay_adds_is_accepted(validator) -> None:
+    report = validator.file(K8S_AUTH_CLUSTER)
+    assert of_rule(report, "volume-mount") == []
+
+
+def test_mounting_the_token_volume_without_kubernetes_token_auth_is_rejected(validator) -> None:
+    report = validator.file(K8S_AUTH_CLUSTER.replace(", enableK8sTokenAuth: true", ""))
+    [finding] = of_rule(report, "volume-mount")
+    assert finding.severity is Severity.ERROR and "'ray-token'" in finding.message
+
+
+def test_a_mount_naming_another_missing_volume_is_still_rejected(validator) -> None:
+    report = validator.file(K8S_AUTH_CLUSTER.replace("{name: ray-token,", "{name: ray-logs,"))
+    [finding] = of_rule(report, "volume-mount")
+    assert "'ray-logs'" in finding.message
+
+
+# The RBAC that lets a Ray pod read RayClusters, written without roleRef.apiGroup: the API server
+# defaults it to rbac.authorization.k8s.io (pkg/apis/rbac/v1/defaults.go).
+BINDING = """\
+apiVersion: rbac.authorization.k8s.io/v1
+kind: KIND
+metadata: {name: ray-reader}
+subjects: [{kind: ServiceAccount, name: ray-head, namespace: default}]
+roleRef: {kind: ClusterRole, name: raycluster-reader}
+"""
+
+
+def test_a_binding_without_role_ref_api_group_is_accepted(validator) -> None:
+    for kind in ("RoleBinding", "ClusterRoleBinding"):
+        assert errors(validator.file(BINDING.replace("KIND", kind))) == []
+
+
+def test_a_binding_without_role_ref_name_is_still_rejected(validator) -> None:
+    report = validator.file(BINDING.replace("KIND", "RoleBinding").replace(", name: raycluster-reader", ""))
+    assert [(f.rule, f.path) for f in errors(report)] == [("schema-required", "/roleRef/name")]
