@@ -132,3 +132,58 @@ def test_a_binding_without_role_ref_api_group_is_accepted(validator) -> None:
 def test_a_binding_without_role_ref_name_is_still_rejected(validator) -> None:
     report = validator.file(BINDING.replace("KIND", "RoleBinding").replace(", name: raycluster-reader", ""))
     assert [(f.rule, f.path) for f in errors(report)] == [("schema-required", "/roleRef/name")]
+
+
+# Warnings that fired on nearly every public manifest, where the advice did not hold.
+GPU_CLUSTER = """\
+apiVersion: ray.io/v1
+kind: RayCluster
+metadata: {name: gpu}
+spec:
+  rayVersion: '2.60.0'
+  headGroupSpec:
+    template:
+      spec:
+        containers: [{name: ray-head, image: 'rayproject/ray:2.60.0'}]
+  workerGroupSpecs:
+  - groupName: gpu
+    template:
+      spec:
+        PLACEMENT
+        containers:
+        - name: ray-worker
+          image: 'rayproject/ray:2.60.0-gpu'
+          resources: {limits: {nvidia.com/gpu: 1}}
+"""
+PLAIN = "schedulerName: default-scheduler"
+
+
+def test_no_networkpolicy_advice_on_a_file_alone_but_on_a_complete_bundle(validator) -> None:
+    text = GPU_CLUSTER.replace("PLACEMENT", PLAIN)
+    alone = validator.file(text)
+    assert errors(alone) == [] and of_rule(alone, "namespace-without-networkpolicy") == []
+    [finding] = of_rule(validator.file(text, complete=True), "namespace-without-networkpolicy")
+    assert finding.severity is Severity.WARNING
+
+
+def test_ray_images_run_as_uid_1000_and_are_not_said_to_run_as_root(validator) -> None:
+    report = validator.file(GPU_CLUSTER.replace("PLACEMENT", PLAIN))
+    assert of_rule(report, "run-as-root") == []
+    other_image = validator.file(GPU_CLUSTER.replace("PLACEMENT", PLAIN).replace(
+        "'rayproject/ray:2.60.0-gpu'", "'registry.example.com/ml/ray-worker:1.4'"))
+    [finding] = of_rule(other_image, "run-as-root")
+    assert "'ray-worker' in worker group 'gpu'" in finding.message and "may run as root" in finding.message
+    as_root = validator.file(GPU_CLUSTER.replace("PLACEMENT", "securityContext: {runAsUser: 0}"))
+    [finding] = of_rule(as_root, "run-as-root")
+    assert "runs as uid 0" in finding.message
+
+
+def test_a_gpu_pod_placed_on_gke_gets_its_toleration_from_gke(validator) -> None:
+    on_gke = "nodeSelector: {cloud.google.com/gke-accelerator: nvidia-l4}"
+    assert of_rule(validator.file(GPU_CLUSTER.replace("PLACEMENT", on_gke)), "gpu-toleration") == []
+    by_affinity = ("affinity: {nodeAffinity: {requiredDuringSchedulingIgnoredDuringExecution: {nodeSelectorTerms: "
+                   "[{matchExpressions: [{key: cloud.google.com/gke-accelerator, operator: Exists}]}]}}}")
+    assert of_rule(validator.file(GPU_CLUSTER.replace("PLACEMENT", by_affinity)), "gpu-toleration") == []
+    elsewhere = "nodeSelector: {node.kubernetes.io/instance-type: g5.xlarge}"
+    [finding] = of_rule(validator.file(GPU_CLUSTER.replace("PLACEMENT", elsewhere)), "gpu-toleration")
+    assert finding.severity is Severity.WARNING and "ExtendedResourceToleration" in finding.message
