@@ -187,3 +187,22 @@ def test_a_gpu_pod_placed_on_gke_gets_its_toleration_from_gke(validator) -> None
     elsewhere = "nodeSelector: {node.kubernetes.io/instance-type: g5.xlarge}"
     [finding] = of_rule(validator.file(GPU_CLUSTER.replace("PLACEMENT", elsewhere)), "gpu-toleration")
     assert finding.severity is Severity.WARNING and "ExtendedResourceToleration" in finding.message
+
+
+ROUTE = """\
+apiVersion: GROUP/v1
+KIND_LINE
+metadata: {name: ray-dashboard}
+spec:
+  parentRefs: [{name: gateway}]
+  rules: [{backendRefs: [{name: raycluster-head-svc, port: 8265}]}]
+"""
+
+
+def test_a_crd_group_near_a_built_in_one_gets_no_misspelling_hint(validator) -> None:
+    [finding] = of_rule(validator.file(ROUTE.replace("GROUP", "gateway.networking.k8s.io").replace(
+        "KIND_LINE", "kind: HTTPRoute")), "unknown-group")
+    assert finding.severity is Severity.WARNING and "did you mean" not in finding.message
+    [typo] = of_rule(validator.file(ROUTE.replace("GROUP", "networking.k8s.i0").replace(
+        "KIND_LINE", "kind: Ingress")), "unknown-group")
+    assert typo.message.endswith("; did you mean group networking.k8s.io?")
