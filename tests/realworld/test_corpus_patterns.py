@@ -206,3 +206,35 @@ def test_a_crd_group_near_a_built_in_one_gets_no_misspelling_hint(validator) -> 
     [typo] = of_rule(validator.file(ROUTE.replace("GROUP", "networking.k8s.i0").replace(
         "KIND_LINE", "kind: Ingress")), "unknown-group")
     assert typo.message.endswith("; did you mean group networking.k8s.io?")
+
+
+SIZED_CLUSTER = """\
+apiVersion: ray.io/v1
+kind: RayCluster
+metadata: {name: sized}
+spec:
+  rayVersion: '2.60.0'
+  headGroupSpec:
+    rayStartParams: {num-cpus: '0'}
+    template:
+      spec:
+        containers:
+        - {name: ray-head, image: 'rayproject/ray:2.60.0', resources: {limits: {memory: 8Gi}}}
+  workerGroupSpecs:
+  - groupName: cpu
+    template:
+      spec:
+        containers:
+        - {name: ray-worker, image: 'rayproject/ray:2.60.0', resources: {requests: {cpu: '4'}, limits: {memory: 16Gi}}}
+        - {name: log-shipper, image: 'fluent/fluent-bit:3.2', resources: {requests: {cpu: 100m}, limits: {memory: 64Mi}}}
+"""
+
+
+def test_ray_cpus_sized_by_num_cpus_or_the_request_need_no_cpu_limit(validator) -> None:
+    [finding] = of_rule(validator.file(SIZED_CLUSTER), "missing-limits")
+    # Only the sidecar: KubeRay sizes the Ray containers' CPUs from num-cpus (head) and the request (worker).
+    assert "'log-shipper' in worker group 'cpu' has no cpu limit" in finding.message
+    assert "ray-head" not in finding.message and "ray-worker" not in finding.message
+    unsized = validator.file(SIZED_CLUSTER.replace("requests: {cpu: '4'}, ", ""))
+    [finding] = of_rule(unsized, "missing-limits")
+    assert "'ray-worker' in worker group 'cpu' has no cpu limit" in finding.message

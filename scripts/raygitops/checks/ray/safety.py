@@ -435,6 +435,8 @@ def missing_limits(document: Document, bundle: Bundle) -> Iterator[Problem]:
 
     Why: Ray sizes a node from its container's limits (CPUs, memory for the object store); without them it counts
     the whole machine's cores and memory, schedules more than the pod gets, and the pod is OOM-killed or throttled.
+    For the Ray container, KubeRay takes num-cpus from rayStartParams, else the cpu limit, else the cpu request
+    (common/pod.go), so any of the three sizes Ray's CPUs.
 
     Fails:
         containers:
@@ -448,11 +450,23 @@ def missing_limits(document: Document, bundle: Bundle) -> Iterator[Problem]:
             resources:
               limits: {cpu: 100m, memory: 64Mi}
     """
+    cluster = cluster_spec(document)
+    # The Ray container of each group (by identity), whose CPUs KubeRay also sizes from num-cpus or the request.
+    cpus_sized = {
+        id(group.ray_container)
+        for group in (cluster.groups if cluster is not None else [])
+        if group.ray_container is not None
+        and (
+            "num-cpus" in group.ray_start_params or "cpu" in mapping(dig(group.ray_container, "resources", "requests"))
+        )
+    }
     hits: Hits = []
     for template in pod_templates(document):
         for where, container in _all_containers(template.spec):
             limits = mapping(dig(container, "resources", "limits"))
-            missing = [r for r in ("cpu", "memory") if r not in limits]
+            missing = [
+                r for r in ("cpu", "memory") if r not in limits and not (r == "cpu" and id(container) in cpus_sized)
+            ]
             if missing:
                 label = f"{_container_label(container, template.label)} has no {' or '.join(missing)} limit"
                 hits.append(((*template.path, *where, "resources", "limits"), label))
