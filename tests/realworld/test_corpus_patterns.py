@@ -238,3 +238,17 @@ def test_ray_cpus_sized_by_num_cpus_or_the_request_need_no_cpu_limit(validator) 
     unsized = validator.file(SIZED_CLUSTER.replace("requests: {cpu: '4'}, ", ""))
     [finding] = of_rule(unsized, "missing-limits")
     assert "'ray-worker' in worker group 'cpu' has no cpu limit" in finding.message
+
+
+def test_a_kustomization_file_given_alone_is_skipped_saying_to_validate_its_folder(validator) -> None:
+    report = validator.file("apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\n"
+                            "namespace: ray\nresources: [raycluster.yaml, ../base]\n", name="kustomization.yaml")
+    assert errors(report) == []
+    [finding] = of_rule(report, "not-a-manifest")
+    assert "validate its folder" in finding.message
+
+
+def test_a_flux_kustomization_is_an_object_of_the_cluster_and_still_checked(validator) -> None:
+    report = validator.file("apiVersion: kustomize.toolkit.fluxcd.io/v1\nkind: Kustomization\nspec: {}\n")
+    assert of_rule(report, "not-a-manifest") == []
+    assert [f.rule for f in errors(report)] == ["metadata-missing"]
