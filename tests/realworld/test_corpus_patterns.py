@@ -252,3 +252,47 @@ def test_a_flux_kustomization_is_an_object_of_the_cluster_and_still_checked(vali
     report = validator.file("apiVersion: kustomize.toolkit.fluxcd.io/v1\nkind: Kustomization\nspec: {}\n")
     assert of_rule(report, "not-a-manifest") == []
     assert [f.rule for f in errors(report)] == ["metadata-missing"]
+
+
+# Services that select Ray pods by the labels KubeRay's labelPod gives them: its own (ray.io/identifier
+# included), then the template's and the group's `labels` over them, except cluster, node type and group.
+LABELLED_CLUSTER = """\
+apiVersion: ray.io/v1
+kind: RayCluster
+metadata: {name: rc}
+spec:
+  rayVersion: '2.60.0'
+  headGroupSpec:
+    template:
+      metadata:
+        labels: {app.kubernetes.io/name: chat-backend, ray.io/node-type: gateway}
+      spec:
+        containers: [{name: ray-head, image: 'rayproject/ray:2.60.0'}]
+  workerGroupSpecs:
+  - groupName: gpu
+    labels: {team: vision}
+    template:
+      spec:
+        containers: [{name: ray-worker, image: 'rayproject/ray:2.60.0'}]
+"""
+
+
+def service(selector: str) -> str:
+    return ("---\napiVersion: v1\nkind: Service\nmetadata: {name: picked}\n"
+            f"spec:\n  selector: {selector}\n  ports: [{{name: dashboard, port: 8265, targetPort: 8265}}]\n")
+
+
+def test_selectors_on_the_labels_kuberay_gives_ray_pods_select_them(validator) -> None:
+    for selector in ("{app.kubernetes.io/name: chat-backend}", "{ray.io/identifier: rc-head}",
+                     "{team: vision, ray.io/group: gpu}"):
+        report = validator.file(LABELLED_CLUSTER + service(selector), complete=True)
+        assert of_rule(report, "service-selects-nothing") == [], selector
+
+
+def test_a_template_cannot_relabel_the_node_type_so_that_selector_selects_nothing(validator) -> None:
+    report = validator.file(LABELLED_CLUSTER + service("{ray.io/node-type: gateway}"), complete=True)
+    [finding] = of_rule(report, "service-selects-nothing")
+    assert finding.severity is Severity.ERROR
+    replaced = validator.file(LABELLED_CLUSTER + service("{app.kubernetes.io/name: kuberay, ray.io/node-type: head}"),
+                              complete=True)
+    assert [f.rule for f in of_rule(replaced, "service-selects-nothing")] == ["service-selects-nothing"]
