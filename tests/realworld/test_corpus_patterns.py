@@ -296,3 +296,32 @@ def test_a_template_cannot_relabel_the_node_type_so_that_selector_selects_nothin
     replaced = validator.file(LABELLED_CLUSTER + service("{app.kubernetes.io/name: kuberay, ray.io/node-type: head}"),
                               complete=True)
     assert [f.rule for f in of_rule(replaced, "service-selects-nothing")] == ["service-selects-nothing"]
+
+
+ENVSUBST_JOB = """\
+apiVersion: ray.io/v1
+kind: RayJob
+metadata: {name: NAME}
+spec:
+  entrypoint: python -c "import ray; ray.init()"
+  shutdownAfterJobFinishes: true
+  rayClusterSpec:
+    rayVersion: '2.60.0'
+    headGroupSpec:
+      template:
+        spec:
+          containers: [{name: ray-head, image: 'rayproject/ray:2.60.0'}]
+"""
+
+
+def test_an_envsubst_variable_inside_a_name_is_one_placeholder_finding(validator) -> None:
+    report = validator.file(ENVSUBST_JOB.replace("NAME", "train-$JOB_SUFFIX"))
+    assert errors(report) == []
+    [finding] = of_rule(report, "unrendered-template")
+    assert "'train-$JOB_SUFFIX'" in finding.message
+
+
+def test_a_dollar_sign_that_is_no_variable_is_still_judged(validator) -> None:
+    report = validator.file(ENVSUBST_JOB.replace("NAME", "train-$job"))
+    assert of_rule(report, "unrendered-template") == []
+    assert {f.rule for f in errors(report)} == {"metadata-name", "ray-name-dns1035"}

@@ -56,7 +56,9 @@ UNRENDERED_TEMPLATE = declare(
 
 # A whole value that is a shell or envsubst variable, or one that holds a Go template action.
 _WHOLE_VARIABLE = re.compile(r"\$(\{[A-Za-z_][A-Za-z0-9_]*\}|[A-Za-z_][A-Za-z0-9_]*)")
-_EMBEDDED_VARIABLE = re.compile(r"\$\{[A-Za-z_][A-Za-z0-9_]*\}")
+# Inside a longer value: ${VAR}, or $VAR in capitals as envsubst variables are written (ray-$JOB_ID,
+# $REGISTRY/ray:$TAG); a lowercase `$name` may be text of its own (a path such as /$metrics).
+_EMBEDDED_VARIABLE = re.compile(r"\$\{[A-Za-z_][A-Za-z0-9_]*\}|\$[A-Z_][A-Z0-9_]*\b")
 _GO_TEMPLATE = re.compile(r"\{\{.*?\}\}")
 
 # Keys whose values are free text expanded at run time, or opaque data: never placeholders.
