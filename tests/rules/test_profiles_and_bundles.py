@@ -203,6 +203,13 @@ def test_script_of_a_job_on_a_selected_cluster_is_looked_up_on_that_clusters_hea
     assert run(stream(CONFIGMAP, shared, present), only=["rayjob-entrypoint-script"]) == []
 
 
+def test_an_unmounted_script_on_a_stock_ray_image_is_a_warning_not_an_error() -> None:
+    """KubeRay accepts such a RayJob; the job fails later unless something the rule cannot see provides the file."""
+    text = job("entrypoint: python /home/ray/app/run.py", cluster_spec=spec())
+    [finding] = run(text, only=["rayjob-entrypoint-script"])
+    assert finding.severity is Severity.WARNING and "is not mounted on the head" in finding.message
+
+
 def test_a_service_cannot_select_a_rayjobs_pods_by_cluster_name() -> None:
     # KubeRay names a RayJob's cluster <rayjob>-raycluster-<random>: a selector in git never matches it,
     # while the same selector on a RayCluster's own name does.
