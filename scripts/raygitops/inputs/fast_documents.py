@@ -64,7 +64,7 @@ def _fast_documents(raw: bytes, source: str) -> list[Document] | None:
     """The stream's documents, or None where only the reference decoder can say what it holds."""
     if raw.startswith(b"%") or b"\n%" in raw:  # directives change how the next document reads
         return None
-    chunks = _split(raw)
+    chunks = split_documents(raw)
     if chunks is None:
         return None
     screen = _TokenScreen()
@@ -130,7 +130,7 @@ def _needs_reference(chunk: bytes) -> bool:
     )
 
 
-def _split(raw: bytes) -> list[tuple[int, int, int]] | None:
+def split_documents(raw: bytes) -> list[tuple[int, int, int]] | None:
     """(start, end, 1-based line of start) per document; None for what only PyYAML should split.
 
     A stream's text before its first `---` is a document only if it has content.
