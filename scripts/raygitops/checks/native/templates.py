@@ -14,6 +14,7 @@ entrypoint.
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Iterator
 from typing import Any
@@ -89,7 +90,22 @@ def placeholders(body: dict[str, Any]) -> list[tuple[tuple[str | int, ...], str]
     kind = body.get("kind")
     if isinstance(kind, str) and kind in SELF_TEMPLATING_KINDS:  # a mangled kind (a list) is not hashable
         return []
+    if not _may_hold_placeholder(body):
+        return []
     return list(_walk(body, ()))
+
+
+def _may_hold_placeholder(body: dict[str, Any]) -> bool:
+    """Whether any key or text of the document holds `$` or `{{`, which every placeholder has.
+
+    One pass of the C JSON encoder instead of the walk in Python over every value: most
+    documents have neither, and JSON never writes `$` or `{{` outside a string.
+    """
+    try:
+        text = json.dumps(body, default=repr)  # repr: values JSON has no type for still show their text
+    except (TypeError, ValueError, RecursionError):  # keys JSON cannot write, a recursive alias: walk it
+        return True
+    return "$" in text or "{{" in text
 
 
 def _walk(value: Any, path: tuple[str | int, ...]) -> Iterator[tuple[tuple[str | int, ...], str]]:

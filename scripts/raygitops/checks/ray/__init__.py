@@ -168,12 +168,13 @@ def run_rules(bundle: Bundle, profile: str = "default", only: Iterable[str] | No
     findings: list[Finding] = []
     for current in (r for r in selected if r.subject is Subject.BUNDLE):
         findings.extend(_run(current, bundle.documents[0] if bundle.documents else None, profile, bundle, (bundle,)))
+    per_document = [r for r in selected if r.subject is not Subject.BUNDLE]
+    rules_of_kind: dict[str, list[Check]] = {}  # each kind's rules, in catalogue order, found once
     for document in bundle.documents:
-        for current in selected:
-            if current.subject is Subject.BUNDLE:
-                continue
-            if ANY_KIND not in current.kinds and document.kind not in current.kinds:
-                continue
+        kind = document.kind
+        if kind not in rules_of_kind:
+            rules_of_kind[kind] = [r for r in per_document if ANY_KIND in r.kinds or kind in r.kinds]
+        for current in rules_of_kind[kind]:
             for subject in subjects_of(document, current.subject):
                 findings.extend(_run(current, document, profile, bundle, (subject, bundle)))
     return findings
