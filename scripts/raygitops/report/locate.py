@@ -26,8 +26,8 @@ _GENERATOR_KEYS = {"ConfigMapGenerator": "configMapGenerator", "SecretGenerator"
 class _File:
     """One YAML file: its text, split into documents, and its documents as nodes only if `find` needs them."""
 
-    def __init__(self, text: str) -> None:
-        self.raw = text.encode("utf-8")
+    def __init__(self, raw: bytes) -> None:
+        self.raw = raw.removeprefix(b"\xef\xbb\xbf")  # a byte order mark is not part of the first line
         self.chunks = split_documents(self.raw)  # None: only PyYAML can split this stream
         self._nodes: list[yaml.Node | None] | None = None
 
@@ -172,8 +172,8 @@ class Locator:
     def _file(self, path: str) -> _File | None:
         if path not in self.files:
             try:
-                self.files[path] = _File(Path(path).read_text(encoding="utf-8-sig"))
-            except (OSError, UnicodeDecodeError):
+                self.files[path] = _File(Path(path).read_bytes())
+            except OSError:
                 self.files[path] = None
         return self.files[path]
 
