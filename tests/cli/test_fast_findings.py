@@ -74,11 +74,11 @@ def reference_find(bundle: Bundle, kind: str, name: str, namespace: str = "") ->
 
 
 class NodeFile(locate._File):
-    """A file with every document composed as nodes by PyYAML's Python composer, the pointer walked on nodes."""
+    """A file with every document composed as nodes (PyYAML's C composer), the pointer walked on the nodes."""
 
     @cached_property
     def nodes(self) -> list[yaml.Node | None]:  # type: ignore[override]
-        loader = yaml.SafeLoader(self.raw)
+        loader = yaml.CSafeLoader(self.raw)
         found: list[yaml.Node | None] = []
         try:
             while loader.check_node():
