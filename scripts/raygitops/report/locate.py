@@ -3,9 +3,10 @@
 A finding knows its document and a JSON pointer. Only for documents that have
 findings, the document is parsed again with PyYAML (its events keep their line)
 up to the field the pointer names; where the field is not in that file (a patch
-added it), the nearest enclosing field that is gives the line. A finding on a rendered overlay
-moves to the file under base/, components/ or the overlay its resource came
-from (see origins.py), and keeps the overlay it was rendered in as `target`.
+added it), the nearest enclosing field that is gives the line. A finding on a
+rendered overlay moves to the file under base/, components/ or the overlay its
+resource came from (see origins.py), and keeps the overlay it was rendered in
+as `target`.
 """
 
 from __future__ import annotations
