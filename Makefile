@@ -62,7 +62,7 @@ schemas: ## Re-fill the schema store (pinned CRDs, checked by sha256)
 	$(BIN)/raygitops schemas fetch
 
 .PHONY: bench-validate
-bench-validate: ## Benchmark the validator: overlays and a 2,000-resource bundle, vs the real kubeconform (make tools)
+bench-validate: ## Benchmark the validator: overlays, and 500-20,000-resource bundles vs the C loader and kubeconform
 	$(BIN)/python benchmarks/bench_validate.py
 
 .PHONY: fuzz

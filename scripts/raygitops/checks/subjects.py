@@ -15,7 +15,7 @@ from typing import Any
 
 from ..inputs.documents import Document
 from .ray._access import dig
-from .ray._ray import ClusterSpec, cluster_spec, job_spec
+from .ray._ray import ClusterSpec, cluster_spec, document_view, job_spec
 from .registry import Subject
 
 Path = tuple[str | int, ...]
@@ -67,8 +67,15 @@ def workload_pod_spec_path(document: Document) -> Path | None:
     return WORKLOAD_POD_SPEC_PATHS.get((document.group, document.kind))
 
 
-def pod_templates(document: Document) -> Iterator[PodTemplate]:
-    """Every pod spec a document will create: Ray groups, the RayJob submitter, workload templates."""
+def pod_templates(document: Document) -> tuple[PodTemplate, ...]:
+    """Every pod spec a document will create: Ray groups, the RayJob submitter, workload templates.
+
+    Built once per document: every pod check of every layer asks for them.
+    """
+    return document_view(document, "pod_templates", lambda d: tuple(_find_pod_templates(d)))
+
+
+def _find_pod_templates(document: Document) -> Iterator[PodTemplate]:
     cluster = cluster_spec(document)
     if cluster is not None:
         for group in cluster.groups:
@@ -111,27 +118,28 @@ def kuberay_volumes(cluster: dict[str, Any], is_head: bool) -> frozenset[str]:
     return frozenset(names)
 
 
-def ray_clusters(document: Document) -> Iterator[ClusterSpec]:
+def ray_clusters(document: Document) -> tuple[ClusterSpec, ...]:
     cluster = cluster_spec(document)
-    if cluster is not None:
-        yield cluster
+    return () if cluster is None else (cluster,)
 
 
-def jobs(document: Document) -> Iterator[JobSpec]:
+def jobs(document: Document) -> tuple[JobSpec, ...]:
+    return document_view(document, "jobs", _find_jobs)
+
+
+def _find_jobs(document: Document) -> tuple[JobSpec, ...]:
     job = job_spec(document)
-    if job is not None:
-        yield JobSpec(document, job[0], job[1])
+    return () if job is None else (JobSpec(document, job[0], job[1]),)
 
 
-def subjects_of(document: Document, subject: Subject) -> Iterator[object]:
-    """The subjects of one type in a document, as the rule runner hands them to a check."""
+def subjects_of(document: Document, subject: Subject) -> tuple[object, ...]:
+    """The subjects of one type in a document, as the rule runner hands them to a check (each built once)."""
     if subject is Subject.DOCUMENT:
-        yield document
-    elif subject is Subject.POD_TEMPLATE:
-        yield from pod_templates(document)
-    elif subject is Subject.RAY_CLUSTER:
-        yield from ray_clusters(document)
-    elif subject is Subject.JOB:
-        yield from jobs(document)
-    else:
-        raise ValueError(f"{subject.value} is not a subject found in one document")
+        return (document,)
+    if subject is Subject.POD_TEMPLATE:
+        return pod_templates(document)
+    if subject is Subject.RAY_CLUSTER:
+        return ray_clusters(document)
+    if subject is Subject.JOB:
+        return jobs(document)
+    raise ValueError(f"{subject.value} is not a subject found in one document")

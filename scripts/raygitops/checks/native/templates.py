@@ -16,6 +16,7 @@ read by YAML as a mapping nested in a mapping; it is recognised as well.
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Iterator
 from typing import Any
@@ -97,6 +98,8 @@ def placeholders(body: dict[str, Any]) -> list[tuple[tuple[str | int, ...], str]
     kind = body.get("kind")
     if isinstance(kind, str) and kind in SELF_TEMPLATING_KINDS:  # a mangled kind (a list) is not hashable
         return []
+    if not _may_hold_placeholder(body):
+        return []
     found = list(_walk(body, ()))
     for field in _BASE64_DATA.get(kind, ()) if isinstance(kind, str) else ():
         values = body.get(field)
@@ -118,6 +121,19 @@ def _go_template_read_as_yaml(value: Any) -> str | None:
         return None
     [(action, empty)] = key
     return f"{{{{{action}}}}}" if isinstance(action, str) and empty is None else None
+
+
+def _may_hold_placeholder(body: dict[str, Any]) -> bool:
+    """Whether any key or text of the document holds `$` or `{{`, which every placeholder has.
+
+    One pass of the C JSON encoder instead of the walk in Python over every value: most
+    documents have neither, and JSON never writes `$` or `{{` outside a string.
+    """
+    try:
+        text = json.dumps(body, default=repr)  # repr: values JSON has no type for still show their text
+    except (TypeError, ValueError, RecursionError):  # keys JSON cannot write, a recursive alias: walk it
+        return True
+    return "$" in text or "{{" in text
 
 
 def _walk(value: Any, path: tuple[str | int, ...]) -> Iterator[tuple[tuple[str | int, ...], str]]:

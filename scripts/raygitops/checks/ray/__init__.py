@@ -93,6 +93,7 @@ class Bundle:
     # (kind, name) of objects that exist outside the repository (the config's `external` list).
     external: frozenset[tuple[str, str]] = frozenset()
     _by_kind: dict[str, list[Document]] = field(default_factory=dict, init=False, repr=False)
+    _by_name: dict[tuple[str, str], list[Document]] = field(default_factory=dict, init=False, repr=False)
     _memo: dict[object, object] = field(default_factory=dict, init=False, repr=False)
 
     def __post_init__(self) -> None:
@@ -100,6 +101,7 @@ class Bundle:
             self.operator_config = OperatorConfig(operator_chart_gates(self.documents))
         for document in self.documents:
             self._by_kind.setdefault(document.kind, []).append(document)
+            self._by_name.setdefault((document.kind, document.name), []).append(document)
 
     @property
     def operator(self) -> OperatorConfig:
@@ -116,8 +118,9 @@ class Bundle:
         return self._memo[key]  # type: ignore[return-value]
 
     def find(self, kind: str, name: str, namespace: str = "") -> Document | None:
-        for document in self._by_kind.get(kind, []):
-            if document.name == name and (not namespace or not document.namespace or document.namespace == namespace):
+        """The first document of this kind and name in `namespace` (either side unset matches any)."""
+        for document in self._by_name.get((kind, name), []):
+            if not namespace or not document.namespace or document.namespace == namespace:
                 return document
         return None
 
@@ -168,12 +171,13 @@ def run_rules(bundle: Bundle, profile: str = "default", only: Iterable[str] | No
     findings: list[Finding] = []
     for current in (r for r in selected if r.subject is Subject.BUNDLE):
         findings.extend(_run(current, bundle.documents[0] if bundle.documents else None, profile, bundle, (bundle,)))
+    per_document = [r for r in selected if r.subject is not Subject.BUNDLE]
+    rules_of_kind: dict[str, list[Check]] = {}  # each kind's rules, in catalogue order, found once
     for document in bundle.documents:
-        for current in selected:
-            if current.subject is Subject.BUNDLE:
-                continue
-            if ANY_KIND not in current.kinds and document.kind not in current.kinds:
-                continue
+        kind = document.kind
+        if kind not in rules_of_kind:
+            rules_of_kind[kind] = [r for r in per_document if ANY_KIND in r.kinds or kind in r.kinds]
+        for current in rules_of_kind[kind]:
             for subject in subjects_of(document, current.subject):
                 findings.extend(_run(current, document, profile, bundle, (subject, bundle)))
     return findings

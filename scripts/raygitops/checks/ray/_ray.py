@@ -154,7 +154,8 @@ class ClusterSpec:
 _VIEWS = "_ray_views"
 
 
-def _view(document: Document, name: str, build: Callable[[Document], T]) -> T:
+def document_view(document: Document, name: str, build: Callable[[Document], T]) -> T:
+    """`build(document)`, computed the first time any check asks for view `name` of this document."""
     views = document.__dict__.setdefault(_VIEWS, {})
     if name not in views:
         views[name] = build(document)
@@ -162,7 +163,7 @@ def _view(document: Document, name: str, build: Callable[[Document], T]) -> T:
 
 
 def cluster_spec(document: Document) -> ClusterSpec | None:
-    return _view(document, "cluster_spec", _cluster_spec)
+    return document_view(document, "cluster_spec", _cluster_spec)
 
 
 def _cluster_spec(document: Document) -> ClusterSpec | None:
