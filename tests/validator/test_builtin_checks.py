@@ -468,6 +468,19 @@ def test_priority_class_preemption_policy():
     assert check_native(doc(text.replace("Always", "Never"))) == []
 
 
+def test_role_binding_refers_to_an_rbac_role():
+    """A roleRef outside rbac.authorization.k8s.io, or a ClusterRoleBinding to a Role, is rejected; an absent or empty apiGroup is defaulted."""
+    binding = ("apiVersion: rbac.authorization.k8s.io/v1\nkind: RoleBinding\nmetadata: {name: ray, namespace: ray}\n"
+               "roleRef: {apiGroup: rbac.authorization.k8s.io, kind: Role, name: ray}\nsubjects: [{kind: ServiceAccount, name: ray}]\n")
+    assert check_native(doc(binding)) == []
+    assert check_native(doc(binding.replace("apiGroup: rbac.authorization.k8s.io, ", ""))) == []
+    assert check_native(doc(binding.replace("apiGroup: rbac.authorization.k8s.io", "apiGroup: ''"))) == []
+    assert only(check_native(doc(binding.replace("apiGroup: rbac.authorization.k8s.io", "apiGroup: rbac"))), "builtin-field").path == "/roleRef/apiGroup"
+    cluster_binding = binding.replace("kind: RoleBinding", "kind: ClusterRoleBinding").replace(", namespace: ray", "")
+    assert only(check_native(doc(cluster_binding)), "builtin-field").path == "/roleRef/kind"
+    assert check_native(doc(cluster_binding.replace("kind: Role,", "kind: ClusterRole,"))) == []
+
+
 def test_namespace_pod_security_labels_name_a_level_and_version():
     text = ("apiVersion: v1\nkind: Namespace\nmetadata:\n  name: ray\n  labels:\n"
             "    pod-security.kubernetes.io/enforce: strict\n    pod-security.kubernetes.io/warn-version: '1.33'\n")

@@ -447,12 +447,13 @@ declare(
 )
 declare(
     "builtin-field",
-    """a field of a NetworkPolicy, PodDisruptionBudget, PersistentVolumeClaim, PriorityClass or Namespace the API server rejects
+    """a field of a NetworkPolicy, PodDisruptionBudget, PersistentVolumeClaim, PriorityClass, Namespace or role binding the API server rejects
 
     Why: the API server's Go validation checks what their OpenAPI schemas leave open: policyTypes, preemptionPolicy
     and accessModes take only listed values, a PersistentVolumeClaim needs an access mode, a PodDisruptionBudget's
     minAvailable and maxUnavailable are non-negative (at most 100%), a NetworkPolicy port is a number or a port name,
-    and a Namespace's pod-security.kubernetes.io labels name a level (and a version) the PodSecurity admission knows.
+    and a Namespace's pod-security.kubernetes.io labels name a level (and a version) the PodSecurity admission knows;
+    a RoleBinding's roleRef is a Role or ClusterRole of rbac.authorization.k8s.io (a ClusterRoleBinding's a ClusterRole).
 
     Fails:
         kind: PodDisruptionBudget
@@ -1123,6 +1124,7 @@ _SERVICE_TYPES = ("ClusterIP", "NodePort", "LoadBalancer", "ExternalName")
 _POLICY_TYPES = ("Ingress", "Egress")
 _NETWORK_PROTOCOLS = ("TCP", "UDP", "SCTP")
 _PREEMPTION_POLICIES = ("PreemptLowerPriority", "Never")
+_RBAC_GROUP = "rbac.authorization.k8s.io"
 _ACCESS_MODES = ("ReadWriteOnce", "ReadOnlyMany", "ReadWriteMany", "ReadWriteOncePod")
 _POD_SECURITY_LEVELS = ("privileged", "baseline", "restricted")
 _POD_SECURITY_VERSION = re.compile(r"v1\.(0|[1-9][0-9]*)")
@@ -1292,7 +1294,23 @@ def namespace_problems(body: dict[str, Any]) -> Iterator[Problem]:
             )
 
 
+def role_binding_problems(body: dict[str, Any]) -> Iterator[Problem]:
+    """ValidateRoleBinding / ValidateClusterRoleBinding: what roleRef may point at (an absent or empty apiGroup is defaulted)."""
+    role_ref = body.get("roleRef")
+    if not isinstance(role_ref, dict):
+        return  # the schema reports a missing or mistyped roleRef
+    group = role_ref.get("apiGroup")
+    if isinstance(group, str) and group and group != _RBAC_GROUP:  # an empty one is defaulted too
+        yield ("roleRef", "apiGroup"), "builtin-field", _unsupported(f"roleRef.apiGroup {group!r}", (_RBAC_GROUP,))
+    kinds = ("Role", "ClusterRole") if body.get("kind") == "RoleBinding" else ("ClusterRole",)
+    kind = role_ref.get("kind")
+    if isinstance(kind, str) and kind not in kinds:
+        yield ("roleRef", "kind"), "builtin-field", _unsupported(f"roleRef.kind {kind!r}", kinds)
+
+
 _FIELD_CHECKS = {
+    ("rbac.authorization.k8s.io", "RoleBinding"): role_binding_problems,
+    ("rbac.authorization.k8s.io", "ClusterRoleBinding"): role_binding_problems,
     ("networking.k8s.io", "NetworkPolicy"): network_policy_problems,
     ("policy", "PodDisruptionBudget"): disruption_budget_problems,
     ("", "PersistentVolumeClaim"): claim_problems,
