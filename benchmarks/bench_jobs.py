@@ -125,8 +125,8 @@ SERVE_CONFIGS: dict[str, ServeConfig] = {
     "shipped": ServeConfig("what the RayService and the local runs use: serve_app.SERVE_FLAGS "
                            f"({', '.join(f'{k}={v}' for k, v in serve_app.SERVE_FLAGS.items())}), "
                            "app_builder's defaults (no batching)", serve_app.SERVE_FLAGS, {}),
-    "shipped-1t": ServeConfig("shipped, HAProxy with 1 thread (RAY_SERVE_HAPROXY_NBTHREAD=1, default 4)",
-                              {**serve_app.SERVE_FLAGS, "RAY_SERVE_HAPROXY_NBTHREAD": "1"}, {}),
+    "shipped-4t": ServeConfig("shipped, but HAProxy with Serve's default of 4 threads",
+                              {**serve_app.SERVE_FLAGS, "RAY_SERVE_HAPROXY_NBTHREAD": "4"}, {}),
     "batch": ServeConfig("Serve proxy, @serve.batch (32, 5 ms wait): what shipped before",
                          {}, {"use_batching": True}),
     "batch-0ms": ServeConfig("Serve proxy, @serve.batch (32, no wait)", {},

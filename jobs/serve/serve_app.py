@@ -53,10 +53,15 @@ SAMPLE_ROW = [59.0, 2.0, 32.1, 101.0, 157.0, 93.2, 38.0, 4.0, 4.8598, 87.0]  # f
 # HTTP server (direct ingress), instead of Serve's Python proxy relaying it to the replica over Ray; and
 # the handler runs on the replica's main event loop, the one that server runs on, instead of handing
 # every request to a second loop in another thread (the handler never blocks for long: one small matrix
-# product). Serve reads these flags from the environment when each of its processes starts: the
-# RayService sets them in every Ray container (jobs/rayservice-serve.yaml), the local runs before Ray
-# starts (serve_flags).
-SERVE_FLAGS = {"RAY_SERVE_ENABLE_HA_PROXY": "1", "RAY_SERVE_RUN_USER_CODE_IN_SEPARATE_THREAD": "0"}
+# product); and HAProxy runs 1 thread, not 4 (the head that runs it has 1 CPU, 2 in prod, and the Python
+# replica, not HAProxy, is what saturates). Serve reads these flags from the environment when each of its
+# processes starts: the RayService sets them in every Ray container (jobs/rayservice-serve.yaml), the
+# local runs before Ray starts (serve_flags).
+SERVE_FLAGS = {
+    "RAY_SERVE_ENABLE_HA_PROXY": "1",
+    "RAY_SERVE_RUN_USER_CODE_IN_SEPARATE_THREAD": "0",
+    "RAY_SERVE_HAPROXY_NBTHREAD": "1",
+}
 # HAProxy's files (config, admin and metrics sockets, server state). Serve puts them in
 # <folder>/<node id>/ under /tmp/haproxy-serve by default, and never removes them.
 HAPROXY_FILES = {
