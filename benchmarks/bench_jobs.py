@@ -1,13 +1,14 @@
 """Benchmark the jobs on this machine: Ray Serve against a plain FastAPI app, Ray Train against plain PyTorch.
 
     make bench-jobs          (PYTHONPATH=jobs/train:jobs/tune:jobs/serve python benchmarks/bench_jobs.py)
-    make bench-jobs BENCH_JOBS_ARGS="--configs plain,proxy,haproxy --rounds 5 --skip-train"
+    make bench-jobs BENCH_JOBS_ARGS="--configs plain,shipped,batch --rounds 5 --skip-train"
 
 Serve: requests/s and p50/p99 latency at concurrency 1, 4, 16 and 64 for each configuration of
 ``SERVE_CONFIGS`` (``--configs``; ``plain`` is serve_app's own handler in one uvicorn process, no Ray),
 each in a fresh process with, for Serve, a fresh local Ray, interleaved over ``--rounds`` rounds (plain, A,
 B, plain, A, B, ...) so that the load of a shared machine falls on all alike. Per configuration: the median
-over the rounds, the min..max of req/s, and the median of the per-round ratios to that round's plain run.
+over the rounds, the min..max of req/s, the median of the per-round ratios to that round's plain run, and
+the min..max of the machine's load average at the end of each run.
 Loopback only; bounded request counts; the load generator shares the cores.
 
 Train: steady-state samples/s of Ray Train (TorchTrainer, N workers x 1 CPU, DDP) against a plain PyTorch
