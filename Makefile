@@ -119,6 +119,30 @@ run-serve: ## Ray Serve on http://127.0.0.1:$(SERVE_PORT) for the model of run-t
 	PYTHONPATH=$(JOBS_PYTHONPATH) $(BIN)/python jobs/serve/serve_app.py \
 		--model-uri $(JOBS_STORAGE)/diabetes-train/model --port $(SERVE_PORT)
 
+# jobs/image: the image of the jobs' Ray pods. requirements.txt is requirements.in resolved for linux x86_64 and
+# Python 3.11 (the Ray image's), at requirements.lock's versions (the ones tests/jobs run), every package pinned
+# with its sha256 hashes. The tag names the Ray version and the image's inputs, so that a new lock is a new tag.
+UV_VERSION := 0.13.9
+JOBS_IMAGE ?= ghcr.io/raygitops/ray-jobs
+JOBS_IMAGE_TAG = $(shell sed -n 's|^FROM rayproject/ray:||p' jobs/image/Dockerfile)-$(shell cat jobs/image/Dockerfile jobs/image/requirements.txt | sha256sum | cut -c1-12)
+
+.PHONY: jobs-image-lock
+jobs-image-lock: ## Re-pin jobs/image/requirements.txt with sha256 hashes (uv at UV_VERSION, from PyPI into .cache/)
+	test -x .cache/uv-$(UV_VERSION)/bin/uv || \
+		{ $(PYTHON) -m venv .cache/uv-$(UV_VERSION) && .cache/uv-$(UV_VERSION)/bin/pip install --quiet uv==$(UV_VERSION); }
+	.cache/uv-$(UV_VERSION)/bin/uv pip compile --quiet --generate-hashes --python-platform x86_64-manylinux_2_28 --python-version 3.11 \
+		--custom-compile-command 'make jobs-image-lock' -c requirements.lock jobs/image/requirements.in -o jobs/image/requirements.txt
+	@echo "jobs image tag is now $$($(MAKE) -s jobs-image-tag): set it in components/ray-version"
+
+.PHONY: jobs-image-tag
+jobs-image-tag: ## Print the tag `make jobs-image` pushes (components/ray-version names it)
+	@echo $(JOBS_IMAGE_TAG)
+
+.PHONY: jobs-image
+jobs-image: ## Build and push JOBS_IMAGE:<Ray version>-py311-<hash of jobs/image> (docker; docs/deploy.md)
+	docker build -t $(JOBS_IMAGE):$(JOBS_IMAGE_TAG) jobs/image
+	docker push $(JOBS_IMAGE):$(JOBS_IMAGE_TAG)
+
 .PHONY: test-jobs
 test-jobs: ## Only the jobs tests (real local Ray, CPU)
 	$(BIN)/python -m pytest tests/jobs -q

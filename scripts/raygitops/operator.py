@@ -2,7 +2,8 @@
 
 KubeRay 1.7.0 rejects spec.networkPolicy, spec.tlsOptions, spec.historyServerOptions and the
 rocksdb GCS backend while their gate is off (the default), and applies their own rules
-once it is on. The gates come from `--feature-gates Name=true,...` (the operator's own
+once it is on; it runs no RayCronJob controller while the RayCronJob gate is off, and checks
+a RayService's incremental upgrade options only while RayServiceIncrementalUpgrade is on. The gates come from `--feature-gates Name=true,...` (the operator's own
 flag format), the repository config, or the `featureGates` values of the
 kuberay-operator Helm chart in an Argo CD Application; defaults are KubeRay 1.7.0's
 (ray-operator/pkg/features/features.go).

@@ -3,6 +3,7 @@ no more than their clusters hold, and pin the same Ray and libraries as the Pyth
 
 from __future__ import annotations
 
+import hashlib
 import os
 import re
 import shlex
@@ -239,11 +240,42 @@ def test_python_pin_of_ray_is_the_lock_file_pin():
     assert re.search(rf"^ray=={re.escape(RAY_VERSION)}$", lock, re.MULTILINE)
 
 
+IMAGE = JOBS / "image"
+JOBS_IMAGE = "ghcr.io/raygitops/ray-jobs"
+HASH_OPTION = re.compile(r"--hash=sha256:[0-9a-f]{64}")
+
+
+def _jobs_image_tag() -> str:
+    """The tag `make jobs-image` pushes: the Ray image's tag and a hash of the image's inputs."""
+    inputs = (IMAGE / "Dockerfile").read_bytes() + (IMAGE / "requirements.txt").read_bytes()
+    return f"{RAY_VERSION}-py311-{hashlib.sha256(inputs).hexdigest()[:12]}"
+
+
+def _locked_requirements() -> dict[str, tuple[str, list[str]]]:
+    """jobs/image/requirements.txt as {name: (version, sha256 hashes)}, continuation lines joined."""
+    text = re.sub(r"\\\n", " ", (IMAGE / "requirements.txt").read_text())
+    locked = {}
+    for line in text.splitlines():
+        line = line.split("#", 1)[0].strip()
+        if not line:
+            continue
+        requirement, *options = line.split()
+        name, sep, version = requirement.partition("==")
+        assert sep and re.fullmatch(r"[A-Za-z0-9._-]+", name) and re.fullmatch(r"[0-9][0-9A-Za-z.+!-]*", version), (
+            f"requirements.txt: {requirement!r} is not pinned as name==version"
+        )
+        assert all(HASH_OPTION.fullmatch(o) for o in options), f"requirements.txt: {name} has options {options}"
+        locked[name.lower().replace("_", "-")] = (version, options)
+    return locked
+
+
 def test_every_ray_version_and_image_tag_equals_the_python_pin(bundle):
     for doc in of_kind(bundle, "RayJob", "RayService"):
         assert cluster_of(doc)["rayVersion"] == RAY_VERSION
         for image in _images(doc):
-            assert re.fullmatch(rf"rayproject/ray:{re.escape(RAY_VERSION)}-py311(-gpu)?", image), image
+            assert re.fullmatch(
+                rf"(rayproject/ray|{re.escape(JOBS_IMAGE)}):{re.escape(RAY_VERSION)}-py311(-gpu|-[0-9a-f]{{12}})?", image
+            ), image
 
 
 def test_every_overlay_uses_the_same_ray(tmp_path):
@@ -256,20 +288,71 @@ def test_every_overlay_uses_the_same_ray(tmp_path):
                 version = doc["spec"]["rayVersion"] if doc["kind"] == "RayCluster" else cluster_of(doc)["rayVersion"]
                 assert version == RAY_VERSION, f"{folder.name}: {doc['kind']}/{doc['metadata']['name']}"
             for image in _images(doc):
-                if image.startswith("rayproject/ray"):
+                if image.startswith(("rayproject/ray", JOBS_IMAGE)):
                     assert image.split(":")[1].startswith(RAY_VERSION + "-"), f"{folder.name}: {image}"
 
 
-def test_runtime_env_pins_equal_the_python_project(bundle):
+def _runtime_envs(doc: dict[str, Any]) -> Iterator[tuple[str, dict[str, Any]]]:
+    if doc["kind"] == "RayJob" and doc["spec"].get("runtimeEnvYAML"):
+        yield "runtimeEnvYAML", yaml.safe_load(doc["spec"]["runtimeEnvYAML"])
+    if doc["kind"] == "RayService":
+        for app in yaml.safe_load(doc["spec"]["serveConfigV2"]).get("applications", []):
+            yield f"serveConfigV2 application {app.get('name')}", app.get("runtime_env") or {}
+
+
+def test_no_pod_installs_python_packages_without_hashes(bundle):
+    """pip checks hashes only when every requirement has one: a run-time install is all hashed or absent."""
     for doc in of_kind(bundle, "RayJob", "RayService"):
-        if doc["kind"] == "RayJob":
-            envs = [yaml.safe_load(doc["spec"]["runtimeEnvYAML"])]
-            packages = [env["pip"]["packages"] for env in envs]
-        else:
-            packages = [a["runtime_env"]["pip"] for a in yaml.safe_load(doc["spec"]["serveConfigV2"])["applications"]]
-        for listing in packages:
-            pinned = dict(p.split("==") for p in listing if "==" in p)
-            assert pinned == {"torch": PINS["torch"], "scikit-learn": PINS["scikit-learn"]}, doc["metadata"]["name"]
+        for where, env in _runtime_envs(doc):
+            for key in ("pip", "uv", "conda"):
+                packages = env.get(key)
+                if isinstance(packages, dict):
+                    packages = packages.get("packages", packages.get("dependencies"))
+                lines = packages if isinstance(packages, list) else [packages] if packages else []
+                requirements = [str(p) for p in lines if not str(p).startswith("-")]
+                unhashed = [r for r in requirements if not HASH_OPTION.search(r)]
+                assert not unhashed, f"{doc['metadata']['name']} {where}: {key} installs {unhashed} without --hash"
+
+
+def test_every_ray_container_of_the_jobs_runs_the_jobs_image(bundle):
+    """The image holds torch and scikit-learn; a Ray pod on another image would fail to import them."""
+    for doc in of_kind(bundle, "RayJob", "RayService"):
+        for label, spec in pod_specs(doc):
+            if label == "submitter":
+                continue  # runs `ray job submit` only: Ray's own image
+            for container in spec["containers"]:
+                assert container["image"] == f"{JOBS_IMAGE}:{_jobs_image_tag()}", (
+                    f"{doc['metadata']['name']} {label}: {container['image']}, expected the tag of `make jobs-image`"
+                )
+
+
+def test_jobs_image_requirements_pin_every_package_with_hashes():
+    locked = _locked_requirements()
+    assert all(hashes for _, hashes in locked.values())
+    wanted = {name: version for name, version in PINS.items() if name in ("torch", "scikit-learn")}
+    assert {name: locked[name][0] for name in wanted if name in locked} == wanted
+    # requirements.in names the same pins as pyproject.toml.
+    inputs = [line for line in (IMAGE / "requirements.in").read_text().splitlines() if line and line[0] != "#"]
+    assert dict(line.split("==") for line in inputs) == wanted
+    # The image carries the versions the tests run with (requirements.lock), wherever both pin a package.
+    tested = dict(
+        line.lower().replace("_", "-").split("==")
+        for line in (REPO / "requirements.lock").read_text().splitlines()
+        if "==" in line and not line.startswith("#")
+    )
+    drift = {name: (version, tested[name]) for name, (version, _) in locked.items() if tested.get(name, version) != version}
+    assert not drift, f"jobs/image/requirements.txt vs requirements.lock: {drift}; run make jobs-image-lock"
+
+
+def test_jobs_image_installs_only_hash_checked_packages_on_the_pinned_ray():
+    lines = [line.strip() for line in (IMAGE / "Dockerfile").read_text().splitlines() if line.strip()]
+    instructions = [line for line in lines if not line.startswith("#")]
+    assert re.fullmatch(rf"FROM rayproject/ray:{re.escape(RAY_VERSION)}-py311(@sha256:[0-9a-f]{{64}})?", instructions[0])
+    installs = [line for line in instructions if re.search(r"\b(pip|uv|conda)\b.*\binstall\b", line)]
+    assert installs, "the Dockerfile installs nothing"
+    for line in installs:
+        options = set(line.split())
+        assert {"--require-hashes", "--no-deps", "-r"} <= options, line
 
 
 # --- lifecycle, names, hardening, GPU --------------------------------------------------------------------
@@ -311,7 +394,9 @@ def test_gpu_component_trains_on_tolerated_gpu_workers(tmp_path):
     train_job = next(d for d in of_kind(docs, "RayJob") if d["metadata"]["name"] == "diabetes-train")
     assert "--use-gpu" in shlex.split(train_job["spec"]["entrypoint"])
     groups = cluster_of(train_job)["workerGroupSpecs"]
-    assert groups and all(g["template"]["spec"]["containers"][0]["image"].endswith("-gpu") for g in groups)
+    # The jobs' image, whose torch is PyPI's CUDA build: the CUDA runtime comes with it.
+    assert groups and all(g["template"]["spec"]["containers"][0]["image"].startswith(JOBS_IMAGE) for g in groups)
+    assert "nvidia-cuda-runtime" in _locked_requirements()
     for group in groups:
         pod = group["template"]["spec"]
         resources = pod["containers"][0]["resources"]

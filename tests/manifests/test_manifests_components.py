@@ -22,6 +22,7 @@ from .conftest import REPO_ROOT
 # The components that add features, in the order an overlay lists them; pod-hardening and
 # ray-version always come last, so they reach the groups the others add.
 OPTIONAL = (
+    "components/sizes",
     "components/monitoring",
     "components/gpu-workers",
     "components/gcs-fault-tolerance",
@@ -36,15 +37,25 @@ RAY_VERSION = next(
     for r in tomllib.loads((REPO_ROOT / "pyproject.toml").read_text())["project"]["optional-dependencies"]["jobs"]
     if r.startswith("ray[")
 )
-# The values an overlay provides (components/dashboard-ingress reads the host from them).
+# The values an overlay provides (components/dashboard-ingress reads the host, components/sizes the rest),
+# each size different from the manifests' own, so that a size that does not arrive shows.
 VALUES = """apiVersion: raygitops.io/v1
 kind: Values
 metadata:
   name: environment
   annotations: {config.kubernetes.io/local-config: "true"}
 dashboardHost: ray.test.example
+clusterHead: {requests: {cpu: "3", memory: 3Gi}, limits: {cpu: "3", memory: 3Gi}}
+clusterWorker: {requests: {cpu: "5", memory: 5Gi}, limits: {cpu: "5", memory: 5Gi}}
+clusterMinWorkers: 1
+clusterMaxWorkers: 7
+jobHead: {requests: {cpu: "2", memory: 6Gi}, limits: {cpu: "2", memory: 6Gi}}
+jobWorker: {requests: {cpu: "3", memory: 7Gi}, limits: {cpu: "3", memory: 7Gi}}
+jobWorkers: 3
+serveWorkers: 2
 """
 MAIN = "raycluster-kuberay"
+JOBS_IMAGE = "ghcr.io/raygitops/ray-jobs"
 
 
 def combinations() -> list[tuple[str, ...]]:
@@ -90,6 +101,30 @@ def serve_pods(bundle: Bundle) -> list[tuple[str, dict[str, str]]]:
     return [(f"diabetes-serve {name}", {**group["template"].get("metadata", {}).get("labels", {}),
                                         "ray.io/group": name, "ray.io/node-type": node_type, "ray.io/is-ray-node": "yes"})
             for name, group, node_type in groups]
+
+
+def sizes(bundle: Bundle) -> list[str]:
+    values = yaml.safe_load(VALUES)
+    problems = []
+
+    def check(label: str, spec: dict, head: str, worker: str, replicas: tuple[int, int, int] | None) -> None:
+        if spec["headGroupSpec"]["template"]["spec"]["containers"][0]["resources"] != values[head]:
+            problems.append(f"{label} head: not {head}")
+        for group in (g for g in spec["workerGroupSpecs"] if g["groupName"] == "cpu-group"):
+            if group["template"]["spec"]["containers"][0]["resources"] != values[worker]:
+                problems.append(f"{label} cpu-group: not {worker}")
+            if replicas and (group["replicas"], group["minReplicas"], group["maxReplicas"]) != replicas:
+                problems.append(f"{label} cpu-group: replicas, min, max are not {replicas}")
+
+    check(MAIN, main_cluster(bundle), "clusterHead", "clusterWorker", None)
+    group = next(g for g in main_cluster(bundle)["workerGroupSpecs"] if g["groupName"] == "cpu-group")
+    if (group["replicas"], group["minReplicas"], group["maxReplicas"]) != (1, 1, 7):
+        problems.append(f"{MAIN} cpu-group: replicas, min, max are not clusterMinWorkers, clusterMaxWorkers")
+    for job in bundle.of_kind("RayJob"):
+        check(job["metadata"]["name"], job["spec"]["rayClusterSpec"], "jobHead", "jobWorker", (3, 3, 3))
+    serve = bundle.one("RayService", "diabetes-serve")["spec"]["rayClusterConfig"]
+    check("diabetes-serve", serve, "jobHead", "jobWorker", (2, 2, 2))
+    return problems
 
 
 def monitoring(bundle: Bundle) -> list[str]:
@@ -189,7 +224,11 @@ def ray_version(bundle: Bundle) -> list[str]:
         for container in containers(template.spec):
             wants_gpu = gpu_limits(container)[1] is not None
             expected = f"rayproject/ray:{RAY_VERSION}-py311" + ("-gpu" if wants_gpu else "")
-            if container["image"] != expected:
+            if template.is_ray_node and template.where.startswith(("RayJob/", "RayService/")):
+                # The jobs' image (jobs/image): Ray's CPU image plus torch's CUDA build, for CPU and GPU pods.
+                if not re.fullmatch(rf"{JOBS_IMAGE}:{re.escape(RAY_VERSION)}-py311-[0-9a-f]{{12}}", container["image"]):
+                    problems.append(f"{template.where} {container['name']}: image {container['image']}")
+            elif container["image"] != expected:
                 problems.append(f"{template.where} {container['name']}: image {container['image']}, expected {expected}")
     return problems
 
@@ -201,6 +240,7 @@ class Promise:
 
 
 PROMISES = (
+    Promise("components/sizes", sizes),
     Promise("components/monitoring", monitoring),
     Promise("components/gpu-workers", gpu_workers),
     Promise("components/gcs-fault-tolerance", gcs_fault_tolerance),

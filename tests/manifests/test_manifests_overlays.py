@@ -12,7 +12,7 @@ from .bundle import MONITORED_OVERLAYS, OVERLAYS, Bundle, containers, labels_mat
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
 RAY_VERSION = "2.60.0"
-RAY_IMAGE = re.compile(r"^(?:docker\.io/)?rayproject/ray(?:-ml)?:(?P<tag>[^@]+)$")
+RAY_IMAGE = re.compile(r"^(?:(?:docker\.io/)?rayproject/ray(?:-ml)?|(?P<jobs>ghcr\.io/raygitops/ray-jobs)):(?P<tag>[^@]+)$")
 # Ports that give code execution or control of the cluster (GCS, Ray client) — never to outsiders.
 CONTROL_PORTS = {6379, 10001}
 DASHBOARD_PORT = 8265
@@ -61,7 +61,9 @@ def test_every_ray_image_and_ray_version_is_pinned(overlay: Bundle):
             match = RAY_IMAGE.match(container["image"])
             if template.is_ray_node and not match:
                 problems.append(f"{template.where} {container['name']}: not a rayproject/ray image: {container['image']}")
-            if match and not (match["tag"] == f"{RAY_VERSION}-py311" or match["tag"] == f"{RAY_VERSION}-py311-gpu"):
+            # rayproject/ray's CPU or GPU build, or the jobs' image (jobs/image) built on it.
+            suffix = r"-[0-9a-f]{12}" if match and match["jobs"] else r"(-gpu)?"
+            if match and not re.fullmatch(rf"{re.escape(RAY_VERSION)}-py311{suffix}", match["tag"]):
                 problems.append(f"{template.where} {container['name']}: image {container['image']}")
     assert not problems, "\n".join(problems)
 
@@ -383,9 +385,13 @@ def test_monitors_scrape_ports_the_ray_containers_declare(monitored_overlay: Bun
     overlay = monitored_overlay
     pods = main_cluster_pods(overlay)
     spec = overlay.one("RayCluster", "raycluster-kuberay")["spec"]
+    # KubeRay adds port `metrics` (8080) to a Ray container that declares none (pod.go, v1.7.0).
+    def pod_ports(template: dict) -> set[str]:
+        return {"metrics"} | {p["name"] for p in template["spec"]["containers"][0].get("ports", [])}
+
     ports_by_type = {
-        "head": {p["name"] for p in spec["headGroupSpec"]["template"]["spec"]["containers"][0]["ports"]},
-        "worker": set.intersection(*({p["name"] for p in g["template"]["spec"]["containers"][0]["ports"]} for g in spec["workerGroupSpecs"])),
+        "head": pod_ports(spec["headGroupSpec"]["template"]),
+        "worker": set.intersection(*(pod_ports(g["template"]) for g in spec["workerGroupSpecs"])),
     }
     head_monitor = overlay.one("PodMonitor", "ray-head-monitor")
     pod_monitor = overlay.one("PodMonitor", "ray-workers-monitor")

@@ -10,6 +10,7 @@ from hypothesis import strategies as st
 
 from raygitops.inputs.documents import Document, load_stream
 from raygitops.findings import Severity
+from raygitops.operator import OperatorConfig
 from raygitops.checks.ray import RULE_CRASHED, SAFETY, Bundle, all_rules, run_rules
 from raygitops.report.suppress import apply_suppressions
 
@@ -26,7 +27,9 @@ def run(text: str, profile: str = "default", only: list[str] | None = None):
 
 @pytest.mark.parametrize("profile", ["default", "prod"])
 def test_project_shaped_bundle_has_no_finding(profile: str) -> None:
-    findings = run(GOOD_BUNDLE.read_text(), profile)
+    documents, _ = load_stream(GOOD_BUNDLE.read_text(), "bundle.yaml")
+    # The bundle's RayCronJob runs only where the operator has the RayCronJob gate on (off by default).
+    findings = run_rules(Bundle(documents, operator_config=OperatorConfig({"RayCronJob": True})), profile)
     assert [(f.rule, f.kind, f.path, f.message) for f in findings] == []
 
 
@@ -198,6 +201,13 @@ def test_script_of_a_job_on_a_selected_cluster_is_looked_up_on_that_clusters_hea
     [finding] = run(stream(CONFIGMAP, shared, missing), only=["rayjob-entrypoint-script"])
     assert finding.kind == "RayJob" and "no key 'eval.py'" in finding.message
     assert run(stream(CONFIGMAP, shared, present), only=["rayjob-entrypoint-script"]) == []
+
+
+def test_an_unmounted_script_on_a_stock_ray_image_is_a_warning_not_an_error() -> None:
+    """KubeRay accepts such a RayJob; the job fails later unless something the rule cannot see provides the file."""
+    text = job("entrypoint: python /home/ray/app/run.py", cluster_spec=spec())
+    [finding] = run(text, only=["rayjob-entrypoint-script"])
+    assert finding.severity is Severity.WARNING and "is not mounted on the head" in finding.message
 
 
 def test_a_service_cannot_select_a_rayjobs_pods_by_cluster_name() -> None:

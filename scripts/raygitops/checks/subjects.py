@@ -44,6 +44,8 @@ class PodTemplate:
     document: Document
     # Where the template's metadata is; None for a bare Pod, whose metadata is the document's.
     metadata_path: Path | None = None
+    # Volumes the operator adds to the pod it builds from this template, which a volumeMount may name.
+    operator_volumes: frozenset[str] = frozenset()
 
     @property
     def metadata(self) -> Any:
@@ -72,7 +74,12 @@ def pod_templates(document: Document) -> Iterator[PodTemplate]:
         for group in cluster.groups:
             if isinstance(dig(group.spec, "template", "spec"), dict):
                 yield PodTemplate(
-                    group.pod_spec, group.pod_path, group.label, document, (*group.path, "template", "metadata")
+                    group.pod_spec,
+                    group.pod_path,
+                    group.label,
+                    document,
+                    (*group.path, "template", "metadata"),
+                    kuberay_volumes(cluster.spec, group.is_head),
                 )
     job = job_spec(document)
     if job is not None:
@@ -88,6 +95,20 @@ def pod_templates(document: Document) -> Iterator[PodTemplate]:
         if isinstance(spec, dict):
             metadata_path = None if document.kind == "Pod" else (*workload_path[:-1], "metadata")
             yield PodTemplate(spec, workload_path, "the pod template", document, metadata_path)
+
+
+def kuberay_volumes(cluster: dict[str, Any], is_head: bool) -> frozenset[str]:
+    """The volumes KubeRay 1.7.0 adds to a Ray pod (common/pod.go): the projected service account token of
+    Kubernetes token auth, the mTLS certificates, the head's embedded GCS store."""
+    names = set()
+    auth = dig(cluster, "authOptions")
+    if isinstance(auth, dict) and auth.get("mode") == "token" and auth.get("enableK8sTokenAuth") is True:
+        names.add("ray-token")
+    if dig(cluster, "tlsOptions", "enabled") is True:
+        names.add("ray-tls")
+    if is_head and dig(cluster, "gcsFaultToleranceOptions", "backend") == "rocksdb":
+        names.add("gcs-storage")
+    return frozenset(names)
 
 
 def ray_clusters(document: Document) -> Iterator[ClusterSpec]:

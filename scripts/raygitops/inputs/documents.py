@@ -103,7 +103,9 @@ NOT_A_MANIFEST = declare(
 
     Why: a folder walk meets YAML that is not a Kubernetes object (a GitHub workflow, Helm values, tool
     configuration); judged as a manifest it would get schema errors about nothing (`on:` is the boolean key True),
-    so it is skipped and the skip is reported once.
+    so it is skipped and the skip is reported once. A kustomization file given by name
+    (kustomize.config.k8s.io) is kustomize's input, never sent to the API server: it is skipped the same way,
+    saying to validate its folder, which renders it.
 
     Fails:
         # .github/workflows/ci.yaml found in a folder walk

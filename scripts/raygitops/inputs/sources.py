@@ -24,7 +24,7 @@ from ..checks.native.templates import UNRENDERED_TEMPLATE
 from ..checks.registry import DECODE, RENDER, Subject, declare
 from ..findings import Finding, Severity
 from ..values import quote
-from .documents import Document
+from .documents import NOT_A_MANIFEST, Document
 from .fast_documents import load_stream_fast
 from .origins import Origin, render_with_origins, take_origins
 from .remote import remote_resources
@@ -365,8 +365,27 @@ def _read(path: Path) -> bytes:
 _GO_TEMPLATE_ACTION = re.compile(rb"\{\{-?\s*[.$A-Za-z(/].*?\}\}")
 
 
+# kustomize's own file kinds (Kustomization, Component): its input, never an object of the API server.
+KUSTOMIZE_API_GROUP = "kustomize.config.k8s.io/"
+
+
 def _decode(label: str, data: str | bytes) -> Source:
     documents, findings = load_stream_fast(data, label)
+    kustomize_files = [d for d in documents if d.api_version.startswith(KUSTOMIZE_API_GROUP)]
+    if kustomize_files:
+        documents = [d for d in documents if not d.api_version.startswith(KUSTOMIZE_API_GROUP)]
+        findings = findings + [
+            Finding(
+                severity=Severity.WARNING,
+                rule=NOT_A_MANIFEST,
+                source=label,
+                index=d.index,
+                line=d.line,
+                message=f"skipped: a {d.kind or 'kustomize file'} is kustomize's input, not a manifest; "
+                "validate its folder to render it",
+            )
+            for d in kustomize_files
+        ]
     raw = data.encode("utf-8", "replace") if isinstance(data, str) else data
     syntax = [f for f in findings if f.rule == "yaml-syntax"]
     if syntax and _GO_TEMPLATE_ACTION.search(raw):

@@ -316,8 +316,15 @@ _QUANTITY_PATTERN = (
 _ROOT_IDENTITY = frozenset({"apiVersion", "kind", "metadata"})
 _NO_SKIP: frozenset[str] = frozenset()
 # (kind, path, field): required in the OpenAPI schema only because the Go field has no omitempty; a missing
-# NetworkPolicy podSelector decodes as the empty selector (every pod), which networking/validation accepts.
-_BUILTIN_OPTIONAL = frozenset({("NetworkPolicy", ("spec",), "podSelector")})
+# NetworkPolicy podSelector decodes as the empty selector (every pod), which networking/validation accepts;
+# a binding's roleRef.apiGroup is defaulted to rbac.authorization.k8s.io (pkg/apis/rbac/v1/defaults.go).
+_BUILTIN_OPTIONAL = frozenset(
+    {
+        ("NetworkPolicy", ("spec",), "podSelector"),
+        ("RoleBinding", ("roleRef",), "apiGroup"),
+        ("ClusterRoleBinding", ("roleRef",), "apiGroup"),
+    }
+)
 _EMBEDDED_ALLOWED = _ROOT_IDENTITY
 _TYPE_WORDS = {
     "object": "a mapping (object)",

@@ -499,7 +499,7 @@ def check_native(document: Document) -> list[Finding]:
 
 def pod_template_problems(template: PodTemplate) -> Iterator[Problem]:
     """What the API server rejects in a pod template, wherever it is: the pod spec, and the template's labels."""
-    yield from pod_spec_problems(template.spec, template.path)
+    yield from pod_spec_problems(template.spec, template.path, template.operator_volumes)
     metadata = template.metadata
     if template.metadata_path is not None and isinstance(metadata, dict):
         for path, message in labels_problems(metadata.get("labels"), (*template.metadata_path, "labels")):
@@ -604,14 +604,16 @@ def _expression_matches(expression: dict[str, Any], labels: dict[str, Any]) -> b
 # ---------------------------------------------------------------- pod spec
 
 
-def pod_spec_problems(pod_spec: Any, path: Path) -> Iterator[Problem]:
+def pod_spec_problems(pod_spec: Any, path: Path, added_volumes: frozenset[str] = frozenset()) -> Iterator[Problem]:
     """Native-validation problems of a PodSpec found at `path`, as (path, rule id, message).
 
-    Usable on any pod template, including those inside Ray custom resources.
+    Usable on any pod template, including those inside Ray custom resources, where `added_volumes`
+    are those the operator adds to the pod before it creates it.
     """
     if not isinstance(pod_spec, dict):
         return
     volumes = yield from _volume_problems(pod_spec.get("volumes"), (*path, "volumes"))
+    volumes |= added_volumes
     containers = pod_spec.get("containers")
     if containers == []:  # absent: the schema's `required` reports it
         yield (

@@ -307,7 +307,9 @@ def _unknown_group(
     severity = Severity.ERROR if as_error else Severity.WARNING
     shown = group or "the core group"
     message = f"not validated: no schema for {shown} (apiVersion {api_version}, kind {kind})"
-    known_groups = sorted({schema.group for schema in store.all_schemas()})
+    # A typo in the group of a kind it serves (networking.k8s.i0/Ingress), not a CRD group of its own
+    # (gateway.networking.k8s.io/HTTPRoute), whose name may be close to a built-in group's.
+    known_groups = sorted({schema.group for schema in store.all_schemas() if schema.kind == kind})
     close = difflib.get_close_matches(group, known_groups, n=1, cutoff=0.8)
     if close and close[0] != group:
         message += f"; did you mean group {close[0]}?"

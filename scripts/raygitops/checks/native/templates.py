@@ -8,8 +8,10 @@ dropped (they judge text that is not what the cluster will see).
 
 Free text that a shell or a program expands itself is not a placeholder: a
 container's command, args and env values, rayStartParams (`ray start` runs in a
-shell), ConfigMap and Secret data, annotations, serveConfigV2, a RayJob's
-entrypoint.
+shell), ConfigMap data, annotations, serveConfigV2, a RayJob's entrypoint. A
+Secret's `data` and a ConfigMap's `binaryData` are base64, where `$` and `{`
+cannot stand, so a variable there is a placeholder. An unquoted `{{.Name}}` is
+read by YAML as a mapping nested in a mapping; it is recognised as well.
 """
 
 from __future__ import annotations
@@ -54,7 +56,9 @@ UNRENDERED_TEMPLATE = declare(
 
 # A whole value that is a shell or envsubst variable, or one that holds a Go template action.
 _WHOLE_VARIABLE = re.compile(r"\$(\{[A-Za-z_][A-Za-z0-9_]*\}|[A-Za-z_][A-Za-z0-9_]*)")
-_EMBEDDED_VARIABLE = re.compile(r"\$\{[A-Za-z_][A-Za-z0-9_]*\}")
+# Inside a longer value: ${VAR}, or $VAR in capitals as envsubst variables are written (ray-$JOB_ID,
+# $REGISTRY/ray:$TAG); a lowercase `$name` may be text of its own (a path such as /$metrics).
+_EMBEDDED_VARIABLE = re.compile(r"\$\{[A-Za-z_][A-Za-z0-9_]*\}|\$[A-Z_][A-Z0-9_]*\b")
 _GO_TEMPLATE = re.compile(r"\{\{.*?\}\}")
 
 # Keys whose values are free text expanded at run time, or opaque data: never placeholders.
@@ -84,16 +88,43 @@ FREE_TEXT_KEYS = frozenset(
 SELF_TEMPLATING_KINDS = frozenset({"ApplicationSet", "PrometheusRule", "AlertmanagerConfig"})
 
 
+# Top-level fields of base64 data, by kind: no placeholder can pass for base64 text.
+_BASE64_DATA = {"Secret": ("data",), "ConfigMap": ("binaryData",)}
+
+
 def placeholders(body: dict[str, Any]) -> list[tuple[tuple[str | int, ...], str]]:
     """Each (path, value) of the document that is an unrendered placeholder, in document order."""
     kind = body.get("kind")
     if isinstance(kind, str) and kind in SELF_TEMPLATING_KINDS:  # a mangled kind (a list) is not hashable
         return []
-    return list(_walk(body, ()))
+    found = list(_walk(body, ()))
+    for field in _BASE64_DATA.get(kind, ()) if isinstance(kind, str) else ():
+        values = body.get(field)
+        if isinstance(values, dict):
+            found.extend(
+                ((field, str(key)), value)
+                for key, value in values.items()
+                if isinstance(value, str) and _is_placeholder(value)
+            )
+    return found
+
+
+def _go_template_read_as_yaml(value: Any) -> str | None:
+    """`{{.Name}}` unquoted: YAML reads a flow mapping whose only key is the mapping {.Name: null}."""
+    if not (isinstance(value, dict) and len(value) == 1):
+        return None
+    [(key, child)] = value.items()
+    if child is not None or not isinstance(key, frozenset) or len(key) != 1:
+        return None
+    [(action, empty)] = key
+    return f"{{{{{action}}}}}" if isinstance(action, str) and empty is None else None
 
 
 def _walk(value: Any, path: tuple[str | int, ...]) -> Iterator[tuple[tuple[str | int, ...], str]]:
-    if isinstance(value, dict):
+    template = _go_template_read_as_yaml(value)
+    if template is not None:
+        yield path, template
+    elif isinstance(value, dict):
         for key, child in value.items():
             if isinstance(key, str) and key in FREE_TEXT_KEYS:
                 continue

@@ -9,6 +9,7 @@ are computed once per bundle and indexed by label, so large bundles stay fast.
 from __future__ import annotations
 
 import json
+import string
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -24,7 +25,7 @@ from ._access import (
     sequence,
     text,
 )
-from ._ray import RAY_KINDS, WORKLOAD_KINDS, Path, cluster_spec
+from ._ray import RAY_KINDS, WORKLOAD_KINDS, Path, RayGroup, cluster_spec
 
 if TYPE_CHECKING:
     from . import Bundle
@@ -77,23 +78,42 @@ def start_param_ports(group_spec: dict[str, Any]) -> set[int]:
     return ports
 
 
+# The labels of a Ray pod that its template (or the group's `labels`) cannot override (common/pod.go labelPod).
+PROTECTED_RAY_LABELS = ("ray.io/cluster", "ray.io/node-type", "ray.io/group")
+
+
+def kuberay_label_value(text: str) -> str:
+    """A label value as KubeRay's CheckLabel makes it: its last 63 characters, not starting with punctuation."""
+    text = text[-63:]
+    return "r" + text[1:] if text[:1] in string.punctuation else text
+
+
+def ray_pod_labels(cluster_name: str, group: RayGroup) -> dict[str, str | None]:
+    """The labels KubeRay puts on a group's pods (labelPod): its own, then the template's and the group's
+    `labels` over them, except the three that identify the pod's cluster, type and group."""
+    node_type = "head" if group.is_head else "worker"
+    labels: dict[str, str | None] = {
+        "ray.io/is-ray-node": "yes",
+        "ray.io/cluster": cluster_name,
+        "ray.io/node-type": node_type,
+        "ray.io/group": "headgroup" if group.is_head else group.name,
+        "ray.io/identifier": kuberay_label_value(f"{cluster_name}-{node_type}"),
+        "app.kubernetes.io/name": "kuberay",
+        "app.kubernetes.io/created-by": "kuberay-operator",
+    }
+    for key, value in [*group.pod_labels.items(), *mapping(group.spec.get("labels")).items()]:
+        if str(key) not in PROTECTED_RAY_LABELS:
+            labels[str(key)] = scalar_text(value)
+    return labels
+
+
 def pod_models(document: Document) -> list[PodModel]:
     cluster = cluster_spec(document)
     models: list[PodModel] = []
     if cluster is not None:
         name = ray_cluster_name(document)
         for group in cluster.groups:
-            labels: dict[str, str | None] = {str(k): scalar_text(v) for k, v in group.pod_labels.items()}
-            labels.update(
-                {
-                    "ray.io/cluster": name,
-                    "ray.io/node-type": "head" if group.is_head else "worker",
-                    "ray.io/group": "headgroup" if group.is_head else group.name,
-                    "ray.io/is-ray-node": "yes",
-                    "app.kubernetes.io/name": "kuberay",
-                    "app.kubernetes.io/created-by": "kuberay-operator",
-                }
-            )
+            labels = ray_pod_labels(name, group)
             if document.kind == "RayService":
                 labels["ray.io/serve"] = None
             # KubeRay adds only the metrics port to the Ray container; other names must be declared.

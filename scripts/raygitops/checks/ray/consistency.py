@@ -204,6 +204,19 @@ def _tolerates_gpu(pod_spec: dict[str, Any]) -> bool:
     return False
 
 
+# GKE taints its GPU nodes and runs the ExtendedResourceToleration admission plugin, which adds the toleration to
+# each pod that requests the GPU; a pod placed on GKE's node labels relies on it.
+GKE_NODE_LABEL_PREFIX = "cloud.google.com/gke-"
+
+
+def _placed_on_gke(pod_spec: dict[str, Any]) -> bool:
+    keys = [key for key in mapping(pod_spec.get("nodeSelector")) if isinstance(key, str)]
+    required = dig(pod_spec, "affinity", "nodeAffinity", "requiredDuringSchedulingIgnoredDuringExecution")
+    for term in sequence(dig(required, "nodeSelectorTerms")):
+        keys.extend(text(e.get("key")) for e in sequence(mapping(term).get("matchExpressions")) if isinstance(e, dict))
+    return any(key.startswith(GKE_NODE_LABEL_PREFIX) for key in keys)
+
+
 @rule(
     "gpu-toleration",
     kinds=(*RAY_KINDS, *WORKLOAD_KINDS),
@@ -215,7 +228,9 @@ def gpu_toleration(template: PodTemplate, bundle: Bundle) -> Iterator[Problem]:
     """Pods that ask for nvidia.com/gpu tolerate the nvidia.com/gpu taint GPU nodes usually carry.
 
     Why: GPU node pools usually carry an nvidia.com/gpu taint so that other pods stay off them; a pod asking for a
-    GPU without tolerating that taint stays Pending, and a Ray worker group never comes up.
+    GPU without tolerating that taint stays Pending, and a Ray worker group never comes up. Not reported for a pod
+    placed with GKE's node labels (cloud.google.com/gke-*): GKE's ExtendedResourceToleration admission plugin adds
+    the toleration to every pod that requests the GPU.
 
     Fails:
         spec:
@@ -238,11 +253,12 @@ def gpu_toleration(template: PodTemplate, bundle: Bundle) -> Iterator[Problem]:
         or GPU_RESOURCE in mapping(dig(c, "resources", "requests"))
         for _, c in containers(template.spec)
     )
-    if wants_gpu and not _tolerates_gpu(template.spec):
+    if wants_gpu and not _tolerates_gpu(template.spec) and not _placed_on_gke(template.spec):
         yield Problem(
             (*template.path, "tolerations"),
             f"{template.label} asks for {GPU_RESOURCE} but does not tolerate the {GPU_RESOURCE} taint; "
-            f"add a toleration {{key: {GPU_RESOURCE}, operator: Exists, effect: NoSchedule}}",
+            f"add a toleration {{key: {GPU_RESOURCE}, operator: Exists, effect: NoSchedule}}, unless the cluster "
+            "runs the ExtendedResourceToleration admission plugin",
         )
 
 

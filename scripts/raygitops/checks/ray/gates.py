@@ -48,7 +48,8 @@ def feature_gate_disabled(document: Document, bundle: Bundle) -> Iterator[Proble
     """A field guarded by a KubeRay feature gate is used only with the gate on (--feature-gates, the config, the operator's Helm values).
 
     Why: KubeRay 1.7.0 rejects spec.networkPolicy, spec.tlsOptions, spec.historyServerOptions and
-    gcsFaultToleranceOptions.backend: rocksdb while their alpha gate is off, as it is by default.
+    gcsFaultToleranceOptions.backend: rocksdb while their alpha gate is off, as it is by default, and runs no
+    RayCronJob controller while the RayCronJob gate is off, so a RayCronJob never starts a job.
 
     Fails:
         spec:
@@ -57,6 +58,13 @@ def feature_gate_disabled(document: Document, bundle: Bundle) -> Iterator[Proble
     Instead:
         spec: {}   # or turn the gate on: --feature-gates RayClusterNetworkPolicy=true
     """
+    if document.kind == "RayCronJob" and not bundle.operator.enabled("RayCronJob"):
+        yield Problem(
+            "",
+            "KubeRay runs no RayCronJob controller while its RayCronJob feature gate is off (the default in 1.7.0), "
+            "so this RayCronJob never starts a job; enable it in the operator "
+            "(--feature-gates RayCronJob=true here, featureGates in its Helm values) or use a RayJob",
+        )
     # The subject is the document: the gated fields are in its cluster spec and, for a RayJob, in its job spec.
     cluster = cluster_spec(document)
     if cluster is not None:

@@ -744,7 +744,7 @@ def ft_backend(cluster: ClusterSpec, bundle: Bundle) -> Iterator[Problem]:
                 "storage.claimName names an existing PVC, so size, storageClassName and accessModes must not be set; remove them or claimName",
             )
         for index, entry in enumerate(dig(cluster.head.ray_container, "env") or []):
-            if isinstance(entry, dict) and entry.get("name") in ("RAY_GCS_STORAGE", "RAY_GCS_STORAGE_PATH"):
+            if isinstance(entry, dict) and entry.get("name") in ("RAY_gcs_storage", "RAY_gcs_storage_path"):
                 yield Problem(
                     (*cluster.head.ray_container_path, "env", index),
                     f"head env {entry['name']} is managed by KubeRay for the rocksdb backend; remove it",

@@ -368,8 +368,8 @@ def upgrade_strategy(document: Document, bundle: Bundle) -> Iterator[Problem]:
 
     Why: KubeRay v1.7.0's RayService validation (validation.go) accepts only NewCluster,
     NewClusterWithIncrementalUpgrade and None, and an incremental upgrade only with the autoscaler and complete
-    clusterUpgradeOptions (stepSizePercent, intervalSeconds, gatewayClassName); anything else leaves the RayService
-    unreconciled.
+    clusterUpgradeOptions (stepSizePercent, intervalSeconds, gatewayClassName), checked while the
+    RayServiceIncrementalUpgrade gate is on (the default); anything else leaves the RayService unreconciled.
 
     Fails:
         kind: RayService
@@ -391,8 +391,8 @@ def upgrade_strategy(document: Document, bundle: Bundle) -> Iterator[Problem]:
             (*base, "type"), f"upgradeStrategy.type {kind!r} is invalid; use one of {', '.join(UPGRADE_TYPES)}"
         )
         return
-    if kind != "NewClusterWithIncrementalUpgrade":
-        return
+    if kind != "NewClusterWithIncrementalUpgrade" or not bundle.operator.enabled("RayServiceIncrementalUpgrade"):
+        return  # with its gate off, KubeRay accepts the type and checks none of its options
     if dig(document.spec, "rayClusterConfig", "enableInTreeAutoscaling") is not True:
         yield Problem(
             (*base, "type"),

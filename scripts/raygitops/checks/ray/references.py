@@ -677,7 +677,8 @@ def rayjob_entrypoint_script(document: Document, bundle: Bundle) -> Iterator[Pro
 
     Why: the RayJob's entrypoint runs on the head; if the script is neither mounted there (a ConfigMap key at that
     path) nor in a custom image, the cluster starts, the job fails with "No such file" and the RayJob is Failed,
-    after the whole cluster was paid for.
+    after the whole cluster was paid for. A mounted ConfigMap of the bundle without the key is an error; a script
+    on a stock Ray image that nothing mounts is a warning (KubeRay accepts the RayJob).
 
     Fails:
         entrypoint: python /home/ray/code/tune.py
@@ -706,6 +707,9 @@ def rayjob_entrypoint_script(document: Document, bundle: Bundle) -> Iterator[Pro
             yield Problem(
                 (*path, "entrypoint"),
                 f"script {script} is not mounted on the head and {image.repository} does not contain it; mount a ConfigMap at {posixpath.dirname(script)} with key {posixpath.basename(script)}",
+                # A warning: KubeRay accepts the RayJob, and something this rule cannot see (an init
+                # container writing into the image's filesystem, a wrapper) may still provide the file.
+                severity=Severity.WARNING,
             )
         return
     mount, file = located

@@ -384,12 +384,24 @@ def privilege_escalation(document: Document, bundle: Bundle) -> Iterator[Problem
     yield from _once(hits, "may escalate privileges", "set securityContext.allowPrivilegeEscalation: false")
 
 
+# Ray's own images set `USER ray` (uid 1000) in their Dockerfile: without a runAsUser they do not run as root.
+RAY_USER_IMAGES = frozenset({"rayproject/ray", "rayproject/ray-ml", "rayproject/ray-llm"})
+
+
+def _image_runs_as_ray_user(image: Any) -> bool:
+    if not isinstance(image, str):
+        return False
+    repository = parse_image(image).repository.removeprefix("docker.io/").removeprefix("index.docker.io/")
+    return repository in RAY_USER_IMAGES
+
+
 @_warning_rule("run-as-root", kinds=POD_KINDS)
 def run_as_root(document: Document, bundle: Bundle) -> Iterator[Problem]:
     """Containers run as non-root: runAsNonRoot: true (pod or container) and no runAsUser: 0.
 
     Why: a container running as uid 0 is root on the node once it escapes, and the restricted Pod Security Standard
-    rejects it; Ray's images run as uid 1000, so runAsNonRoot: true costs nothing.
+    rejects it; Ray's images run as uid 1000, so runAsNonRoot: true costs nothing. A rayproject/ray image without a
+    runAsUser is not reported: its Dockerfile already runs it as uid 1000.
 
     Fails:
         spec:
@@ -407,7 +419,11 @@ def run_as_root(document: Document, bundle: Bundle) -> Iterator[Problem]:
             label = _container_label(container, template.label)
             if integer(user) == 0:
                 as_root.append(((*template.path, *where, "securityContext", "runAsUser"), label))
-            elif _effective(container, template.spec, "runAsNonRoot") is not True and not integer(user):
+            elif (
+                _effective(container, template.spec, "runAsNonRoot") is not True
+                and not integer(user)
+                and not _image_runs_as_ray_user(container.get("image"))
+            ):
                 maybe_root.append(((*template.path, "securityContext", "runAsNonRoot"), label))
     yield from _once(as_root, "runs as uid 0", "use a non-root uid (Ray images use 1000)")
     yield from _once(maybe_root, "may run as root", "set securityContext.runAsNonRoot: true")
@@ -419,6 +435,8 @@ def missing_limits(document: Document, bundle: Bundle) -> Iterator[Problem]:
 
     Why: Ray sizes a node from its container's limits (CPUs, memory for the object store); without them it counts
     the whole machine's cores and memory, schedules more than the pod gets, and the pod is OOM-killed or throttled.
+    For the Ray container, KubeRay takes num-cpus from rayStartParams, else the cpu limit, else the cpu request
+    (common/pod.go), so any of the three sizes Ray's CPUs.
 
     Fails:
         containers:
@@ -432,11 +450,23 @@ def missing_limits(document: Document, bundle: Bundle) -> Iterator[Problem]:
             resources:
               limits: {cpu: 100m, memory: 64Mi}
     """
+    cluster = cluster_spec(document)
+    # The Ray container of each group (by identity), whose CPUs KubeRay also sizes from num-cpus or the request.
+    cpus_sized = {
+        id(group.ray_container)
+        for group in (cluster.groups if cluster is not None else [])
+        if group.ray_container is not None
+        and (
+            "num-cpus" in group.ray_start_params or "cpu" in mapping(dig(group.ray_container, "resources", "requests"))
+        )
+    }
     hits: Hits = []
     for template in pod_templates(document):
         for where, container in _all_containers(template.spec):
             limits = mapping(dig(container, "resources", "limits"))
-            missing = [r for r in ("cpu", "memory") if r not in limits]
+            missing = [
+                r for r in ("cpu", "memory") if r not in limits and not (r == "cpu" and id(container) in cpus_sized)
+            ]
             if missing:
                 label = f"{_container_label(container, template.label)} has no {' or '.join(missing)} limit"
                 hits.append(((*template.path, *where, "resources", "limits"), label))
@@ -523,10 +553,11 @@ def literal_secret_env(document: Document, bundle: Bundle) -> Iterator[Problem]:
 
 @_warning_rule("namespace-without-networkpolicy", kinds=RAY_KINDS)
 def namespace_without_networkpolicy(document: Document, bundle: Bundle) -> Iterator[Problem]:
-    """A namespace that runs Ray pods has a NetworkPolicy in the same bundle.
+    """A namespace that runs Ray pods has a NetworkPolicy in the same bundle (a bundle known to be complete).
 
     Why: Kubernetes lets every pod reach every other pod unless a NetworkPolicy says otherwise, so Ray's GCS (6379),
-    client (10001) and dashboard (8265) ports are open to every workload of the cluster.
+    client (10001) and dashboard (8265) ports are open to every workload of the cluster. Only a complete bundle (a
+    kustomization's render, `--complete`) shows that no policy exists; a file given alone says nothing about it.
 
     Fails:
         kind: RayCluster
@@ -540,7 +571,7 @@ def namespace_without_networkpolicy(document: Document, bundle: Bundle) -> Itera
           podSelector: {}
         # in the same bundle and namespace as the RayCluster
     """
-    if cluster_spec(document) is None:
+    if cluster_spec(document) is None or not bundle.complete:
         return
     if any(same_namespace(policy, document) for policy in bundle.of_kind("NetworkPolicy")):
         return
