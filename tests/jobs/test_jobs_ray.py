@@ -138,7 +138,7 @@ def test_concurrent_requests_each_get_their_own_answer(served):
     assert _concurrent_predictions(url, rows) == pytest.approx(predictor.predict(np.array(rows)).tolist(), rel=1e-5)
 
 
-def test_with_batching_concurrent_requests_share_a_batch_and_each_gets_its_own_answer(served, trained):
+def test_with_batching_concurrent_requests_each_get_their_own_answer(served, trained):
     """``use_batching: true`` (off by default): a second app whose replica runs rows through @serve.batch."""
     import serve_app
     import train
@@ -180,7 +180,7 @@ def _listeners(port: int) -> set[int]:
 
 def test_serve_answers_through_haproxy_as_the_rayservice_does(served, serve_flags):
     """The local app runs with serve_app.SERVE_FLAGS, like the RayService: HAProxy, not Serve's Python proxy,
-    holds the HTTP port, with its files in the folder serve_flags made (none left in /tmp/haproxy-serve)."""
+    holds the HTTP port, with its config in the temporary folder serve_flags made."""
     import serve_app
 
     if serve_app.haproxy_binary() is None:
