@@ -148,7 +148,7 @@ test-jobs: ## Only the jobs tests (real local Ray, CPU)
 	$(BIN)/python -m pytest tests/jobs -q
 
 .PHONY: bench-jobs
-bench-jobs: ## Serve vs plain FastAPI/uvicorn (c=1,16,64, with/without serve.batch); Train vs plain PyTorch
+bench-jobs: ## Serve configurations vs plain FastAPI/uvicorn (c=1,4,16,64, interleaved rounds); Train vs plain PyTorch
 	PYTHONPATH=$(JOBS_PYTHONPATH) $(BIN)/python benchmarks/bench_jobs.py $(BENCH_JOBS_ARGS)
 
 .PHONY: rules-doc

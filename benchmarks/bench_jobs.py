@@ -1,13 +1,14 @@
 """Benchmark the jobs on this machine: Ray Serve against a plain FastAPI app, Ray Train against plain PyTorch.
 
     make bench-jobs          (PYTHONPATH=jobs/train:jobs/tune:jobs/serve python benchmarks/bench_jobs.py)
-    make bench-jobs BENCH_JOBS_ARGS="--configs plain,proxy,haproxy --rounds 5 --skip-train"
+    make bench-jobs BENCH_JOBS_ARGS="--configs plain,shipped,batch --rounds 5 --skip-train"
 
-Serve: requests/s and p50/p99 latency at concurrency 1, 16 and 64 for each configuration of
+Serve: requests/s and p50/p99 latency at concurrency 1, 4, 16 and 64 for each configuration of
 ``SERVE_CONFIGS`` (``--configs``; ``plain`` is serve_app's own handler in one uvicorn process, no Ray),
 each in a fresh process with, for Serve, a fresh local Ray, interleaved over ``--rounds`` rounds (plain, A,
 B, plain, A, B, ...) so that the load of a shared machine falls on all alike. Per configuration: the median
-over the rounds, the min..max of req/s, and the median of the per-round ratios to that round's plain run.
+over the rounds, the min..max of req/s, the median of the per-round ratios to that round's plain run, and
+the min..max of the machine's load average at the end of each run.
 Loopback only; bounded request counts; the load generator shares the cores.
 
 Train: steady-state samples/s of Ray Train (TorchTrainer, N workers x 1 CPU, DDP) against a plain PyTorch
@@ -40,13 +41,14 @@ for _directory in (JOBS / "train", JOBS / "serve"):
         sys.path.insert(0, str(_directory))
 os.environ["PYTHONPATH"] = os.pathsep.join([str(JOBS / "train"), str(JOBS / "serve"), os.environ.get("PYTHONPATH", "")])
 
+import httpx  # noqa: E402
 import numpy as np  # noqa: E402
+import serve_app  # noqa: E402
 import torch  # noqa: E402
-
 import train  # noqa: E402
 
-CONCURRENCY = (1, 16, 64)
-REQUESTS = {1: 300, 16: 1200, 64: 2000}  # per level, after a warm-up
+CONCURRENCY = (1, 4, 16, 64)
+REQUESTS = {1: 300, 4: 1200, 16: 1200, 64: 2000}  # per level, after a warm-up
 
 
 # --- serve -------------------------------------------------------------------------------------------------
@@ -60,6 +62,7 @@ class LoadResult:
     p50_ms: float
     p99_ms: float
     errors: int
+    load: float  # the machine's 1-minute load average at the end of the run
 
 
 def free_port() -> int:
@@ -69,8 +72,6 @@ def free_port() -> int:
 
 
 async def _load(url: str, concurrency: int, total: int) -> LoadResult:
-    import httpx
-
     rows = train.load_splits().x_val.astype(float).tolist()
     latencies: list[float] = []
     errors = 0
@@ -98,7 +99,7 @@ async def _load(url: str, concurrency: int, total: int) -> LoadResult:
     return LoadResult(
         concurrency, len(latencies), len(latencies) / elapsed,
         1000 * statistics.median(latencies), 1000 * latencies[min(len(latencies) - 1, int(0.99 * len(latencies)))],
-        errors,
+        errors, os.getloadavg()[0],
     )
 
 
@@ -108,8 +109,8 @@ def measure(url: str, levels: list[int]) -> list[LoadResult]:
 
 @dataclass(frozen=True)
 class ServeConfig:
-    """One way to run the app. ``env`` goes to the process that starts Ray (Serve reads its feature flags
-    from the environment when its processes start); ``args`` are app_builder's; ``plain`` is uvicorn
+    """One way to run the app. ``env``: serve_app.serve_flags sets it in the process that starts Ray (Serve
+    reads its feature flags from the environment when its processes start); ``args`` are app_builder's; ``plain`` is uvicorn
     without Ray; ``direct``: clients reach the ingress replica's own HTTP port instead of the proxy's."""
 
     description: str
@@ -122,7 +123,13 @@ class ServeConfig:
 NO_BATCH = {"use_batching": False}
 SERVE_CONFIGS: dict[str, ServeConfig] = {
     "plain": ServeConfig("plain FastAPI/uvicorn, 1 process, same handler", {}, {}, plain=True),
-    "batch": ServeConfig("Serve proxy, @serve.batch (32, 5 ms wait)", {}, {"use_batching": True}),
+    "shipped": ServeConfig("what the RayService and the local runs use: serve_app.SERVE_FLAGS "
+                           f"({', '.join(f'{k}={v}' for k, v in serve_app.SERVE_FLAGS.items())}), "
+                           "app_builder's defaults (no batching)", serve_app.SERVE_FLAGS, {}),
+    "shipped-4t": ServeConfig("shipped, but HAProxy with Serve's default of 4 threads",
+                              {**serve_app.SERVE_FLAGS, "RAY_SERVE_HAPROXY_NBTHREAD": "4"}, {}),
+    "batch": ServeConfig("Serve proxy, @serve.batch (32, 5 ms wait): what shipped before",
+                         {}, {"use_batching": True}),
     "batch-0ms": ServeConfig("Serve proxy, @serve.batch (32, no wait)", {},
                              {"use_batching": True, "batch_wait_timeout_s": 0.0}),
     "proxy": ServeConfig("Serve proxy, no batching", {}, NO_BATCH),
@@ -134,6 +141,12 @@ SERVE_CONFIGS: dict[str, ServeConfig] = {
                            {"RAY_SERVE_ENABLE_HA_PROXY": "1"}, NO_BATCH),
     "haproxy-batch": ServeConfig("HAProxy ingress, @serve.batch (32, 5 ms wait)",
                                  {"RAY_SERVE_ENABLE_HA_PROXY": "1"}, {"use_batching": True}),
+    "haproxy-main": ServeConfig("HAProxy ingress, user code on the replica's main loop "
+                                "(RAY_SERVE_RUN_USER_CODE_IN_SEPARATE_THREAD=0), no batching",
+                                {"RAY_SERVE_ENABLE_HA_PROXY": "1", "RAY_SERVE_RUN_USER_CODE_IN_SEPARATE_THREAD": "0"},
+                                NO_BATCH),
+    "haproxy-2rep": ServeConfig("HAProxy ingress, no batching, 2 replicas", {"RAY_SERVE_ENABLE_HA_PROXY": "1"},
+                                {**NO_BATCH, "min_replicas": 2, "max_replicas": 2}),
     "haproxy-tput": ServeConfig("HAProxy ingress + RAY_SERVE_THROUGHPUT_OPTIMIZED=1, no batching",
                                 {"RAY_SERVE_ENABLE_HA_PROXY": "1", "RAY_SERVE_THROUGHPUT_OPTIMIZED": "1"}, NO_BATCH),
     "direct": ServeConfig("direct ingress (RAY_SERVE_ENABLE_DIRECT_INGRESS=1) on the replica's port, no batching",
@@ -142,7 +155,7 @@ SERVE_CONFIGS: dict[str, ServeConfig] = {
                               "main loop) on the replica's port, no batching",
                               {"RAY_SERVE_THROUGHPUT_OPTIMIZED": "1"}, NO_BATCH, direct=True),
 }
-DEFAULT_CONFIGS = "plain,batch,proxy,haproxy,direct,throughput"
+DEFAULT_CONFIGS = "plain,shipped,batch,proxy,haproxy"
 # After Serve reports the app running, HAProxy still reloads with the replica's port (about a second later).
 SETTLE_S = 5.0
 
@@ -175,8 +188,6 @@ def run_server(name: str, port: int, model_dir: str) -> int:
     """Subprocess: serve config ``name`` on 127.0.0.1:port, print ``READY <url>``, run until SIGTERM."""
     import signal
 
-    import serve_app
-
     config = SERVE_CONFIGS[name]
     if config.plain:
         import uvicorn
@@ -191,28 +202,30 @@ def run_server(name: str, port: int, model_dir: str) -> int:
         raise KeyboardInterrupt
 
     signal.signal(signal.SIGTERM, stop)
-    # Like the plain app (uvicorn at log level warning): no per-request access log shipped to this driver.
-    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
-    try:
-        url = serve_app.start(model_dir, port=port, access_log=False, **{"max_replicas": 1, **config.args})
-        if config.direct:
-            low = int(os.environ["RAY_SERVE_DIRECT_INGRESS_MIN_HTTP_PORT"])
-            url = f"http://127.0.0.1:{listening_port(low, int(os.environ['RAY_SERVE_DIRECT_INGRESS_MAX_HTTP_PORT']))}"
-        print(f"READY {url}/predict", flush=True)
-        while True:
-            time.sleep(3600)
-    except KeyboardInterrupt:
-        return 0
-    finally:
-        serve.shutdown()
-        ray.shutdown()
+    # serve_flags as the local runs use it: HAProxy's files and ports private to this run.
+    with serve_app.serve_flags(config.env):
+        # Like the plain app (uvicorn at log level warning): no per-request access log shipped to this driver.
+        ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
+        try:
+            url = serve_app.start(model_dir, port=port, access_log=False, **{"max_replicas": 1, **config.args})
+            if config.direct:
+                low = int(os.environ["RAY_SERVE_DIRECT_INGRESS_MIN_HTTP_PORT"])
+                url = f"http://127.0.0.1:{listening_port(low, int(os.environ['RAY_SERVE_DIRECT_INGRESS_MAX_HTTP_PORT']))}"
+            print(f"READY {url}/predict", flush=True)
+            while True:
+                time.sleep(3600)
+        except KeyboardInterrupt:
+            return 0
+        finally:
+            serve.shutdown()
+            ray.shutdown()
 
 
 def serve_once(name: str, model_dir: str, levels: list[int], ray_tmp: str) -> list[LoadResult]:
     """Start config ``name`` in a fresh process (for Serve with a fresh Ray), load it, stop it."""
     port = free_port()
     base = free_port()  # direct ingress: a loopback port range of our own (free now, rarely taken soon)
-    env = {**os.environ, **SERVE_CONFIGS[name].env, "RAY_TMPDIR": ray_tmp,
+    env = {**os.environ, "RAY_TMPDIR": ray_tmp,
            "RAY_SERVE_DIRECT_INGRESS_MIN_HTTP_PORT": str(base), "RAY_SERVE_DIRECT_INGRESS_MAX_HTTP_PORT": str(base + 20),
            "RAY_SERVE_DIRECT_INGRESS_MIN_GRPC_PORT": str(base + 21),
            "RAY_SERVE_DIRECT_INGRESS_MAX_GRPC_PORT": str(base + 41),
@@ -253,12 +266,13 @@ def bench_serve(model_dir: str, names: list[str], rounds: int, levels: list[int]
                 print(f"serve: round {round_index + 1}/{rounds}: {name} ...", file=sys.stderr, flush=True)
                 try:
                     runs = serve_once(name, model_dir, levels, ray_tmp)
-                except RuntimeError as error:  # a loaded machine can time Ray's start out: skip this run
+                # A loaded machine can time Ray's start out, or a connection drop: leave this run out.
+                except (RuntimeError, httpx.HTTPError) as error:
                     print(f"serve: {name} failed in round {round_index + 1}, left out: {error}", file=sys.stderr)
                     continue
                 results[name].append(runs)
-                print("  " + "; ".join(f"c={r.concurrency} {r.rps:.0f} req/s p50 {r.p50_ms:.1f} p99 {r.p99_ms:.1f} ms"
-                                       for r in runs), file=sys.stderr, flush=True)
+                print("  " + "; ".join(f"c={r.concurrency} {r.rps:.0f} req/s p50 {r.p50_ms:.1f} p99 {r.p99_ms:.1f} ms "
+                                       f"(load {r.load:.1f})" for r in runs), file=sys.stderr, flush=True)
     return {name: runs for name, runs in results.items() if runs}
 
 
@@ -345,7 +359,7 @@ def bench_ray_train(copies: int, epochs: int, workers: int, batch_size: int, hid
 def print_serve_table(results: dict[str, list[list[LoadResult]]], levels: list[int]) -> None:
     """Medians over rounds; ratios are per round against that round's plain run, then the median."""
     print(f"{'serve':<13} {'conc':>4} {'req/s':>7} {'min..max':>11} {'p50 ms':>7} {'p99 ms':>7} "
-          f"{'x plain rps':>11} {'x plain p99':>11} {'errors':>6}")
+          f"{'x plain rps':>11} {'x plain p99':>11} {'errors':>6} {'load':>9}")
     plain = results.get("plain")
     for name, rounds in results.items():
         for index, level in enumerate(levels):
@@ -365,7 +379,8 @@ def print_serve_table(results: dict[str, list[list[LoadResult]]], levels: list[i
                 line += f" {rps_ratio:>11.2f} {p99_ratio:>11.2f}"
             else:
                 line += f" {'':>11} {'':>11}"
-            print(line + f" {sum(r.errors for r in runs):>6}")
+            loads = [r.load for r in runs]
+            print(line + f" {sum(r.errors for r in runs):>6} {f'{min(loads):.1f}..{max(loads):.1f}':>9}")
     for name in results:
         print(f"  {name}: {SERVE_CONFIGS[name].description}")
 

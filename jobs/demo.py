@@ -12,7 +12,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import socket
 import sys
 import tempfile
 from pathlib import Path
@@ -31,12 +30,6 @@ def use_job_programs() -> None:
     existing = [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p]
     wanted = [str(d) for d in PROGRAM_DIRS if str(d) not in existing]
     os.environ["PYTHONPATH"] = os.pathsep.join(wanted + existing)
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def log(message: str) -> None:
@@ -68,6 +61,13 @@ def run_demo(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def _run_steps(args: argparse.Namespace, storage: str) -> dict[str, Any]:
+    import serve_app
+
+    with serve_app.serve_flags():  # Serve as the RayService runs it (HAProxy ingress)
+        return _on_local_ray(args, storage)
+
+
+def _on_local_ray(args: argparse.Namespace, storage: str) -> dict[str, Any]:
     import ray
     import serve_app
     import train
@@ -90,7 +90,7 @@ def _run_steps(args: argparse.Namespace, storage: str) -> dict[str, Any]:
         ]))
         log(f"   best_config={json.dumps(tuned.best_config)} stopped_early={tuned.stopped_early}/{tuned.trials}")
 
-        port = args.port or free_port()
+        port = args.port or serve_app.free_ports(1)[0]
         log(f"3/3 serving the trained model on http://127.0.0.1:{port}")
         url = serve_app.start(trained.model_path, port=port, max_replicas=1)
         status, body = serve_app.post_sample(url)

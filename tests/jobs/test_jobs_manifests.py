@@ -183,6 +183,23 @@ def test_rayservice_import_path_and_args_match_serve_app(bundle):
             assert args.max_replicas <= room, f"{args.max_replicas} replicas of {args.num_cpus} CPU, room for {room}"
 
 
+def test_rayservice_serves_with_the_measured_configuration_on_every_ray_node(bundle):
+    """What jobs/README.md measured and the local runs use: serve_app.SERVE_FLAGS (HAProxy ingress) in the
+    env of the head (controller, HAProxy) and of every worker group (replicas), and no @serve.batch."""
+    import serve_app
+
+    services = of_kind(bundle, "RayService")
+    assert services
+    for service in services:
+        for group, pod in pod_specs(service):
+            container = pod["containers"][0]
+            env = {variable["name"]: variable.get("value") for variable in container.get("env", [])}
+            missing = {name: value for name, value in serve_app.SERVE_FLAGS.items() if env.get(name) != value}
+            assert not missing, f"{service['metadata']['name']} {group} ({container['name']}) lacks {missing}"
+        for app in yaml.safe_load(service["spec"]["serveConfigV2"])["applications"]:
+            assert not serve_app.ServeArgs.model_validate(app["args"]).use_batching, app["name"]
+
+
 def test_rayjob_asks_for_no_more_than_its_cluster_can_hold(bundle):
     import train
     import tune

