@@ -12,6 +12,7 @@ from dataclasses import dataclass, field, replace
 
 from .checks.native import builtin_kinds, identity, templates
 from .checks.ray import Bundle, run_rules
+from .checks.ray._ray import release_views
 from .checks.registry import known_ids
 from .config import Config
 from .findings import Finding, Severity, errors, warnings
@@ -63,6 +64,7 @@ def validate(sources: list[Source], store: SchemaStore, options: Options | None 
         complete = options.complete or source.is_kustomization
         for document in source.documents:
             findings.extend(document_findings(document, store, options))
+            release_views(document)  # built again by the Ray rules: kept for every document, they cost memory
         if options.engine == "kubeconform":
             findings.extend(_kubeconform_findings(source, store, options))
         profile = (None if options.profile_given else config.profile_for(source.label)) or options.profile

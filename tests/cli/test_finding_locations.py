@@ -81,10 +81,13 @@ def test_field_a_patch_added_points_at_the_nearest_field_in_the_origin(project: 
     assert base[finding["line"] - 1].strip() == "workerGroupSpecs:"
 
 
-def test_plain_file_finding_is_on_the_fields_line_not_the_documents(tmp_path: Path, env: dict[str, str]) -> None:
+@pytest.mark.parametrize("byte_order_mark", ["", "\ufeff"])
+def test_plain_file_finding_is_on_the_fields_line_not_the_documents(
+    tmp_path: Path, env: dict[str, str], byte_order_mark: str
+) -> None:
     manifest = tmp_path / "services.yaml"
     manifest.write_text(
-        "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: first}\n---\n"
+        byte_order_mark + "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: first}\n---\n"
         "apiVersion: v1\nkind: Service\nmetadata:\n  name: web\nspec:\n  ports:\n"
         "    - name: http\n      port: 80\n    - name: admin\n      port: 70000\n"
     )

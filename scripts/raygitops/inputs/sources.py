@@ -25,7 +25,7 @@ from ..checks.registry import DECODE, RENDER, Subject, declare
 from ..findings import Finding, Severity
 from ..values import quote
 from .documents import NOT_A_MANIFEST, Document
-from .fast_documents import load_stream_fast
+from .fast_documents import DocumentSpans, load_stream_with_spans
 from .origins import Origin, render_with_origins, take_origins
 from .remote import remote_resources
 from .render import Renderer, RendererMissing, RenderError, find_renderer, is_kustomization
@@ -127,6 +127,7 @@ class Source:
     findings: list[Finding] = field(default_factory=list)
     rendered: bool = False  # a kustomization: its documents' lines are kustomize's output, not a file's
     origins: dict[int, Origin] = field(default_factory=dict)  # document index -> the file it came from
+    spans: DocumentSpans | None = None  # where each document is in the bytes read, when the fast decoder split them
     # A kustomization's render is the whole of what gets applied, so it holds every object its
     # resources reference; files given one by one may reference objects applied from elsewhere.
     is_kustomization: bool = False
@@ -370,7 +371,7 @@ KUSTOMIZE_API_GROUP = "kustomize.config.k8s.io/"
 
 
 def _decode(label: str, data: str | bytes) -> Source:
-    documents, findings = load_stream_fast(data, label)
+    documents, findings, spans = load_stream_with_spans(data, label)
     kustomize_files = [d for d in documents if d.api_version.startswith(KUSTOMIZE_API_GROUP)]
     if kustomize_files:
         documents = [d for d in documents if not d.api_version.startswith(KUSTOMIZE_API_GROUP)]
@@ -400,4 +401,4 @@ def _decode(label: str, data: str | bytes) -> Source:
                 message="unrendered template ({{ ... }}) that is not YAML yet: render it with helm template or envsubst first",
             )
         ]
-    return Source(label, documents, findings)
+    return Source(label, documents, findings, spans=spans)

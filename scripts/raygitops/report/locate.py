@@ -187,8 +187,11 @@ class Locator:
             return self._in_origin(finding, origin)
         if source.rendered:
             return finding
-        file = self._file(finding.source)
-        line = file.line(finding.index, finding.path) if file else None
+        if source.spans is not None and 0 <= finding.index < len(source.spans):
+            line = _line_in_span(finding.source, source.spans[finding.index], finding.path)
+        else:
+            file = self._file(finding.source)
+            line = file.line(finding.index, finding.path) if file else None
         return replace(finding, line=line) if line is not None else finding
 
     def _in_origin(self, finding: Finding, origin: Origin) -> Finding:
@@ -203,6 +206,19 @@ class Locator:
         if index is None:
             return moved
         return replace(moved, index=index, line=file.line(index, finding.path))
+
+
+def _line_in_span(path: str, span: tuple[int, int, int], pointer: str) -> int | None:
+    """`_File.line` for one document whose place in the file the decoder kept: only its bytes are read."""
+    start, end, first_line = span
+    try:
+        with open(path, "rb") as stream:
+            stream.seek(start)
+            chunk = stream.read(end - start)
+    except OSError:
+        return None
+    line = field_line(chunk, 0, pointer)
+    return None if line is None else line + first_line - 1
 
 
 def locate_findings(findings: list[Finding], sources: list[Source]) -> list[Finding]:

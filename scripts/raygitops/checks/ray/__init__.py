@@ -165,6 +165,7 @@ def all_rules() -> list[Check]:
 def run_rules(bundle: Bundle, profile: str = "default", only: Iterable[str] | None = None) -> list[Finding]:
     """Run every rule (or the ids in `only`) over the bundle; findings in document order."""
     from ..subjects import subjects_of  # subjects reads the Ray specs of ._ray, a module of this package
+    from ._ray import release_views
 
     wanted = None if only is None else set(only)
     selected = [r for r in all_rules() if wanted is None or r.id in wanted]
@@ -180,6 +181,7 @@ def run_rules(bundle: Bundle, profile: str = "default", only: Iterable[str] | No
         for current in rules_of_kind[kind]:
             for subject in subjects_of(document, current.subject):
                 findings.extend(_run(current, document, profile, bundle, (subject, bundle)))
+        release_views(document)
     return findings
 
 

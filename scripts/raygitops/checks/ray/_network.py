@@ -25,7 +25,7 @@ from ._access import (
     sequence,
     text,
 )
-from ._ray import RAY_KINDS, WORKLOAD_KINDS, Path, RayGroup, cluster_spec
+from ._ray import RAY_KINDS, WORKLOAD_KINDS, Path, RayGroup, build_cluster_spec
 
 if TYPE_CHECKING:
     from . import Bundle
@@ -42,7 +42,7 @@ HEAD_DEFAULT_PORTS = {
 CONTROL_PORTS = {GCS_PORT: "GCS", DASHBOARD_PORT: "dashboard", CLIENT_PORT: "Ray client"}
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)  # one per pod group of the bundle: no __dict__ each
 class PodModel:
     """The labels and ports of the pods a document creates, as selectors see them.
 
@@ -107,8 +107,10 @@ def ray_pod_labels(cluster_name: str, group: RayGroup) -> dict[str, str | None]:
     return labels
 
 
-def pod_models(document: Document) -> list[PodModel]:
-    cluster = cluster_spec(document)
+def pod_models(document: Document, shared: dict[object, Any] | None = None) -> list[PodModel]:
+    """The pods of one document; equal port tables are one object across the documents that share `shared`."""
+    shared = {} if shared is None else shared
+    cluster = build_cluster_spec(document)
     models: list[PodModel] = []
     if cluster is not None:
         name = ray_cluster_name(document)
@@ -127,7 +129,8 @@ def pod_models(document: Document) -> list[PodModel]:
             for _, container in containers(group.pod_spec):
                 names.update(container_port_names(container))
                 numbers.update(container_port_numbers(container))
-            models.append(PodModel(document, labels, names, frozenset(numbers), group.is_head, cluster.token_auth))
+            names, ports = _shared_ports(shared, names, numbers)
+            models.append(PodModel(document, labels, names, ports, group.is_head, cluster.token_auth))
     workload_path = workload_pod_spec_path(document)
     if workload_path is not None:
         spec = mapping(dig(document.body, *workload_path))
@@ -138,8 +141,18 @@ def pod_models(document: Document) -> list[PodModel]:
         for _, container in containers(spec):
             names.update(container_port_names(container))
             numbers.update(container_port_numbers(container))
-        models.append(PodModel(document, labels, names, frozenset(numbers), False, False))
+        names, ports = _shared_ports(shared, names, numbers)
+        models.append(PodModel(document, labels, names, ports, False, False))
     return models
+
+
+def _shared_ports(
+    shared: dict[object, Any], names: dict[str, int | None], numbers: set[int]
+) -> tuple[dict[str, int | None], frozenset[int]]:
+    """One object per distinct port table: pods of a bundle mostly repeat a few, and a copy per pod
+    was 4 MiB at 20,000 resources. The tables are never changed once made."""
+    ports = frozenset(numbers)
+    return shared.setdefault(tuple(names.items()), names), shared.setdefault(ports, ports)
 
 
 def selector_matches(selector: dict[str, Any], labels: dict[str, str | None]) -> bool:
@@ -196,7 +209,7 @@ def services_by_name(bundle: Bundle) -> dict[str, list[ServiceModel]]:
     return bundle.memo("services-by-name", compute)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class ServiceModel:
     """A Service in the bundle, or one KubeRay will create for a Ray resource."""
 
@@ -210,7 +223,7 @@ class ServiceModel:
 
 def kuberay_services(document: Document) -> list[ServiceModel]:
     """The head Service (and serve Service) KubeRay creates, with the names it gives them."""
-    cluster = cluster_spec(document)
+    cluster = build_cluster_spec(document)
     if cluster is None or document.kind not in ("RayCluster", "RayService"):
         return []
     head_container = cluster.head.ray_container or {}
@@ -278,7 +291,8 @@ def bundle_service(document: Document) -> ServiceModel | None:
 def bundle_pods(bundle: Bundle) -> list[PodModel]:
     """Every pod model of the bundle, computed once per bundle."""
     kinds = (*RAY_KINDS, *WORKLOAD_KINDS)
-    return bundle.memo("pods", lambda: [p for d in bundle.of_kind(*kinds) for p in pod_models(d)])
+    shared: dict[object, Any] = {}
+    return bundle.memo("pods", lambda: [p for d in bundle.of_kind(*kinds) for p in pod_models(d, shared)])
 
 
 def bundle_services(bundle: Bundle) -> list[ServiceModel]:
@@ -294,16 +308,18 @@ def bundle_services(bundle: Bundle) -> list[ServiceModel]:
     return bundle.memo("services", compute)
 
 
-def _label_index(models: list[Any]) -> tuple[dict[tuple[str, str], list[Any]], dict[str, list[Any]]]:
-    exact: dict[tuple[str, str], list[Any]] = {}
-    wildcard: dict[str, list[Any]] = {}
+def _label_index(models: list[Any], key: str) -> tuple[dict[str, list[Any]], list[Any]]:
+    """The models by their value of label `key`, and those whose value is None (matching any value)."""
+    by_value: dict[str, list[Any]] = {}
+    wildcard: list[Any] = []
     for model in models:
-        for key, value in model.labels.items():
+        if key in model.labels:
+            value = model.labels[key]
             if value is None:
-                wildcard.setdefault(key, []).append(model)
+                wildcard.append(model)
             else:
-                exact.setdefault((key, value), []).append(model)
-    return exact, wildcard
+                by_value.setdefault(value, []).append(model)
+    return by_value, wildcard
 
 
 def select(bundle: Bundle, what: str, selector: dict[str, Any]) -> list[Any]:
@@ -326,7 +342,9 @@ def _select(bundle: Bundle, what: str, selector: dict[str, Any]) -> list[Any]:
     )
     candidates = models
     if isinstance(match_labels, dict) and match_labels:
-        exact, wildcard = bundle.memo(("index", what), lambda: _label_index(models))
         label, value = next(iter(match_labels.items()))
-        candidates = exact.get((str(label), scalar_text(value)), []) + wildcard.get(str(label), [])
+        # One index per label key that selectors use, not one over every label of every pod: at
+        # 20,000 resources an index of all labels alone held 7 MiB.
+        by_value, wildcard = bundle.memo(("index", what, str(label)), lambda: _label_index(models, str(label)))
+        candidates = by_value.get(scalar_text(value), []) + wildcard
     return [m for m in candidates if selector_matches(selector, m.labels)]
