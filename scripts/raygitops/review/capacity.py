@@ -12,10 +12,11 @@ server's defaulting).
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 from fractions import Fraction
 from typing import Any
+
+from ..schema import formats
 
 # What a worker group without maxReplicas gets from the CRD default: unbounded in practice.
 MAX_INT32 = 2**31 - 1
@@ -23,37 +24,14 @@ AUTOSCALER_DEFAULT = {"cpu": "500m", "memory": "512Mi"}  # common/pod.go, BuildA
 SUBMITTER_DEFAULT = {"cpu": "500m", "memory": "200Mi"}  # common/job.go, GetDefaultSubmitterContainer
 GIB = Fraction(2**30)
 
-_QUANTITY = re.compile(r"^([+-]?[0-9.]+(?:[eE][+-]?[0-9]+)?)(Ki|Mi|Gi|Ti|Pi|Ei|m|k|M|G|T|P|E)?$")
-_SUFFIX = {
-    None: Fraction(1),
-    "m": Fraction(1, 1000),
-    "k": Fraction(10**3),
-    "M": Fraction(10**6),
-    "G": Fraction(10**9),
-    "T": Fraction(10**12),
-    "P": Fraction(10**15),
-    "E": Fraction(10**18),
-    "Ki": Fraction(2**10),
-    "Mi": Fraction(2**20),
-    "Gi": Fraction(2**30),
-    "Ti": Fraction(2**40),
-    "Pi": Fraction(2**50),
-    "Ei": Fraction(2**60),
-}
-
 
 def parse_quantity(value: Any) -> Fraction | None:
-    """A Kubernetes quantity ("500m", "4Gi", 2) as an exact number; None when it is not one."""
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, (int, float)):
-        return Fraction(value)
-    if not isinstance(value, str):
-        return None
-    match = _QUANTITY.match(value.strip())
-    if not match:
-        return None
-    return Fraction(match.group(1)) * _SUFFIX[match.group(2)]
+    """A Kubernetes quantity ("500m", "4Gi", 2) as an exact number; None when it is not one.
+
+    What a quantity is, is decided once, by the schema layer's parser; capacity sums want exact fractions.
+    """
+    number = formats.parse_quantity(value.strip() if isinstance(value, str) else value)
+    return None if number is None else Fraction(number)
 
 
 def is_gpu(resource_name: str) -> bool:
