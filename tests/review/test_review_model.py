@@ -12,6 +12,7 @@ import yaml
 from raygitops.review.argocd import parse_jq_path, read_argocd
 from raygitops.review.capacity import capacity_of, parse_quantity
 from raygitops.review.kuberay import ClusterChange, compare_clusters
+from raygitops.review.report import FORMATS as REPORT_FORMATS
 from raygitops.inputs.documents import load_stream
 from raygitops.targets import PROD_TARGETS, VALIDATE_TARGETS
 
@@ -153,3 +154,11 @@ def test_make_validate_uses_the_package_target_list(repo_root: Path) -> None:
     # One call: .raygitops.yaml puts overlays/prod under the prod profile.
     [line] = [line.split() for line in result.stdout.splitlines() if "raygitops validate" in line]
     assert line[-len(VALIDATE_TARGETS) - len(PROD_TARGETS) :] == [*VALIDATE_TARGETS, *PROD_TARGETS]
+
+
+@pytest.mark.parametrize("output", REPORT_FORMATS)
+def test_diff_accepts_every_format_the_report_writes(output: str) -> None:
+    from raygitops.cli import build_parser
+
+    args = build_parser().parse_args(["diff", "--output", output])
+    assert args.output == output
