@@ -99,6 +99,15 @@ def build_parser() -> argparse.ArgumentParser:
         help="let kustomize fetch remote resources (URLs, git); refused by default",
     )
     validate.add_argument(
+        "-j",
+        "--jobs",
+        type=_positive_int,
+        default=None,
+        metavar="N",
+        help="decode and check long bundles on N cores, as kubeconform's -n does (default: every core this "
+        "process may use; 1: no worker processes)",
+    )
+    validate.add_argument(
         "--allow-empty",
         action="store_true",
         help="exit 0 when the paths hold no resource (default: exit 2, a mistyped path)",
@@ -158,10 +167,11 @@ def main(argv: list[str] | None = None) -> int:
 def _validate(args: argparse.Namespace) -> int:
     from .checks.registry import known_ids
     from .config import ConfigError, find_config
-    from .engine import Options, validate
+    from .engine import Options, checker, validate
     from .engines.kubeconform import KubeconformError
     from .inputs.sources import SourceError, default_targets, find_repo_root, load_paths
     from .operator import FeatureGateError, parse_feature_gates
+    from .parallel import available_cores
     from .report.locate import locate_findings
     from .report.output import format_report
     from .schema.store import SchemaStore, SchemaStoreError
@@ -182,18 +192,6 @@ def _validate(args: argparse.Namespace) -> int:
             )
         version = args.kubernetes_version or config.kubernetes_version or DEFAULT_KUBERNETES_VERSION
         store = SchemaStore.open(args.cache_dir, version, config.crds)
-        # Decoded manifests hold no cycles: pause the cyclic GC while decoding, then move them out of
-        # its reach, or each full collection during the checks walks every object of the bundle again.
-        gc.disable()
-        try:
-            sources = load_paths(paths, exclude=lambda found: _left_out(found, config), allow_remote=args.allow_remote)
-        finally:
-            gc.freeze()
-            gc.enable()
-        if not args.allow_empty and not any(s.documents or s.findings for s in sources):
-            raise UsageError(
-                f"no resource found in {', '.join(paths)}: nothing to check (pass --allow-empty if that is expected)"
-            )
         options = Options(
             engine=args.engine,
             profile=args.profile or "default",
@@ -203,13 +201,42 @@ def _validate(args: argparse.Namespace) -> int:
             complete=args.complete or bool(config.complete) or defaulted,
             feature_gates={**config.feature_gates, **parse_feature_gates(args.feature_gates)},
             config=config,
+            jobs=args.jobs or available_cores(),
         )
+        # Decoded manifests hold no cycles: pause the cyclic GC while decoding, then move them out of
+        # its reach, or each full collection during the checks walks every object of the bundle again.
+        gc.disable()
+        try:
+            sources = load_paths(
+                paths,
+                exclude=lambda found: _left_out(found, config),
+                allow_remote=args.allow_remote,
+                jobs=options.jobs,
+                check=checker(store, options),
+            )
+        finally:
+            gc.freeze()
+            gc.enable()
+        if not args.allow_empty and not any(s.documents or s.findings for s in sources):
+            raise UsageError(
+                f"no resource found in {', '.join(paths)}: nothing to check (pass --allow-empty if that is expected)"
+            )
         report = validate(sources, store, options)
     except (SchemaStoreError, SourceError, KubeconformError, FeatureGateError, ConfigError) as exc:
         raise UsageError(str(exc)) from exc
-    report.findings = locate_findings(report.findings, sources)
+    report.findings = locate_findings(report.findings, sources, options.jobs)
     sys.stdout.write(format_report(report, args.output, quiet=args.quiet))
     return EXIT_FINDINGS if report.errors else EXIT_CLEAN
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a whole number of at least 1, got {text!r}")
+    return value
 
 
 def _left_out(found: list[Path], config: Config) -> set[Path]:

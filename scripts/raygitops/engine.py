@@ -8,6 +8,7 @@ and last the suppressions users wrote on their resources.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 
 from .checks.native import builtin_kinds, identity, templates
@@ -63,14 +64,17 @@ def validate(sources: list[Source], store: SchemaStore, options: Options | None 
         findings = list(source.findings)
         complete = options.complete or source.is_kustomization
         for document in source.documents:
-            findings.extend(document_findings(document, store, options))
-            release_views(document)  # built again by the Ray rules: kept for every document, they cost memory
+            if source.checked is not None:  # checked as it was decoded (see `checker`)
+                findings.extend(source.checked.get(document.index, ()))
+            else:
+                findings.extend(document_findings(document, store, options))
+                release_views(document)  # built again by the Ray rules: kept for every document, they cost memory
         if options.engine == "kubeconform":
             findings.extend(_kubeconform_findings(source, store, options))
         profile = (None if options.profile_given else config.profile_for(source.label)) or options.profile
         report.bundles[source.label] = f"{source.describe(complete)}; profile {profile}"
         bundle = Bundle(source.documents, complete=complete, operator_config=operator, external=config.external)
-        findings.extend(run_rules(bundle, profile))
+        findings.extend(run_rules(bundle, profile, jobs=options.jobs))
         findings = _instead_of_template_cascades(source, findings, complete)
         outcome = apply_suppressions(findings, source.documents, known_rules=known_rules)
         kept, turned_off = _config_ignores(outcome.kept, config)
@@ -79,6 +83,19 @@ def validate(sources: list[Source], store: SchemaStore, options: Options | None 
         report.suppressed_findings.extend(outcome.removed + turned_off)
         report.resources += len(source.documents)
     return report
+
+
+def checker(store: SchemaStore, options: Options) -> Callable[[Document], list[Finding]]:
+    """`document_findings` with `release_views`, for decoding to run on each document as soon as it is decoded
+    (`load_paths(check=...)`): on a long stream, in the forked child that decoded it, so that the document
+    comes back defaulted and checked, and each document is pickled once."""
+
+    def check(document: Document) -> list[Finding]:
+        findings = document_findings(document, store, options)
+        release_views(document)
+        return findings
+
+    return check
 
 
 def document_findings(document: Document, store: SchemaStore, options: Options) -> list[Finding]:
@@ -116,7 +133,7 @@ def _instead_of_template_cascades(source: Source, findings: list[Finding], compl
     """One unrendered-template finding per templated document, in place of what its placeholders caused."""
     templated: dict[int, Finding] = {}
     for document in source.documents:
-        found = templates.placeholders(document.body)
+        found = templates.placeholders(document.body) if document.may_hold_placeholder else []
         if found:
             templated[document.index] = templates.template_finding(document, found, complete)
     if not templated:

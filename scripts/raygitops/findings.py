@@ -8,7 +8,7 @@ identity, JSON pointer) and what (rule id, severity, message).
 from __future__ import annotations
 
 import enum
-from dataclasses import asdict, dataclass, replace
+from dataclasses import dataclass, fields, replace
 from typing import Any
 
 
@@ -39,7 +39,7 @@ class Finding:
         return replace(self, severity=severity)
 
     def to_dict(self) -> dict[str, Any]:
-        data = asdict(self)
+        data = {name: getattr(self, name) for name in _FIELD_NAMES}  # every field is a scalar: no deep copy
         data["severity"] = self.severity.value
         data["apiVersion"] = data.pop("api_version")
         reason = data.pop("suppressed_because")
@@ -62,6 +62,9 @@ class Finding:
         """`Kind/namespace/name`, or what of it is known."""
         parts = [p for p in (self.kind, self.namespace, self.name) if p]
         return "/".join(parts)
+
+
+_FIELD_NAMES = tuple(f.name for f in fields(Finding))
 
 
 def json_pointer(*parts: str | int) -> str:

@@ -30,5 +30,7 @@ class Options:
     # rules turned off with a reason; None: the defaults, as with no config file.
     config: Config | None = None
     profile_given: bool = True  # False: the config's profiles per path apply, `profile` elsewhere
+    # Cores to decode and check on (forked children, see parallel.py); the CLI's default is every core.
+    jobs: int = 1
     kubeconform_binary: str = "kubeconform"
     kubeconform_schema_dir: Path | None = None

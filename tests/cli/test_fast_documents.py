@@ -108,3 +108,15 @@ def test_random_plain_scalars_decode_the_same(pairs: list[tuple[str, str]], flow
     else:
         text = "".join(f"{k}: {v}\n" for k, v in pairs)
     assert_same("apiVersion: v1\n---\n" + text)
+
+
+_STREAM_PIECES = st.sampled_from(
+    ["---", "...", "\n", " ", "kind: K", "# c", "----", "--- x", "-", ".", "x", "\n---\n", "\n...", "\n--- #c\n"]
+)
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.lists(_STREAM_PIECES, max_size=14))
+def test_random_document_markers_split_the_same(pieces: list[str]):
+    """`---` and `...` wherever they may stand: the documents, their lines and the errors are PyYAML's."""
+    assert_same("".join(pieces))

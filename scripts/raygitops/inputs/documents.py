@@ -269,6 +269,9 @@ class Document:
     index: int
     body: dict[str, Any]
     line: int = 1
+    # False when the decoder saw neither `$` nor `{{` in the document's text: no placeholder can be in
+    # it (see checks/native/templates.py), and nothing has to look for one.
+    may_hold_placeholder: bool = True
 
     @cached_property
     def api_version(self) -> str:

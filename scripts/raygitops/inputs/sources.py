@@ -25,7 +25,7 @@ from ..checks.registry import DECODE, RENDER, Subject, declare
 from ..findings import Finding, Severity
 from ..values import quote
 from .documents import NOT_A_MANIFEST, Document
-from .fast_documents import DocumentSpans, load_stream_with_spans
+from .fast_documents import DocumentCheck, DocumentSpans, load_stream_with_spans
 from .origins import Origin, render_with_origins, take_origins
 from .remote import remote_resources
 from .render import Renderer, RendererMissing, RenderError, find_renderer, is_kustomization
@@ -128,6 +128,9 @@ class Source:
     rendered: bool = False  # a kustomization: its documents' lines are kustomize's output, not a file's
     origins: dict[int, Origin] = field(default_factory=dict)  # document index -> the file it came from
     spans: DocumentSpans | None = None  # where each document is in the bytes read, when the fast decoder split them
+    # Document index -> the findings of the per-document checks, for the documents that have any, when
+    # every document was checked as it was decoded (`load_paths(check=...)`); None: the engine checks them.
+    checked: dict[int, list[Finding]] | None = None
     # A kustomization's render is the whole of what gets applied, so it holds every object its
     # resources reference; files given one by one may reference objects applied from elsewhere.
     is_kustomization: bool = False
@@ -169,12 +172,17 @@ def load_paths(
     stdin: bytes | None = None,
     exclude: Callable[[list[Path]], set[Path]] | None = None,
     allow_remote: bool = False,
+    jobs: int = 1,
+    check: DocumentCheck | None = None,
 ) -> list[Source]:
     """Decode every PATH into sources, in the order given; kustomize failures become findings.
 
     Kustomizations render concurrently: each is a separate kustomize process and
     rendering is most of the wall time of `make validate`. Without
     `allow_remote`, a kustomization that names a remote resource is not rendered.
+    A long stream is decoded on up to `jobs` cores, and `check` runs on each document of a file or of
+    standard input as soon as it is decoded, in the process that decoded it (a kustomization's output is
+    checked by the engine, once its origin annotations are taken off).
     """
     targets: list[Path | str] = []
     skipped: list[Source] = []
@@ -191,10 +199,20 @@ def load_paths(
             found = [p for p in found if p not in left_out]
         targets.extend(found)
     renderer = _renderer() if any(isinstance(t, Path) and is_kustomization(t) for t in targets) else None
+    folders = [t for t in targets if isinstance(t, Path) and t.is_dir() and not is_helm_chart(t)]
+
+    def render(folder: Path) -> Source | Rendered:
+        assert renderer is not None
+        return _render(folder, renderer, allow_remote)
+
+    # Kustomize runs in threads, a process each; decoding stays on this thread, where a long stream
+    # may be decoded on every core (forked children must not inherit other threads' locks).
+    with ThreadPoolExecutor(max_workers=max(2, os.cpu_count() or 2)) as pool:
+        rendered = dict(zip(folders, pool.map(render, folders), strict=True))
 
     def load(target: Path | str) -> Source:
         if target == "-":
-            return _decode("-", stdin if stdin is not None else sys.stdin.buffer.read())
+            return _decode("-", stdin if stdin is not None else sys.stdin.buffer.read(), jobs, check)
         assert isinstance(target, Path)
         if is_helm_chart(target):
             return Source(
@@ -209,13 +227,13 @@ def load_paths(
                     )
                 ],
             )
-        if target.is_dir():
-            assert renderer is not None
-            return _render(target, renderer, allow_remote)
-        return _decode(str(target), _read(target))
+        if target in rendered:
+            output = rendered[target]
+            return output if isinstance(output, Source) else _decode_rendered(output, jobs)
+        # Read into a buffer that decoding empties when done with it (see `load_stream_with_spans`).
+        return _decode(str(target), _read_buffer(target), jobs, check, reread=lambda: _read(target))
 
-    with ThreadPoolExecutor(max_workers=max(2, os.cpu_count() or 2)) as pool:
-        return skipped + list(pool.map(load, targets))
+    return skipped + [load(target) for target in targets]
 
 
 def _expand(path: Path, skipped: list[Source]) -> list[Path]:
@@ -313,7 +331,17 @@ def _renderer() -> Renderer:
         raise SourceError(str(exc)) from exc
 
 
-def _render(folder: Path, renderer: Renderer, allow_remote: bool = False) -> Source:
+@dataclass
+class Rendered:
+    """A kustomization's output, not yet decoded."""
+
+    folder: Path
+    stream: str
+    origin_root: Path
+
+
+def _render(folder: Path, renderer: Renderer, allow_remote: bool = False) -> Source | Rendered:
+    """The kustomization's output; or, when it cannot be rendered, its source with the finding that says why."""
     label = str(folder)
     remote = [] if allow_remote else remote_resources(folder)
     if remote:
@@ -336,11 +364,15 @@ def _render(folder: Path, renderer: Renderer, allow_remote: bool = False) -> Sou
     except RenderError as exc:
         failure = Finding(severity=Severity.ERROR, rule="kustomize-build", message=str(exc), source=label)
         return Source(label, [], [failure], is_kustomization=True, rendered=True)
-    source = _decode(label, stream)
+    return Rendered(folder, stream, origin_root)
+
+
+def _decode_rendered(output: Rendered, jobs: int) -> Source:
+    source = _decode(str(output.folder), output.stream, jobs)
     source.rendered = True
-    source.origins = take_origins(source.documents, origin_root)
+    source.origins = take_origins(source.documents, output.origin_root)
     # A Component is a part of overlays, not a whole deployment: what it references is in the overlay.
-    source.is_kustomization = not _is_component(folder)
+    source.is_kustomization = not _is_component(output.folder)
     source.is_component = not source.is_kustomization
     return source
 
@@ -354,6 +386,24 @@ def _is_component(folder: Path) -> bool:
             except OSError:
                 return False
     return False
+
+
+def _text_again(data: str | bytes | bytearray, reread: Callable[[], bytes] | None) -> bytes:
+    """The stream's bytes, read again if decoding emptied the buffer they were in."""
+    if isinstance(data, str):
+        return data.encode("utf-8", "replace")
+    return bytes(data) if data or reread is None else reread()
+
+
+def _read_buffer(path: Path) -> bytearray:
+    try:
+        with path.open("rb") as file:
+            buffer = bytearray()
+            while block := file.read(1 << 20):
+                buffer += block
+            return buffer
+    except OSError as exc:
+        raise SourceError(f"{path}: cannot read: {exc.strerror or exc}") from exc
 
 
 def _read(path: Path) -> bytes:
@@ -370,8 +420,14 @@ _GO_TEMPLATE_ACTION = re.compile(rb"\{\{-?\s*[.$A-Za-z(/].*?\}\}")
 KUSTOMIZE_API_GROUP = "kustomize.config.k8s.io/"
 
 
-def _decode(label: str, data: str | bytes) -> Source:
-    documents, findings, spans = load_stream_with_spans(data, label)
+def _decode(
+    label: str,
+    data: str | bytes | bytearray,
+    jobs: int = 1,
+    check: DocumentCheck | None = None,
+    reread: Callable[[], bytes] | None = None,
+) -> Source:
+    documents, findings, spans, checked = load_stream_with_spans(data, label, jobs, check, reread)
     kustomize_files = [d for d in documents if d.api_version.startswith(KUSTOMIZE_API_GROUP)]
     if kustomize_files:
         documents = [d for d in documents if not d.api_version.startswith(KUSTOMIZE_API_GROUP)]
@@ -387,9 +443,8 @@ def _decode(label: str, data: str | bytes) -> Source:
             )
             for d in kustomize_files
         ]
-    raw = data.encode("utf-8", "replace") if isinstance(data, str) else data
     syntax = [f for f in findings if f.rule == "yaml-syntax"]
-    if syntax and _GO_TEMPLATE_ACTION.search(raw):
+    if syntax and _GO_TEMPLATE_ACTION.search(_text_again(data, reread)):
         # A Helm or Go template is not YAML until rendered: one finding, not its syntax errors.
         findings = [f for f in findings if f.rule != "yaml-syntax"] + [
             Finding(
@@ -401,4 +456,4 @@ def _decode(label: str, data: str | bytes) -> Source:
                 message="unrendered template ({{ ... }}) that is not YAML yet: render it with helm template or envsubst first",
             )
         ]
-    return Source(label, documents, findings, spans=spans)
+    return Source(label, documents, findings, spans=spans, checked=checked)

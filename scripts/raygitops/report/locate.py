@@ -11,6 +11,7 @@ as `target`.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
 
@@ -20,7 +21,10 @@ from ..findings import Finding, pointer_parts
 from ..inputs.fast_documents import split_documents
 from ..inputs.origins import Origin
 from ..inputs.sources import Source
+from ..parallel import map_shards
 
+# Below this many findings per extra shard, a forked child costs more than it saves.
+_MIN_SHARD = 200
 _GENERATOR_KEYS = {"ConfigMapGenerator": "configMapGenerator", "SecretGenerator": "secretGenerator"}
 
 
@@ -187,6 +191,8 @@ class Locator:
             return self._in_origin(finding, origin)
         if source.rendered:
             return finding
+        if not finding.path and finding.line is not None:
+            return finding  # about the text, not a field (a duplicate key): the decoder's own line
         if source.spans is not None and 0 <= finding.index < len(source.spans):
             line = _line_in_span(finding.source, source.spans[finding.index], finding.path)
         else:
@@ -221,6 +227,11 @@ def _line_in_span(path: str, span: tuple[int, int, int], pointer: str) -> int | 
     return None if line is None else line + first_line - 1
 
 
-def locate_findings(findings: list[Finding], sources: list[Source]) -> list[Finding]:
+def locate_findings(findings: list[Finding], sources: list[Source], jobs: int = 1) -> list[Finding]:
+    """Each finding with its line; on up to `jobs` cores when there are many (see ../parallel.py)."""
     locator = Locator(sources)
-    return [locator.locate(f) for f in findings]
+
+    def locate(shard: Sequence[Finding]) -> list[Finding]:
+        return [locator.locate(f) for f in shard]
+
+    return [f for shard in map_shards(findings, locate, jobs=jobs, min_shard=_MIN_SHARD) for f in shard]

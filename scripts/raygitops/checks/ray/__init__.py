@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import importlib
 import pkgutil
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
@@ -22,6 +22,7 @@ from ...findings import Finding, Severity
 from ...inputs.documents import Document
 from ...operator import OperatorConfig, operator_chart_gates
 from ...options import PROFILES
+from ...parallel import map_shards
 from ..registry import (
     CATEGORIES,
     CONSISTENCY,
@@ -43,6 +44,8 @@ T = TypeVar("T")
 F = TypeVar("F", bound=Callable[..., Any])
 
 ANY_KIND = "*"  # in `kinds`: the rule looks at every document
+# Below this many documents per extra shard, a forked child costs more than it saves.
+_MIN_SHARD = 100
 RULE_CRASHED = declare(
     "rule-crashed",
     """A Ray rule failed on a resource (a raygitops bug to report); the other rules still ran.
@@ -162,8 +165,14 @@ def all_rules() -> list[Check]:
     return sorted(rules, key=lambda r: (CATEGORIES.index(r.category), r.id))
 
 
-def run_rules(bundle: Bundle, profile: str = "default", only: Iterable[str] | None = None) -> list[Finding]:
-    """Run every rule (or the ids in `only`) over the bundle; findings in document order."""
+def run_rules(
+    bundle: Bundle, profile: str = "default", only: Iterable[str] | None = None, jobs: int = 1
+) -> list[Finding]:
+    """Run every rule (or the ids in `only`) over the bundle; findings in document order.
+
+    The bundle rules run first, here, so that the views of the bundle they build (pods, Services) are
+    shared with the forked children that check the documents when `jobs` > 1 (see ../../parallel.py).
+    """
     from ..subjects import subjects_of  # subjects reads the Ray specs of ._ray, a module of this package
     from ._ray import release_views
 
@@ -173,24 +182,54 @@ def run_rules(bundle: Bundle, profile: str = "default", only: Iterable[str] | No
     for current in (r for r in selected if r.subject is Subject.BUNDLE):
         findings.extend(_run(current, bundle.documents[0] if bundle.documents else None, profile, bundle, (bundle,)))
     per_document = [r for r in selected if r.subject is not Subject.BUNDLE]
-    rules_of_kind: dict[str, list[Check]] = {}  # each kind's rules, in catalogue order, found once
-    for document in bundle.documents:
-        kind = document.kind
-        if kind not in rules_of_kind:
-            rules_of_kind[kind] = [r for r in per_document if ANY_KIND in r.kinds or kind in r.kinds]
-        for current in rules_of_kind[kind]:
-            for subject in subjects_of(document, current.subject):
-                findings.extend(_run(current, document, profile, bundle, (subject, bundle)))
-        release_views(document)
+    severities = {r.id: r.severity_for(profile) for r in per_document}
+    # Each kind's rules, grouped by the subject they take (in catalogue order within a group), found once:
+    # a document's subjects of one type are then asked for once, not once per rule.
+    plans: dict[str, list[tuple[Subject, list[Check]]]] = {}
+
+    def plan(kind: str) -> list[tuple[Subject, list[Check]]]:
+        groups: dict[Subject, list[Check]] = {}
+        for current in per_document:
+            if ANY_KIND in current.kinds or kind in current.kinds:
+                groups.setdefault(current.subject, []).append(current)
+        return list(groups.items())
+
+    def check(documents: Sequence[Document]) -> list[Finding]:
+        found: list[Finding] = []
+        for document in documents:
+            kind = document.kind
+            if kind not in plans:
+                plans[kind] = plan(kind)
+            for subject_type, rules in plans[kind]:
+                for subject in subjects_of(document, subject_type):
+                    for current in rules:
+                        _run_into(found, current, severities[current.id], document, bundle, (subject, bundle))
+            release_views(document)
+        return found
+
+    for shard in map_shards(bundle.documents, check, jobs=jobs, min_shard=_MIN_SHARD):
+        findings.extend(shard)
     return findings
 
 
 def _run(
     current: Check, document: Document | None, profile: str, bundle: Bundle, arguments: tuple[object, ...]
 ) -> list[Finding]:
-    assert current.run is not None
-    severity = current.severity_for(profile)
     findings: list[Finding] = []
+    _run_into(findings, current, current.severity_for(profile), document, bundle, arguments)
+    return findings
+
+
+def _run_into(
+    findings: list[Finding],
+    current: Check,
+    severity: Severity,
+    document: Document | None,
+    bundle: Bundle,
+    arguments: tuple[object, ...],
+) -> None:
+    """Run one rule on one subject and add its findings; a rule that raises is reported, not propagated."""
+    assert current.run is not None
     try:
         for problem in current.run(*arguments):
             target = problem.document or document
@@ -208,7 +247,6 @@ def _run(
                     "this is a raygitops bug, please report it with this resource",
                 )
             )
-    return findings
 
 
 def _problem_severity(problem: Problem, severity: Severity, bundle: Bundle) -> Severity:
