@@ -10,6 +10,7 @@ from __future__ import annotations
 import math
 import re
 from decimal import Decimal
+from functools import lru_cache
 
 DNS1123_LABEL_MAX = 63
 DNS1123_SUBDOMAIN_MAX = 253
@@ -129,8 +130,12 @@ def parse_quantity(value: object) -> Decimal | None:
         return None  # .inf and .nan have no JSON form: kubectl cannot even send them
     if isinstance(value, (int, float)):
         return Decimal(value) if isinstance(value, int) else Decimal(repr(value))  # no str() of a huge int
-    if not isinstance(value, str):
-        return None
+    return _parse_quantity_text(value) if isinstance(value, str) else None
+
+
+# A bundle repeats a few quantities ("1", "2Gi") thousands of times; bounded, so distinct ones cost no memory.
+@lru_cache(maxsize=1024)
+def _parse_quantity_text(value: str) -> Decimal | None:
     match = _QUANTITY.fullmatch(value)
     if not match:
         return None

@@ -8,7 +8,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
-from functools import cached_property
+from functools import cached_property, lru_cache
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from ...inputs.documents import Document
@@ -207,7 +207,14 @@ _VERSION = re.compile(r"v?(\d+)\.(\d+)(?:\.(\d+))?")
 
 def parse_version(value: str) -> tuple[int, int, int] | None:
     """ "2.60.0" -> (2, 60, 0); "2.52" -> (2, 52, 0); anything else (nightly, "") -> None."""
-    match = _VERSION.match(value.strip()) if isinstance(value, str) else None
+    return _parse_version(value) if isinstance(value, str) else None
+
+
+# A bundle repeats a handful of versions and images thousands of times; the caches are bounded, so a
+# bundle of distinct ones costs a miss each, not memory.
+@lru_cache(maxsize=1024)
+def _parse_version(value: str) -> tuple[int, int, int] | None:
+    match = _VERSION.match(value.strip())
     if not match:
         return None
     return int(match.group(1)), int(match.group(2)), int(match.group(3) or 0)
@@ -232,12 +239,13 @@ class ImageRef:
         """Images built by the Ray project (ray, ray-ml, ray-llm): their tag carries the Ray version."""
         return self.name in ("ray", "ray-ml", "ray-llm")
 
-    @property
+    @cached_property
     def ray_version(self) -> tuple[int, int, int] | None:
         match = re.match(r"(\d+\.\d+\.\d+)(?:$|[-.])", self.tag)
         return parse_version(match.group(1)) if match else None
 
 
+@lru_cache(maxsize=1024)
 def parse_image(image: str) -> ImageRef:
     rest, _, digest = image.partition("@")
     slash = rest.rfind("/")

@@ -25,6 +25,7 @@ from ._ray import (
     ClusterSpec,
     RayGroup,
     cluster_spec,
+    document_view,
     format_version,
     job_cluster,
     job_spec,
@@ -313,6 +314,11 @@ def _advertised(group: RayGroup, param: str, ray_name: str, resource_names: tupl
 
 
 def node_shapes(cluster: ClusterSpec) -> list[NodeShape]:
+    """The cluster's node shapes, worked out once per document (two rules read them)."""
+    return document_view(cluster.document, "node_shapes", lambda _: _node_shapes(cluster))
+
+
+def _node_shapes(cluster: ClusterSpec) -> list[NodeShape]:
     shapes = [
         NodeShape(
             cluster.head,

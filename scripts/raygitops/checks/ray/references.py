@@ -31,6 +31,7 @@ from ._ray import (
     ClusterSpec,
     Path,
     cluster_spec,
+    document_view,
     is_external,
     job_cluster,
     job_spec,
@@ -406,7 +407,9 @@ IN_EVERY_NAMESPACE = {("ConfigMap", "kube-root-ca.crt")}
 
 
 def _check_references(document: Document, bundle: Bundle, kind: str) -> Iterator[Problem]:
-    for reference in object_references(document):
+    # Read once for the ConfigMap and the Secret rule alike.
+    references = document_view(document, "object_references", lambda d: tuple(object_references(d)))
+    for reference in references:
         if reference.kind != kind or is_external(document, kind, reference.name):
             continue
         if (kind, reference.name) in bundle.external:
