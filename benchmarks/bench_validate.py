@@ -8,7 +8,7 @@
     `kubeconform -strict -n 2` (v0.7.0, built by `make tools`) with the same
     schemas; one table row per size, with peak memory.
 
-Usage: python benchmarks/bench_validate.py [--resources 500 2000 8000 20000] [--repeat 3] [--no-overlays]
+Usage: python benchmarks/bench_validate.py [--resources 500 2000 8000 20000] [--repeat 3] [--no-overlays] [--jobs N]
 """
 
 from __future__ import annotations
@@ -24,11 +24,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from statistics import median
 
-import yaml
-
 from raygitops.engine import validate
 from raygitops.engines.kubeconform import write_standalone_schemas
 from raygitops.inputs.sources import default_targets, find_repo_root, load_paths
+from raygitops.parallel import available_cores
 from raygitops.schema.store import SchemaStore
 from raygitops.tools import find_tool
 
@@ -139,6 +138,32 @@ def _run(command: list[str]) -> Run:
     return Run(wall, usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024, stdout)
 
 
+def _peak_pss_mib(command: list[str]) -> float | None:
+    """The largest sum of proportional set sizes of the process and its forked workers, sampled every
+    10 ms in an extra, untimed run: a worker's pages shared with its parent count once, split between
+    them, and pages copied on write count for each (Linux only; None elsewhere)."""
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    peak = 0
+
+    def pss_kib(pid: int) -> int:
+        try:
+            with open(f"/proc/{pid}/smaps_rollup") as rollup:
+                return next((int(line.split()[1]) for line in rollup if line.startswith("Pss:")), 0)
+        except OSError:
+            return 0
+
+    while process.poll() is None:
+        try:
+            with open(f"/proc/{process.pid}/task/{process.pid}/children") as listing:
+                workers = [int(pid) for pid in listing.read().split()]
+        except OSError:
+            process.wait()
+            return None
+        peak = max(peak, pss_kib(process.pid) + sum(pss_kib(pid) for pid in workers))
+        time.sleep(0.01)
+    return peak / 1024
+
+
 # The reference any machine can run: PyYAML's C loader reading the same file, timed inside the process.
 C_LOADER = (
     "import sys, time, yaml\n"
@@ -160,19 +185,22 @@ def _write_bundle(count: int, path: Path) -> None:
     subprocess.run([sys.executable, "-c", code, str(Path(__file__).parent), str(count), str(path)], check=True)
 
 
-def bench_bundles(sizes: list[int], repeat: int) -> None:
+def bench_bundles(sizes: list[int], repeat: int, jobs: int | None = None) -> None:
     """Whole processes, as a user times them, interleaved so that load on the machine hits all three alike.
 
     CPU time (user + system) is printed next to wall time: on a shared machine it moves far less.
     """
     store = SchemaStore.open()
     raygitops = str(Path(sys.executable).with_name("raygitops"))
+    validate_command = [raygitops, "validate", "--output", "json", *(["--jobs", str(jobs)] if jobs else [])]
     kubeconform = find_tool("kubeconform")
     print(f"(b) bundles: fresh processes, warm store, median of {repeat} interleaved runs; "
-          "C loader = yaml.load_all(CSafeLoader) on the same file, in-process time")
-    header = ("| resources | raygitops wall (cpu) | resources/s | peak | C loader wall (cpu) | ratio wall (cpu) "
-              "| kubeconform wall (cpu) | ratio wall | kubeconform peak |",
-              "| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
+          "C loader = yaml.load_all(CSafeLoader) on the same file, in-process time; "
+          f"raygitops on {jobs or available_cores()} cores (-j), kubeconform -n 2; "
+          "peak: the largest resident set of one process (the validator's or a worker's)")
+    header = ("| resources | raygitops wall (cpu) | resources/s | peak | peak PSS, all processes "
+              "| C loader wall (cpu) | ratio wall (cpu) | kubeconform wall (cpu) | ratio wall | kubeconform peak |",
+              "| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
     print("\n".join(header))
     with tempfile.TemporaryDirectory() as tmp:
         location = write_standalone_schemas(store, Path(tmp) / "schemas") if kubeconform else ""
@@ -183,7 +211,7 @@ def bench_bundles(sizes: list[int], repeat: int) -> None:
             loader: list[tuple[float, float]] = []
             theirs: list[Run] = []
             for _ in range(repeat):
-                ours.append(_run([raygitops, "validate", "--output", "json", str(bundle)]))
+                ours.append(_run([*validate_command, str(bundle)]))
                 wall_s, cpu_s = _run([sys.executable, "-c", C_LOADER, str(bundle)]).stdout.split()
                 loader.append((float(wall_s), float(cpu_s)))
                 if kubeconform:
@@ -194,9 +222,10 @@ def bench_bundles(sizes: list[int], repeat: int) -> None:
                 print(f"note: the generated bundle has {errors} errors")
             wall, cpu = median(r.wall for r in ours), median(r.cpu for r in ours)
             c_wall, c_cpu = median(w for w, _ in loader), median(c for _, c in loader)
+            pss = _peak_pss_mib([*validate_command, str(bundle)])
             row = [f"{count:,}", f"{wall:.2f} s ({cpu:.2f})", f"{count / wall:,.0f}",
-                   f"{max(r.peak_mib for r in ours):.0f} MiB", f"{c_wall:.2f} s ({c_cpu:.2f})",
-                   f"{wall / c_wall:.2f} ({cpu / c_cpu:.2f})"]
+                   f"{max(r.peak_mib for r in ours):.0f} MiB", "n/a" if pss is None else f"{pss:.0f} MiB",
+                   f"{c_wall:.2f} s ({c_cpu:.2f})", f"{wall / c_wall:.2f} ({cpu / c_cpu:.2f})"]
             if theirs:
                 external, external_cpu = median(r.wall for r in theirs), median(r.cpu for r in theirs)
                 row += [f"{external:.2f} s ({external_cpu:.2f})", f"{wall / external:.2f}",
@@ -206,6 +235,7 @@ def bench_bundles(sizes: list[int], repeat: int) -> None:
             print("| " + " | ".join(row) + " |", flush=True)
     print("goals: ratio to the C loader <= 1.4 at 2,000 and <= 0.75 at 20,000; "
           "growth 2,000 -> 20,000 <= 10.5x; peak at 20,000 < 150 MiB")
+    print("-j 1 keeps one process: slower, and its peak PSS is its own")
 
 
 def main() -> int:
@@ -213,10 +243,11 @@ def main() -> int:
     parser.add_argument("--resources", type=int, nargs="+", default=[500, 2000, 8000, 20000])
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--no-overlays", action="store_true", help="only the generated bundles")
+    parser.add_argument("--jobs", type=int, default=None, help="raygitops's -j (default: its own, every core)")
     args = parser.parse_args()
     if not args.no_overlays:
         bench_overlays(args.repeat)
-    bench_bundles(args.resources, args.repeat)
+    bench_bundles(args.resources, args.repeat, args.jobs)
     return 0
 
 
