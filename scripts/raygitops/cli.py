@@ -105,7 +105,7 @@ def build_parser() -> argparse.ArgumentParser:
         default=None,
         metavar="N",
         help="decode and check long bundles on N cores, as kubeconform's -n does (default: every core this "
-        "process may use; 1: no worker processes)",
+        "process may use, at most 8; 1: no worker processes)",
     )
     validate.add_argument(
         "--allow-empty",

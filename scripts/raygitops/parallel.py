@@ -31,12 +31,19 @@ T = TypeVar("T")
 R = TypeVar("R")
 
 
+# The default number of jobs stops here: past it, each extra worker saves less than it costs in start-up
+# and copied pages, and a container whose CPU quota is lower than the cores it sees would only queue them.
+MAX_DEFAULT_JOBS = 8
+
+
 def available_cores() -> int:
-    """The cores this process may run on (a container's CPU set, not the whole machine's)."""
+    """The cores this process may run on (a container's CPU set, not the whole machine's), at most
+    `MAX_DEFAULT_JOBS`: the default of `raygitops validate --jobs`."""
     try:
-        return len(os.sched_getaffinity(0))
+        cores = len(os.sched_getaffinity(0))
     except AttributeError:  # macOS has no affinity call
-        return os.cpu_count() or 1
+        cores = os.cpu_count() or 1
+    return min(cores, MAX_DEFAULT_JOBS)
 
 
 def shard_bounds(count: int, jobs: int, min_shard: int) -> list[tuple[int, int]]:
