@@ -7,7 +7,8 @@ names (a document of its kinds, by default; or each pod template, Ray cluster
 spec or job in it; or the bundle) and the whole bundle, and yields `Problem`s.
 Its id, severity and three-part docstring are what `raygitops rules`,
 docs/rules.md and SARIF show. Adding a rule touches one module of this package
-and its two fixtures.
+and its two fixtures. A rule keeps nothing from one call to the next but the
+bundle's memoised views: the documents may be checked in several processes.
 """
 
 from __future__ import annotations
@@ -170,8 +171,9 @@ def run_rules(
 ) -> list[Finding]:
     """Run every rule (or the ids in `only`) over the bundle; findings in document order.
 
-    The bundle rules run first, here, so that the views of the bundle they build (pods, Services) are
-    shared with the forked children that check the documents when `jobs` > 1 (see ../../parallel.py).
+    The bundle rules run first, in this process; with `jobs` > 1 the documents are then checked in
+    contiguous shards, all but the first by forked children (see ../../parallel.py), which share the
+    views of the bundle built by then.
     """
     from ..subjects import subjects_of  # subjects reads the Ray specs of ._ray, a module of this package
     from ._ray import release_views
