@@ -22,6 +22,7 @@ from raygitops.engine import Options, checker
 from raygitops.inputs.documents import load_stream
 from raygitops.inputs.sources import load_paths
 from raygitops.parallel import map_shards, shard_bounds
+from tests.rules.cases import CASES
 
 REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO / "benchmarks"))
@@ -80,6 +81,26 @@ def test_several_cores_report_exactly_what_one_reports(tmp_path, env):
     report = json.loads(shared.stdout)
     assert report["summary"]["resources"] == 2000
     assert report["summary"]["warnings"] == 400 and all(f["line"] for f in report["findings"])
+
+
+def test_every_rule_fixture_in_one_long_bundle_reports_the_same_on_one_core_and_on_three(tmp_path, env):
+    """Every rule's fixtures, three times over in one stream: a rule that kept a note of what it found in
+    one document (to report something once per bundle, say) would report differently once the documents
+    are checked in three processes."""
+    fixtures = [
+        text
+        for case in CASES.values()
+        for text in (case.passing, case.failing)
+        if not load_stream(text, "fixture.yaml")[1]  # decoding findings end a stream: those stay alone
+    ]
+    path = tmp_path / "fixtures.yaml"
+    path.write_text("---\n".join(fixtures * 3))
+    alone, _ = validate(["-j", "1", "--complete", "-o", "json", str(path)], env)
+    shared, forks = validate(["-j", "3", "--complete", "-o", "json", str(path)], env)
+    assert forks >= 2
+    assert shared.stdout == alone.stdout and shared.returncode == alone.returncode
+    found = {f["rule"] for f in json.loads(shared.stdout)["findings"]}
+    assert len(found) >= 50  # not an empty comparison: findings of many rules (90 today)
 
 
 def test_a_document_deep_in_a_childs_shard_that_needs_the_reference_decoder(tmp_path, env):
