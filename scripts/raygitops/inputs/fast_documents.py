@@ -31,6 +31,7 @@ import re
 import sys
 from array import array
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import yaml_rs
@@ -64,10 +65,22 @@ _CONTENT_LINE = re.compile(rb"^[ ]*[^ \n#]", re.MULTILINE)
 DocumentCheck = Callable[[Document], list[Finding]]
 
 
+@dataclass
+class DecodedStream:
+    """What decoding a stream gives: `documents.load_stream`'s documents and findings, and, when the
+    fast path split the stream, where each document is in it and the findings of the caller's check."""
+
+    documents: list[Document]
+    findings: list[Finding]
+    spans: DocumentSpans | None = None
+    # Document index -> the findings of `check`, for the documents with any; None: none was checked.
+    checked: dict[int, list[Finding]] | None = None
+
+
 def load_stream_fast(data: str | bytes, source: str) -> tuple[list[Document], list[Finding]]:
     """`documents.load_stream`'s result: fast where the text allows it, the reference decoder elsewhere."""
-    documents, findings, _, _ = load_stream_with_spans(data, source)
-    return documents, findings
+    decoded = load_stream_with_spans(data, source)
+    return decoded.documents, decoded.findings
 
 
 def load_stream_with_spans(
@@ -76,9 +89,9 @@ def load_stream_with_spans(
     jobs: int = 1,
     check: DocumentCheck | None = None,
     reread: Callable[[], bytes] | None = None,
-) -> tuple[list[Document], list[Finding], DocumentSpans | None, dict[int, list[Finding]] | None]:
-    """`load_stream_fast`'s result, where each document is in `data` when the fast path split it, and the
-    findings of `check` by document index, for the documents with any (None: no document was checked).
+) -> DecodedStream:
+    """The stream's documents and findings (`load_stream_fast`'s), with where each document is and the
+    findings of `check` when the fast path decoded it.
 
     The fast path decodes the documents of a long stream on up to `jobs` cores (see ../parallel.py), and
     runs `check` on each in the process that decoded it: a document checked in a forked child comes back
@@ -97,7 +110,7 @@ def load_stream_with_spans(
     else:
         raw = raw[bom:]
     if raw.startswith(b"%") or b"\n%" in raw:  # directives change how the next document reads
-        return (*load_stream(bytes(data) if isinstance(data, bytearray) else data, source), None, None)
+        return DecodedStream(*load_stream(bytes(data) if isinstance(data, bytearray) else data, source))
     chunks = split_documents(raw)
     release = raw.clear if isinstance(raw, bytearray) and reread is not None else None
     decoded = None if chunks is None else _fast_documents(raw, chunks, source, jobs, check, release)
@@ -105,9 +118,9 @@ def load_stream_with_spans(
         text: str | bytes = bytes(data) if isinstance(data, bytearray) else data
         if not text and reread is not None:  # emptied by `release`
             text = reread()
-        return (*load_stream(text, source), None, None)
+        return DecodedStream(*load_stream(text, source))
     documents, checked = decoded
-    return documents, [], DocumentSpans(chunks, bom), checked
+    return DecodedStream(documents, [], DocumentSpans(chunks, bom), checked)
 
 
 class DocumentSpans:

@@ -427,7 +427,8 @@ def _decode(
     check: DocumentCheck | None = None,
     reread: Callable[[], bytes] | None = None,
 ) -> Source:
-    documents, findings, spans, checked = load_stream_with_spans(data, label, jobs, check, reread)
+    decoded = load_stream_with_spans(data, label, jobs, check, reread)
+    documents, findings = decoded.documents, decoded.findings
     kustomize_files = [d for d in documents if d.api_version.startswith(KUSTOMIZE_API_GROUP)]
     if kustomize_files:
         documents = [d for d in documents if not d.api_version.startswith(KUSTOMIZE_API_GROUP)]
@@ -456,4 +457,4 @@ def _decode(
                 message="unrendered template ({{ ... }}) that is not YAML yet: render it with helm template or envsubst first",
             )
         ]
-    return Source(label, documents, findings, spans=spans, checked=checked)
+    return Source(label, documents, findings, spans=decoded.spans, checked=decoded.checked)
