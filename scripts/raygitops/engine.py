@@ -60,6 +60,7 @@ def validate(sources: list[Source], store: SchemaStore, options: Options | None 
     config = options.config or Config()
     every_document = [d for source in sources for d in source.documents]
     operator = OperatorConfig(operator_chart_gates(every_document)).with_overrides(options.feature_gates)
+    check = checker(store, options)
     for source in sources:
         findings = list(source.findings)
         complete = options.complete or source.is_kustomization
@@ -67,8 +68,7 @@ def validate(sources: list[Source], store: SchemaStore, options: Options | None 
             if source.checked is not None:  # checked as it was decoded (see `checker`)
                 findings.extend(source.checked.get(document.index, ()))
             else:
-                findings.extend(document_findings(document, store, options))
-                release_views(document)  # built again by the Ray rules: kept for every document, they cost memory
+                findings.extend(check(document))
         if options.engine == "kubeconform":
             findings.extend(_kubeconform_findings(source, store, options))
         profile = (None if options.profile_given else config.profile_for(source.label)) or options.profile
@@ -92,7 +92,7 @@ def checker(store: SchemaStore, options: Options) -> Callable[[Document], list[F
 
     def check(document: Document) -> list[Finding]:
         findings = document_findings(document, store, options)
-        release_views(document)
+        release_views(document)  # built again by the Ray rules: kept for every document, they cost memory
         return findings
 
     return check

@@ -52,7 +52,13 @@ def shard_bounds(count: int, jobs: int, min_shard: int) -> list[tuple[int, int]]
     return [(count * i // shards, count * (i + 1) // shards) for i in range(shards)]
 
 
-def map_shards(items: Sequence[T], work: Callable[[Sequence[T]], R], *, jobs: int, min_shard: int) -> list[R]:
+# Below this many documents per extra shard, a forked child costs more than it saves.
+MIN_SHARD = 100
+
+
+def map_shards(
+    items: Sequence[T], work: Callable[[Sequence[T]], R], *, jobs: int, min_shard: int = MIN_SHARD
+) -> list[R]:
     """`work` of each shard of `items`, in order; shards after the first run in forked children when `jobs` > 1.
 
     Without children, `work` runs once, on all of `items`.

@@ -56,8 +56,6 @@ _CONTROL_OR_RARE_ESCAPE = re.compile(rb'[\x00-\x08\x0b-\x1f\x7f]|\\(?![n"\\])')
 # (yaml-rs stops at 256 levels of flow nesting and has no limit of its own on block nesting).
 _MAX_FLOW_BRACKETS = 32
 _DEEP_INDENT = b"\n" + b" " * 96
-# Below this many documents per extra shard, a forked child costs more than it saves.
-_MIN_SHARD = 100
 _CONTENT_LINE = re.compile(rb"^[ ]*[^ \n#]", re.MULTILINE)
 
 
@@ -153,7 +151,7 @@ def _fast_documents(
     def decode(shard: Sequence[tuple[int, tuple[int, int, int]]]) -> list[_Decoded] | None:
         return _decode_chunks(raw, shard, source, check, release)
 
-    shards = map_shards(list(enumerate(chunks)), decode, jobs=jobs, min_shard=_MIN_SHARD)
+    shards = map_shards(list(enumerate(chunks)), decode, jobs=jobs)
     documents: list[Document] = []
     checked: dict[int, list[Finding]] | None = None if check is None else {}
     for decoded in shards:

@@ -45,8 +45,6 @@ T = TypeVar("T")
 F = TypeVar("F", bound=Callable[..., Any])
 
 ANY_KIND = "*"  # in `kinds`: the rule looks at every document
-# Below this many documents per extra shard, a forked child costs more than it saves.
-_MIN_SHARD = 100
 RULE_CRASHED = declare(
     "rule-crashed",
     """A Ray rule failed on a resource (a raygitops bug to report); the other rules still ran.
@@ -209,7 +207,7 @@ def run_rules(
             release_views(document)
         return found
 
-    for shard in map_shards(bundle.documents, check, jobs=jobs, min_shard=_MIN_SHARD):
+    for shard in map_shards(bundle.documents, check, jobs=jobs):
         findings.extend(shard)
     return findings
 
